@@ -1,0 +1,206 @@
+"""Load and validate an assignment spec (`assignment.toml`) into typed objects.
+
+A wrong key or type becomes an `AssignmentError` that names the file and the key path
+(`models.2.metric.full_credit`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
+SPEC_FILE = "assignment.toml"
+
+
+class AssignmentError(Exception):
+    """The assignment could not be found or its spec is invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Recipe(_Strict):
+    """How the grader trains a model: the same for every student."""
+
+    optimizer: Literal["adam", "sgd"] = "adam"
+    lr: float = Field(0.05, gt=0)
+    epochs: int = Field(500, ge=1, le=100_000)
+    batch_size: int = Field(75, ge=1)
+    loss: Literal["mse"] = "mse"
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=20)
+    aggregate: Literal["median", "best"] = "median"
+
+
+class Points(_Strict):
+    defined: float = Field(0.5, ge=0)
+    structure: float = Field(1.0, ge=0)
+    forward_shape: float = Field(1.0, ge=0)
+    output_range: float = Field(0.5, ge=0)
+    grad_flow: float = Field(0.5, ge=0)
+    project_shape: float = Field(0.5, ge=0)
+    metric: float = Field(2.0, ge=0)
+
+
+class Structure(_Strict):
+    """The forward pass as a sequence of layer kinds.
+
+    `layers` lists `linear` and activation names in forward order; the i-th `linear` maps
+    `args[i] -> args[i+1]` of the constructor arguments. `hidden_arg` names the constructor argument
+    that sets the hidden width: the grader builds the class again with `probe_hidden` there and
+    expects the layer sizes to follow.
+    """
+
+    layers: list[Literal["linear", "sigmoid", "relu", "tanh", "softmax"]] = Field(min_length=1)
+    affine: bool = False
+    hidden_arg: int | None = Field(None, ge=0)
+    probe_hidden: int = Field(5, ge=1, le=64)
+
+
+class Metric(_Strict):
+    """A test-set metric with partial credit between two thresholds."""
+
+    name: str = Field(pattern=r"^test_[a-z_]+$")
+    kind: Literal["mse", "accuracy"]
+    full_credit: float
+    zero_credit: float
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> Metric:
+        better_is_lower = self.kind == "mse"
+        if (self.full_credit >= self.zero_credit) if better_is_lower else (self.full_credit <= self.zero_credit):
+            raise ValueError(
+                f"full_credit ({self.full_credit}) must be {'below' if better_is_lower else 'above'} "
+                f"zero_credit ({self.zero_credit}) for a {self.kind} metric"
+            )
+        return self
+
+
+class Project(_Strict):
+    """A second method that maps inputs to a code, e.g. the autoencoder's `project`."""
+
+    method: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    width_arg: int = Field(ge=0)
+
+
+class ModelSpec(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: dict[Literal["ja", "en"], str]
+    class_names: list[str] = Field(min_length=1)
+    # A class that has all of these methods matches too, whatever its name (the lesson's AE is a
+    # redefined `MLPR` with `project`).
+    match_methods: list[str] = Field(default_factory=list)
+    args: list[int] = Field(min_length=2)
+    features: list[int] = Field(min_length=1)
+    target: Literal["species"] | list[int]
+    structure: Structure
+    output_range: tuple[float, float] | None = None
+    project: Project | None = None
+    metric: Metric
+    recipe: Recipe | None = None
+    points: Points = Points()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSpec:
+        if self.args[0] != len(self.features):
+            raise ValueError(f"args[0] ({self.args[0]}) must equal the number of features ({len(self.features)})")
+        n_linear = self.structure.layers.count("linear")
+        if n_linear != len(self.args) - 1:
+            raise ValueError(f"structure.layers has {n_linear} linear layers but args gives {len(self.args) - 1}")
+        for index in (self.structure.hidden_arg, self.project.width_arg if self.project else None):
+            if index is not None and not 0 < index < len(self.args) - 1:
+                raise ValueError(f"argument index {index} must point at a hidden width in args {self.args}")
+        return self
+
+    @property
+    def output_width(self) -> int:
+        return self.args[-1]
+
+
+class Dataset(_Strict):
+    name: Literal["iris"] = "iris"
+    # Rows whose index is odd train, even rows test, as in the lesson.
+    train_rows: Literal["odd", "even"] = "odd"
+    test_rows: Literal["odd", "even"] = "even"
+
+
+class Assignment(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: dict[Literal["ja", "en"], str]
+    lang: Literal["ja", "en"] = "ja"
+    mode: Literal["definitions", "full"] = "definitions"
+    timeout_s: float = Field(300, gt=0, le=3600)
+    dataset: Dataset = Dataset()
+    recipe: Recipe = Recipe()
+    models: list[ModelSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_model_ids(self) -> Assignment:
+        ids = [m.id for m in self.models]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"model ids must be unique, got {ids}")
+        return self
+
+    def recipe_for(self, model: ModelSpec) -> Recipe:
+        return model.recipe or self.recipe
+
+    @property
+    def max_score(self) -> float:
+        from grader.checks import max_points  # the checks decide which points apply to a model
+
+        return sum(max_points(m) for m in self.models)
+
+
+class LoadedAssignment(BaseModel):
+    """A validated spec together with where it came from and the hash that identifies it."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    spec: Assignment
+    folder: Path
+    spec_sha256: str
+
+
+def resolve_folder(name_or_path: str) -> Path:
+    """`-a` takes a name under `assignments/` or a path to a folder (or its `assignment.toml`)."""
+    candidate = Path(name_or_path)
+    if candidate.name == SPEC_FILE:
+        candidate = candidate.parent
+    if (candidate / SPEC_FILE).is_file():
+        return candidate
+    by_name = ASSIGNMENTS_DIR / name_or_path
+    if (by_name / SPEC_FILE).is_file():
+        return by_name
+    known = sorted(p.parent.name for p in ASSIGNMENTS_DIR.glob(f"*/{SPEC_FILE}"))
+    raise AssignmentError(
+        f"assignment {name_or_path!r} not found: not a folder with {SPEC_FILE}, "
+        f"nor a name under {ASSIGNMENTS_DIR} (known: {', '.join(known) or 'none'})"
+    )
+
+
+def load_assignment(name_or_path: str = "iris_basics") -> LoadedAssignment:
+    folder = resolve_folder(name_or_path)
+    path = folder / SPEC_FILE
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise AssignmentError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        spec = Assignment.model_validate(data)
+    except ValidationError as exc:
+        raise AssignmentError(_describe_validation_error(path, exc)) from None
+    return LoadedAssignment(spec=spec, folder=folder, spec_sha256=hashlib.sha256(raw).hexdigest())
+
+
+def _describe_validation_error(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: {exc.error_count()} problem(s) in the assignment spec"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"  {key}: {error['msg']}")
+    return "\n".join(lines)

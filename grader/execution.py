@@ -1,0 +1,84 @@
+"""Submission -> sandboxed harness -> observations.
+
+Builds the job the harness needs (the code cells, and per model the training data and the test
+*inputs*), runs the harness in a fresh working directory through the sandbox, and reads back what
+it observed. The test targets stay here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.assignment import LoadedAssignment
+from grader.checks import probe_inputs
+from grader.dataset import IrisTable, Split
+from grader.observations import Observations, read_observations
+from grader.sandbox import ProcessLimits, run_process, scrubbed_environment
+from grader.submission import Submission
+
+JOB_FILE = "job.json"
+OBSERVATIONS_FILE = "observations.jsonl"
+
+
+@dataclass(frozen=True)
+class Execution:
+    observations: Observations
+    splits: dict[str, Split]
+    mode: str
+
+
+def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict[str, Split], mode: str,
+              files_dir: str) -> dict:
+    spec = assignment.spec
+    models = []
+    for model in spec.models:
+        split = splits[model.id]
+        models.append({
+            "id": model.id,
+            "class_names": model.class_names,
+            "match_methods": model.match_methods,
+            "args": model.args,
+            "hidden_arg": model.structure.hidden_arg,
+            "probe_hidden": model.structure.probe_hidden,
+            "project_method": model.project.method if model.project else None,
+            "recipe": spec.recipe_for(model).model_dump(),
+            "train_x": split.train_x.tolist(),
+            "train_y": split.train_y.tolist(),
+            "test_x": split.test_x.tolist(),
+            "probe_x": probe_inputs(model.args[0]).tolist(),
+        })
+    return {
+        "mode": mode,
+        "kind": submission.kind,
+        "cells": [{"number": c.number, "source": c.source} for c in submission.cells],
+        "files_dir": files_dir,
+        "model_budget_s": spec.timeout_s / max(len(spec.models), 1),
+        "models": models,
+    }
+
+
+def execute(submission: Submission, assignment: LoadedAssignment, mode: str | None = None,
+            table: IrisTable | None = None) -> Execution:
+    spec = assignment.spec
+    mode = mode or spec.mode
+    table = table or IrisTable.load()
+    splits = {model.id: table.split_for(model, spec.dataset) for model in spec.models}
+    workdir = Path(tempfile.mkdtemp(prefix="grader-run-"))
+    try:
+        files_dir = workdir / "files"
+        files_dir.mkdir()
+        for name, text in submission.extra_files.items():
+            (files_dir / name).write_text(text, encoding="utf-8")
+        job = build_job(submission, assignment, splits, mode, str(files_dir))
+        (workdir / JOB_FILE).write_text(json.dumps(job), encoding="utf-8")
+        argv = [sys.executable, "-I", "-m", "grader.harness", JOB_FILE, OBSERVATIONS_FILE]
+        outcome = run_process(argv, workdir, ProcessLimits(timeout_s=spec.timeout_s), scrubbed_environment(workdir))
+        observations = read_observations(workdir / OBSERVATIONS_FILE, outcome)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return Execution(observations=observations, splits=splits, mode=mode)

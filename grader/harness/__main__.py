@@ -1,0 +1,34 @@
+"""Entry point inside the sandbox: `python -I -m grader.harness JOB.json OBSERVATIONS.jsonl`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+def main(argv: list[str]) -> int:
+    job_path, observations_path = argv[1], argv[2]
+    with open(job_path, encoding="utf-8") as handle:
+        job = json.load(handle)
+    # The observations file is opened before any student code runs; what is written stays written.
+    with open(observations_path, "a", encoding="utf-8") as stream:
+        from grader.harness.protocol import Emitter
+
+        emitter = Emitter(stream)
+        emitter.emit("started", pid=os.getpid())
+        if job["mode"] == "full" and job["kind"] == "notebook":
+            from grader.harness.notebook import run_full_notebook
+
+            run_full_notebook(job, emitter)
+        else:
+            from grader.harness.session import run_session
+
+            run_session(job, emitter)
+        emitter.emit("finished", seconds=round(time.perf_counter(), 3))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

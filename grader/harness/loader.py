@@ -1,0 +1,80 @@
+"""Run the planned statements of the submission in one namespace and remember every model class.
+
+A notebook can define a class twice (the lesson redefines `MLPR` as its autoencoder), so the
+classes are recorded as they appear, cell by cell, not only as the namespace ends up.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from grader.harness.protocol import Emitter, describe_error
+from grader.harness.source import Plan
+
+
+@dataclass
+class ClassRecord:
+    name: str
+    cell: int
+    line: int
+    cls: type
+
+    def methods(self) -> list[str]:
+        return sorted(
+            name for name, value in vars(self.cls).items() if callable(value) and not name.startswith("__")
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "cell": self.cell, "line": self.line, "methods": self.methods()}
+
+
+class ClassHistory:
+    def __init__(self, module_name: str) -> None:
+        self.records: list[ClassRecord] = []
+        self._seen: set[int] = set()
+        self._module_name = module_name
+
+    def scan(self, namespace: dict[str, Any], cell: int, line: int = 0) -> None:
+        import torch
+
+        for name, value in list(namespace.items()):
+            if (
+                isinstance(value, type)
+                and id(value) not in self._seen
+                and issubclass(value, torch.nn.Module)
+                and getattr(value, "__module__", None) == self._module_name
+            ):
+                self._seen.add(id(value))
+                self.records.append(ClassRecord(name, cell, line or _first_line(value), value))
+
+
+def _first_line(cls: type) -> int:
+    for value in vars(cls).values():
+        code = getattr(value, "__code__", None)
+        if code is not None and code.co_filename.startswith("<cell "):
+            return max(code.co_firstlineno - 1, 1)
+    return 0
+
+
+def run_plan(plan: Plan, namespace: dict[str, Any], history: ClassHistory, emitter: Emitter) -> None:
+    """Each statement runs on its own: one that raises (a Colab-only import) loses only itself."""
+    current_cell = None
+    for statement in plan.statements:
+        if current_cell is not None and statement.cell != current_cell:
+            history.scan(namespace, current_cell)
+        current_cell = statement.cell
+        try:
+            exec(statement.code, namespace)  # noqa: S102 - running the submission is the point
+        except SystemExit as exc:
+            emitter.emit("exec_error", cell=statement.cell, line=statement.line, statement=statement.kind,
+                         error={"type": "SystemExit", "message": str(exc.code)[:200], "frames": []})
+        except BaseException as exc:  # the student's code may raise anything; KeyboardInterrupt too
+            emitter.emit("exec_error", cell=statement.cell, line=statement.line, statement=statement.kind,
+                         error=describe_error(exc))
+        else:
+            if statement.kind == "class":
+                history.scan(namespace, statement.cell, statement.line)
+    if current_cell is not None:
+        history.scan(namespace, current_cell)

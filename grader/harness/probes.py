@@ -1,0 +1,196 @@
+"""Observe one model: which class plays it, its layers, shapes, gradients, and its predictions
+after the grader's own training. Nothing here judges; the trusted side does.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from grader.harness.loader import ClassRecord
+from grader.harness.protocol import describe_error, finite_or_none
+from grader.harness.trace import record_layers
+
+MAX_ELEMENTS = 100_000  # an output larger than this is reported by shape only
+
+
+def choose_classes(models: list[dict[str, Any]], records: list[ClassRecord]) -> dict[str, tuple[ClassRecord, str] | None]:
+    """Match each model to a class, by name or by behaviour (its methods).
+
+    Models matched by methods go first and claim their class, so that the lesson's redefined
+    `MLPR` with `project` is the autoencoder while the first `MLPR` stays the MLP regressor. A
+    claimed class is still used for a second model when nothing else fits.
+    """
+    chosen: dict[str, tuple[ClassRecord, str] | None] = {}
+    claimed: set[int] = set()
+    for model in sorted(models, key=lambda m: not m["match_methods"]):
+        ranked = []
+        for order, record in enumerate(records):
+            by_name = record.name in model["class_names"]
+            has_methods = bool(model["match_methods"]) and all(
+                callable(getattr(record.cls, method, None)) for method in model["match_methods"]
+            )
+            if by_name and (has_methods or not model["match_methods"]):
+                rank, how = 0, "name"
+            elif has_methods:
+                rank, how = 1, "methods"
+            elif by_name:
+                rank, how = 2, "name"
+            else:
+                continue
+            # Prefer unclaimed classes, then the better rank, then the latest definition.
+            ranked.append(((id(record.cls) in claimed, rank, -order), record, how))
+        if ranked:
+            _, record, how = min(ranked, key=lambda item: item[0])
+            claimed.add(id(record.cls))
+            chosen[model["id"]] = (record, how)
+        else:
+            chosen[model["id"]] = None
+    return chosen
+
+
+def tensor_report(value: Any) -> dict[str, Any]:
+    if not isinstance(value, torch.Tensor):
+        return {"type": type(value).__name__}
+    report: dict[str, Any] = {"type": "Tensor", "shape": list(value.shape), "dtype": str(value.dtype).replace("torch.", "")}
+    if value.numel() <= MAX_ELEMENTS and value.is_floating_point():
+        report["values"] = finite_or_none(value.detach().to("cpu", torch.float64).tolist())
+    return report
+
+
+def _attempt(observation: dict[str, Any], key: str, action: Any) -> Any:
+    """Run one probe; its error is recorded under `key` and the other probes go on."""
+    try:
+        return action()
+    except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
+        observation[key] = {"error": describe_error(exc)}
+        return None
+
+
+def observe_model(model: dict[str, Any], choice: tuple[ClassRecord, str] | None) -> dict[str, Any]:
+    observation: dict[str, Any] = {"model": model["id"]}
+    if choice is None:
+        observation["class"] = None
+        return observation
+    record, how = choice
+    observation["class"] = {**record.describe(), "matched_by": how}
+    cls, args = record.cls, model["args"]
+    test_x = torch.tensor(model["test_x"], dtype=torch.float32)
+    probe_x = torch.tensor(model["probe_x"], dtype=torch.float32)
+
+    def construct(arguments: list[int]) -> torch.nn.Module:
+        torch.manual_seed(0)
+        instance = cls(*arguments)
+        if not isinstance(instance, torch.nn.Module):
+            raise TypeError(f"{record.name}(...) is not a torch.nn.Module")
+        return instance
+
+    instance = _attempt(observation, "construct", lambda: construct(args))
+    if instance is None:
+        return observation
+    observation["construct"] = {"ok": True, "parameters": [
+        {"name": name, "shape": list(p.shape)} for name, p in instance.named_parameters()
+    ][:50]}
+
+    traced = _attempt(observation, "forward", lambda: record_layers(instance, test_x))
+    if traced is not None:
+        layers, output = traced
+        observation["layers"] = layers
+        observation["forward"] = {"batch_n": tensor_report(output)}
+        one = _attempt(observation, "forward_one", lambda: instance(test_x[:1]))
+        if one is not None:
+            observation["forward"]["batch_1"] = {k: v for k, v in tensor_report(one).items() if k != "values"}
+        probe = _attempt(observation, "probe", lambda: _no_grad(instance, probe_x))
+        if probe is not None:
+            observation["probe"] = tensor_report(probe)
+        observation["grad_flow"] = _attempt(observation, "grad_flow", lambda: _grad_flow(construct(args), test_x)) or {}
+
+    hidden_arg = model.get("hidden_arg")
+    if hidden_arg is not None:
+        other_args = list(args)
+        other_args[hidden_arg] = model["probe_hidden"]
+        observation["probe_hidden_args"] = other_args
+        traced = _attempt(observation, "hidden_probe", lambda: record_layers(construct(other_args), test_x[:4]))
+        if traced is not None:
+            observation["hidden_probe"] = {"layers": traced[0]}
+
+    project = model.get("project_method")
+    if project:
+        method = getattr(instance, project, None)
+        if not callable(method):
+            observation["project"] = {"missing": True}
+        else:
+            code = _attempt(observation, "project", lambda: _no_grad(method, test_x))
+            if code is not None:
+                observation["project"] = {k: v for k, v in tensor_report(code).items() if k != "values"}
+    return observation
+
+
+def _no_grad(function: Any, inputs: torch.Tensor) -> Any:
+    with torch.no_grad():
+        return function(inputs)
+
+
+def _grad_flow(instance: torch.nn.Module, inputs: torch.Tensor) -> dict[str, bool]:
+    output = instance(inputs)
+    if not isinstance(output, torch.Tensor) or not output.requires_grad:
+        return {name: False for name, _ in instance.named_parameters()}
+    output.float().sum().backward()
+    return {
+        name: bool(p.grad is not None and torch.count_nonzero(p.grad).item() > 0)
+        for name, p in instance.named_parameters()
+    }
+
+
+def train_model(model: dict[str, Any], record: ClassRecord, deadline: float) -> list[dict[str, Any]]:
+    """Train a fresh instance per seed under the assignment's recipe; report raw predictions."""
+    recipe = model["recipe"]
+    train_x = torch.tensor(model["train_x"], dtype=torch.float32)
+    train_y = torch.tensor(model["train_y"], dtype=torch.float32)
+    test_x = torch.tensor(model["test_x"], dtype=torch.float32)
+    runs = []
+    for seed in recipe["seeds"]:
+        if time.monotonic() > deadline:
+            runs.append({"seed": seed, "error": {"type": "Budget", "message": "training time budget used up", "frames": []}})
+            continue
+        started = time.perf_counter()
+        run: dict[str, Any] = {"seed": seed}
+        try:
+            run.update(_train_one(record.cls, model, recipe, seed, train_x, train_y, test_x))
+        except BaseException as exc:  # noqa: BLE001
+            run["error"] = describe_error(exc)
+        run["seconds"] = round(time.perf_counter() - started, 3)
+        runs.append(run)
+    return runs
+
+
+def _train_one(cls: type, model: dict[str, Any], recipe: dict[str, Any], seed: int,
+               train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor) -> dict[str, Any]:
+    torch.manual_seed(seed)
+    instance = cls(*model["args"])
+    optimizer_class = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[recipe["optimizer"]]
+    optimizer = optimizer_class(instance.parameters(), lr=recipe["lr"])
+    loss_function = torch.nn.MSELoss()
+    shuffler = torch.Generator().manual_seed(seed)
+    n, batch_size = len(train_x), recipe["batch_size"]
+    losses = []
+    for _ in range(recipe["epochs"]):
+        order = torch.arange(n) if batch_size >= n else torch.randperm(n, generator=shuffler)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            optimizer.zero_grad()
+            loss = loss_function(instance(train_x[batch]), train_y[batch])
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(batch)
+        losses.append(total / n)
+    with torch.no_grad():
+        predictions = instance(test_x)
+        result: dict[str, Any] = {"loss_history": finite_or_none(losses), "predictions": tensor_report(predictions)}
+        project = model.get("project_method")
+        if project and callable(getattr(instance, project, None)):
+            result["code"] = tensor_report(getattr(instance, project)(test_x))
+    return result

@@ -1,0 +1,64 @@
+"""Observations leave the sandbox as JSON lines, written and flushed one at a time.
+
+Streaming matters: if the student's code later hangs or kills the process, what was already
+observed (the models graded before it) still reaches the grader.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import traceback
+from typing import Any, TextIO
+
+MAX_MESSAGE = 2000
+
+
+class Emitter:
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        line = json.dumps({"kind": kind, **fields}, ensure_ascii=False, default=_jsonable, allow_nan=False)
+        self._stream.write(line + "\n")
+        self._stream.flush()
+
+
+def _jsonable(value: Any) -> Any:
+    return repr(value)[:200]
+
+
+def finite_or_none(values: Any) -> Any:
+    """Nested lists of floats, with NaN and inf as None (JSON has neither)."""
+    if isinstance(values, list):
+        return [finite_or_none(v) for v in values]
+    if isinstance(values, float) and not math.isfinite(values):
+        return None
+    return values
+
+
+def describe_error(exc: BaseException) -> dict[str, Any]:
+    """The exception with only the frames of the student's own cells, which the report shows."""
+    frames = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith("<cell "):
+            frames.append({"cell": int(frame.filename[6:-1]), "line": frame.lineno or 0})
+    error: dict[str, Any] = {"type": type(exc).__name__, "message": _safe_str(exc)[:MAX_MESSAGE], "frames": frames[-5:]}
+    if isinstance(exc, NameError) and getattr(exc, "name", None):
+        error["name"] = exc.name
+    if isinstance(exc, SyntaxError):
+        error["frames"] = [{"cell": _cell_of(exc.filename), "line": exc.lineno or 0}]
+    return error
+
+
+def _cell_of(filename: str | None) -> int:
+    if filename and filename.startswith("<cell "):
+        return int(filename[6:-1])
+    return 0
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # a student's exception class can break __str__
+        return type(exc).__name__

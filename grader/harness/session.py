@@ -1,0 +1,85 @@
+"""One grading session inside the sandbox: load the submission, then observe each model in turn."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from grader.harness.loader import ClassHistory, ClassRecord, run_plan
+from grader.harness.protocol import Emitter
+from grader.harness.source import plan_cells
+
+MODULE_NAME = "__main__"
+
+
+def prepare_process(job: dict[str, Any]) -> None:
+    """Deterministic, single-threaded, no display; the submission's helper files importable."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import torch
+
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if job.get("files_dir"):
+        sys.path.append(job["files_dir"])
+
+
+def load_submission(job: dict[str, Any], emitter: Emitter) -> tuple[dict[str, Any], ClassHistory]:
+    plan = plan_cells([(c["number"], c["source"]) for c in job["cells"]], job["mode"])
+    emitter.emit(
+        "plan",
+        executed=len(plan.statements),
+        skipped=[vars(s) for s in plan.skipped][:500],
+        problems=[vars(p) for p in plan.problems][:100],
+    )
+    namespace: dict[str, Any] = {"__name__": MODULE_NAME, "__builtins__": __builtins__}
+    history = ClassHistory(MODULE_NAME)
+    run_plan(plan, namespace, history, emitter)
+    return namespace, history
+
+
+@contextmanager
+def bound_as_defined(namespace: dict[str, Any], record: ClassRecord | None) -> Iterator[None]:
+    """Bind the class's name to this very class while it is graded.
+
+    The lesson redefines `MLPR`; the first definition's `super(MLPR, self)` looks the name up at
+    call time and would find the second class. While the first is graded, the name means it again.
+    """
+    if record is None:
+        yield
+        return
+    missing = object()
+    previous = namespace.get(record.name, missing)
+    namespace[record.name] = record.cls
+    try:
+        yield
+    finally:
+        if previous is missing:
+            namespace.pop(record.name, None)
+        else:
+            namespace[record.name] = previous
+
+
+def observe_models(job: dict[str, Any], namespace: dict[str, Any], history: ClassHistory, emitter: Emitter) -> None:
+    from grader.harness.probes import choose_classes, observe_model, train_model
+
+    emitter.emit("classes", classes=[r.describe() for r in history.records][:100])
+    choices = choose_classes(job["models"], history.records)
+    for model in job["models"]:
+        started = time.monotonic()
+        choice = choices[model["id"]]
+        with bound_as_defined(namespace, choice[0] if choice else None):
+            observation = observe_model(model, choice)
+            emitter.emit("model", **observation)
+            if choice is not None and "construct" in observation and "error" not in observation["construct"]:
+                runs = train_model(model, choice[0], started + job["model_budget_s"])
+                emitter.emit("training", model=model["id"], runs=runs)
+
+
+def run_session(job: dict[str, Any], emitter: Emitter) -> None:
+    prepare_process(job)
+    namespace, history = load_submission(job, emitter)
+    observe_models(job, namespace, history, emitter)

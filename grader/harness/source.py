@@ -1,0 +1,201 @@
+"""Turn code cells into statements to run, and decide what `definitions` mode runs.
+
+`definitions` mode runs imports, `def`, `class` and cheap assignments, and skips the rest (training
+loops, plots, prints). An assignment is cheap when its right side uses only literals, imported
+modules and names that were themselves kept: `device = torch.device("cpu")` and `N_HIDDEN = 3` run,
+`model = MLR(3, 1)` and `X = train(model)` do not.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass, field
+
+KEEP_ALWAYS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass)
+
+
+@dataclass
+class Statement:
+    cell: int
+    line: int
+    code: object  # a code object, compiled with the filename "<cell N>"
+    kind: str  # "class", "def", "import", "assign", "other"
+    names: list[str]  # names the statement binds
+
+
+@dataclass
+class Skipped:
+    cell: int
+    line: int
+    text: str
+    names: list[str]
+
+
+@dataclass
+class CellProblem:
+    cell: int
+    line: int
+    error_type: str
+    message: str
+    text: str
+
+
+@dataclass
+class Plan:
+    statements: list[Statement] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    problems: list[CellProblem] = field(default_factory=list)
+
+
+def cell_filename(cell: int) -> str:
+    return f"<cell {cell}>"
+
+
+def parse_cell(source: str, cell: int) -> ast.Module:
+    """Parse one cell; IPython syntax (magics, `!cmd`) is translated only when plain Python fails."""
+    try:
+        return ast.parse(source, filename=cell_filename(cell))
+    except SyntaxError as plain_error:
+        translated = _translate_ipython(source)
+        if translated is None or translated == source:
+            raise plain_error from None
+        try:
+            return ast.parse(translated, filename=cell_filename(cell))
+        except SyntaxError:
+            raise plain_error from None
+
+
+def _translate_ipython(source: str) -> str | None:
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:  # IPython is optional for modules; without it magics stay errors
+        return None
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # the transformer raises on malformed input of its own kind
+        return None
+
+
+def bound_names(node: ast.stmt) -> list[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    names = []
+    for target in targets:
+        names += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.stmt):
+            names += bound_names(child)
+    return names
+
+
+def _kind(node: ast.stmt) -> str:
+    if isinstance(node, ast.ClassDef):
+        return "class"
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return "def"
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return "import"
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        return "assign"
+    return "other"
+
+
+class DefinitionFilter:
+    """Decides, statement by statement, what `definitions` mode keeps. Remembers kept names."""
+
+    def __init__(self) -> None:
+        self.kept_names: set[str] = set(dir(builtins))
+        self.imported: set[str] = set()
+
+    def keep(self, node: ast.stmt) -> bool:
+        keep = self._decide(node)
+        if keep:
+            for name in bound_names(node):
+                self.kept_names.add(name)
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    self.imported.add(name)
+        return keep
+
+    def _decide(self, node: ast.stmt) -> bool:
+        if isinstance(node, KEEP_ALWAYS):
+            return True
+        if isinstance(node, ast.Assign):
+            return all(isinstance(t, (ast.Name, ast.Tuple)) for t in node.targets) and self._cheap(node.value)
+        if isinstance(node, ast.AnnAssign):
+            return isinstance(node.target, ast.Name) and (node.value is None or self._cheap(node.value))
+        if isinstance(node, ast.Try):
+            # `try: import google.colab except ImportError: ...` and the like.
+            blocks = [node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)]
+            return all(self._decide(s) for block in blocks for s in block)
+        if isinstance(node, ast.If):
+            # `if torch.cuda.is_available(): device = ...` runs; `if __name__ == "__main__":` does not.
+            if _is_main_guard(node.test):
+                return False
+            return self._cheap(node.test) and all(self._decide(s) for s in node.body + node.orelse)
+        return False
+
+    def _cheap(self, expr: ast.expr) -> bool:
+        for node in ast.walk(expr):
+            if isinstance(node, (ast.Lambda, ast.comprehension, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
+                return False
+            if isinstance(node, ast.Name) and node.id not in self.kept_names:
+                return False
+            if isinstance(node, ast.Call) and not self._call_on_import(node.func):
+                return False
+        return True
+
+    def _call_on_import(self, func: ast.expr) -> bool:
+        root = func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        return isinstance(root, ast.Name) and (root.id in self.imported or root.id in _SAFE_BUILTINS)
+
+
+_SAFE_BUILTINS = {"int", "float", "str", "bool", "tuple", "list", "dict", "set", "frozenset", "len", "range", "abs", "min", "max", "round"}
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    names = {n.id for n in ast.walk(test) if isinstance(n, ast.Name)}
+    return "__name__" in names
+
+
+def plan_cells(cells: list[tuple[int, str]], mode: str) -> Plan:
+    """Parse every cell; in `definitions` mode keep only definitions. A bad cell loses only itself."""
+    plan = Plan()
+    keep_filter = DefinitionFilter()
+    for cell, source in cells:
+        try:
+            module = parse_cell(source, cell)
+        except SyntaxError as exc:
+            line = exc.lineno or 1
+            plan.problems.append(
+                CellProblem(cell, line, type(exc).__name__, exc.msg or str(exc), _line_text(source, line))
+            )
+            continue
+        except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+            plan.problems.append(CellProblem(cell, 1, type(exc).__name__, str(exc)[:300], ""))
+            continue
+        lines = source.splitlines()
+        for node in module.body:
+            if mode == "definitions" and not keep_filter.keep(node):
+                text = _line_text(source, node.lineno)
+                if len(lines) >= node.lineno and (getattr(node, "end_lineno", node.lineno) or node.lineno) > node.lineno:
+                    text += " …"
+                plan.skipped.append(Skipped(cell, node.lineno, text, bound_names(node)))
+                continue
+            code = compile(ast.Module(body=[node], type_ignores=[]), cell_filename(cell), "exec")
+            plan.statements.append(Statement(cell, node.lineno, code, _kind(node), bound_names(node)))
+    return plan
+
+
+def _line_text(source: str, line: int) -> str:
+    lines = source.splitlines()
+    return lines[line - 1].strip()[:200] if 0 < line <= len(lines) else ""

@@ -1,0 +1,59 @@
+"""Record the layers a forward pass goes through, whatever the attribute names.
+
+A `TorchFunctionMode` sees every torch call: `nn.Linear` (which calls `F.linear`), `x @ W`,
+`nn.Sigmoid`, `torch.sigmoid` and `x.sigmoid()` all show up, inside `nn.Sequential` or not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+ACTIVATIONS = {
+    "sigmoid": "sigmoid", "sigmoid_": "sigmoid", "special_expit": "sigmoid", "expit": "sigmoid",
+    "relu": "relu", "relu_": "relu", "tanh": "tanh", "tanh_": "tanh",
+    "softmax": "softmax", "log_softmax": "log_softmax", "leaky_relu": "leaky_relu", "elu": "elu",
+    "gelu": "gelu", "silu": "silu", "softplus": "softplus", "hardtanh": "hardtanh",
+}
+MATMULS = {"matmul", "mm", "__matmul__"}
+MAX_OPS = 200
+
+
+class LayerRecorder(TorchFunctionMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers: list[str] = []
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        if len(self.layers) < MAX_OPS:
+            token = _layer_token(getattr(func, "__name__", ""), args)
+            if token:
+                self.layers.append(token)
+        return func(*args, **kwargs)
+
+
+def _layer_token(name: str, args: tuple) -> str | None:
+    if name == "linear" and len(args) >= 2 and _is_matrix(args[1]):
+        out_features, in_features = args[1].shape
+        return f"linear({in_features},{out_features})"
+    if name in MATMULS and len(args) >= 2 and _is_matrix(args[1]) and args[1].requires_grad:
+        rows, cols = args[1].shape
+        return f"linear({rows},{cols})"
+    if name == "addmm" and len(args) >= 3 and _is_matrix(args[2]):
+        rows, cols = args[2].shape
+        return f"linear({rows},{cols})"
+    return ACTIVATIONS.get(name)
+
+
+def _is_matrix(value: Any) -> bool:
+    return isinstance(value, torch.Tensor) and value.dim() == 2
+
+
+def record_layers(model: torch.nn.Module, inputs: torch.Tensor) -> tuple[list[str], Any]:
+    recorder = LayerRecorder()
+    with recorder:
+        output = model(inputs)
+    return recorder.layers, output

@@ -1,0 +1,210 @@
+"""What came back from the sandbox, validated: JSON lines -> typed, bounded observations.
+
+Every line is untrusted (the student's code shares the harness's process and can write to the same
+file), so each is parsed with a strict schema; a line that does not fit is counted and dropped.
+The first line of each kind (per model) counts. None of this stops a forged line; what makes forging
+pointless is that scores come from predictions checked against labels that never enter the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+
+from grader.sandbox import ProcessOutcome
+
+MAX_OBSERVATION_BYTES = 32 * 1024 * 1024
+
+
+def _truncate(value: Any) -> Any:
+    return value[:2000] if isinstance(value, str) else value
+
+
+Text = Annotated[str, BeforeValidator(_truncate)]
+
+
+class _Obs(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Frame(_Obs):
+    cell: int
+    line: int
+
+
+class ErrorInfo(_Obs):
+    type: Text
+    message: Text = ""
+    frames: list[Frame] = Field(default_factory=list, max_length=20)
+    name: Text | None = None
+
+
+class Failed(_Obs):
+    error: ErrorInfo
+
+
+class TensorInfo(_Obs):
+    type: Text
+    shape: list[int] | None = Field(None, max_length=8)
+    dtype: Text | None = None
+    values: Any = None  # nested lists of float | None; shape-checked by the checks before use
+
+
+class ClassInfo(_Obs):
+    name: Text
+    cell: int
+    line: int = 0
+    methods: list[Text] = Field(default_factory=list, max_length=200)
+    matched_by: Literal["name", "methods"] | None = None
+
+
+class Skipped(_Obs):
+    cell: int
+    line: int
+    text: Text
+    names: list[Text] = Field(default_factory=list, max_length=50)
+
+
+class CellProblem(_Obs):
+    cell: int
+    line: int
+    error_type: Text
+    message: Text
+    text: Text = ""
+
+
+class PlanLine(_Obs):
+    kind: Literal["plan"]
+    executed: int
+    skipped: list[Skipped] = Field(default_factory=list, max_length=1000)
+    problems: list[CellProblem] = Field(default_factory=list, max_length=200)
+
+
+class ExecErrorLine(_Obs):
+    kind: Literal["exec_error"]
+    cell: int
+    line: int
+    statement: Text
+    error: ErrorInfo
+
+
+class ClassesLine(_Obs):
+    kind: Literal["classes"]
+    classes: list[ClassInfo] = Field(default_factory=list, max_length=200)
+
+
+class Forward(_Obs):
+    batch_n: TensorInfo
+    batch_1: TensorInfo | None = None
+
+
+class Construct(_Obs):
+    ok: bool = True
+    parameters: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
+
+
+class ModelLine(_Obs):
+    kind: Literal["model"]
+    model: Text
+    class_: ClassInfo | None = Field(None, alias="class")
+    construction: Construct | Failed | None = Field(None, alias="construct")
+    forward: Forward | Failed | None = None
+    forward_one: Failed | None = None
+    layers: list[Text] | None = Field(None, max_length=200)
+    probe: TensorInfo | Failed | None = None
+    grad_flow: dict[str, bool] | Failed | None = None
+    probe_hidden_args: list[int] | None = None
+    hidden_probe: dict[str, list[Text]] | Failed | None = None
+    project: TensorInfo | Failed | dict[str, bool] | None = None
+
+
+class Run(_Obs):
+    seed: int
+    loss_history: list[float | None] | None = Field(None, max_length=100_000)
+    predictions: TensorInfo | None = None
+    code: TensorInfo | None = None
+    error: ErrorInfo | None = None
+    seconds: float = 0.0
+
+
+class TrainingLine(_Obs):
+    kind: Literal["training"]
+    model: Text
+    runs: list[Run] = Field(default_factory=list, max_length=50)
+
+
+class StartedLine(_Obs):
+    kind: Literal["started"]
+
+
+class FinishedLine(_Obs):
+    kind: Literal["finished"]
+
+
+class CellErrorLine(_Obs):
+    """Full mode: a notebook cell that raised while the kernel ran it."""
+
+    kind: Literal["cell_error"]
+    cell: int
+    error: ErrorInfo
+
+
+Line = Annotated[
+    Union[PlanLine, ExecErrorLine, ClassesLine, ModelLine, TrainingLine, StartedLine, FinishedLine, CellErrorLine],
+    Field(discriminator="kind"),
+]
+
+
+@dataclass
+class Observations:
+    process: ProcessOutcome | None = None
+    started: bool = False
+    finished: bool = False
+    plan: PlanLine | None = None
+    exec_errors: list[ExecErrorLine] = field(default_factory=list)
+    cell_errors: list[CellErrorLine] = field(default_factory=list)
+    classes: list[ClassInfo] = field(default_factory=list)
+    models: dict[str, ModelLine] = field(default_factory=dict)
+    training: dict[str, TrainingLine] = field(default_factory=dict)
+    malformed_lines: int = 0
+    truncated: bool = False
+
+    def add(self, line: Any) -> None:
+        if isinstance(line, StartedLine):
+            self.started = True
+        elif isinstance(line, FinishedLine):
+            self.finished = True
+        elif isinstance(line, PlanLine):
+            self.plan = self.plan or line
+        elif isinstance(line, ExecErrorLine):
+            self.exec_errors.append(line)
+        elif isinstance(line, CellErrorLine):
+            self.cell_errors.append(line)
+        elif isinstance(line, ClassesLine):
+            self.classes = self.classes or line.classes
+        elif isinstance(line, ModelLine):
+            self.models.setdefault(line.model, line)
+        elif isinstance(line, TrainingLine):
+            self.training.setdefault(line.model, line)
+
+
+def read_observations(path: Path, process: ProcessOutcome | None = None) -> Observations:
+    observations = Observations(process=process)
+    if not path.is_file():
+        return observations
+    adapter: TypeAdapter[Any] = TypeAdapter(Line)
+    with path.open("rb") as handle:
+        data = handle.read(MAX_OBSERVATION_BYTES + 1)
+    if len(data) > MAX_OBSERVATION_BYTES:
+        observations.truncated = True
+        data = data[:MAX_OBSERVATION_BYTES]
+    for raw in data.splitlines():
+        try:
+            observations.add(adapter.validate_python(json.loads(raw)))
+        except (ValueError, ValidationError, RecursionError):
+            observations.malformed_lines += 1
+    return observations
