@@ -50,6 +50,9 @@ class ModelOutcome:
     predictions: np.ndarray | None = None
     code: np.ndarray | None = None
     class_name: str | None = None
+    # The test set's targets and species, for the report's plots (trusted side only).
+    test_targets: np.ndarray | None = None
+    test_species: np.ndarray | None = None
 
 
 def check_names(model: ModelSpec) -> list[str]:
@@ -137,7 +140,8 @@ class ModelGrader:
 
     # -- the checks -----------------------------------------------------------------------------
     def grade(self) -> ModelOutcome:
-        outcome = ModelOutcome(checks=self.results, metric_name=self.spec.metric.name)
+        outcome = ModelOutcome(checks=self.results, metric_name=self.spec.metric.name,
+                               test_targets=self.split.test_y, test_species=self.split.test_species)
         if not self._defined(outcome):
             self._skip_rest("skipped.not_defined")
             return outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -100,6 +101,17 @@ def _incidents(observations: Observations, messages: Messages, timeout_s: float)
     return incidents
 
 
+def _file_sha256(path: Path) -> str | None:
+    try:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+    except OSError:
+        return None
+
+
 def _invalid_result(path: Path, student_id: str | None, assignment: LoadedAssignment, messages: Messages,
                     error: InvalidSubmission, started: float, mode: str | None) -> Result:
     from grader.checks import max_points
@@ -109,7 +121,8 @@ def _invalid_result(path: Path, student_id: str | None, assignment: LoadedAssign
         assignment=assignment.spec.id,
         grader_version=__version__,
         spec_sha256=assignment.spec_sha256,
-        submission=SubmissionInfo(student_id=student_id or student_id_for(Path(path)), file=Path(path).name),
+        submission=SubmissionInfo(student_id=student_id or student_id_for(Path(path)), file=Path(path).name,
+                                  sha256=_file_sha256(Path(path))),
         status="invalid",
         lang=messages.lang,
         mode=mode or assignment.spec.mode,

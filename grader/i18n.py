@@ -26,8 +26,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "submission.empty": {"ja": "{file} は空です。", "en": "{file} is empty."},
     "submission.bad_json": {
-        "ja": "{file} はノートブックとして読めません (JSON が壊れています{where})。Jupyter で開き直して保存してください。",
-        "en": "{file} cannot be read as a notebook (broken JSON{where}). Open it in Jupyter and save it again.",
+        "ja": "{file} はノートブックとして読めません (JSON の {line} 行目 {column} 文字目が壊れています)。Jupyter で開き直して保存してください。",
+        "en": "{file} cannot be read as a notebook (the JSON is broken at line {line}, column {column}). Open it in Jupyter and save it again.",
     },
     "submission.not_notebook": {
         "ja": "{file} は Jupyter ノートブックの形式ではありません。",

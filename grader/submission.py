@@ -98,9 +98,12 @@ def _parse_notebook(name: str, data: bytes) -> dict:
         raise InvalidSubmission("submission.empty", file=name)
     try:
         raw = json.loads(data)  # detects UTF-8/16/32 and a BOM by itself
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise InvalidSubmission("submission.bad_json", file=name, where=where) from None
+    except UnicodeDecodeError:
+        raise InvalidSubmission("submission.bad_encoding", file=name) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidSubmission("submission.bad_json", file=name, line=exc.lineno, column=exc.colno) from None
+    except RecursionError:
+        raise InvalidSubmission("submission.not_notebook", file=name) from None
     if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
         raise InvalidSubmission("submission.not_notebook", file=name)
     try:
