@@ -1,0 +1,58 @@
+"""Hostile: MLPC's forward never returns (a busy loop). Expected: the wall-clock timeout stops the
+run; MLR, LR and MLPR keep full marks; the result names the timeout.
+"""
+
+
+import torch
+
+
+class MLR(torch.nn.Module):
+    def __init__(self, n_input, n_output):
+        super().__init__()
+        self.l1 = torch.nn.Linear(n_input, n_output)
+
+    def forward(self, x):
+        return self.l1(x)
+
+
+class LR(torch.nn.Module):
+    def __init__(self, n_input, n_output):
+        super().__init__()
+        self.l1 = torch.nn.Linear(n_input, n_output)
+
+    def forward(self, x):
+        return torch.sigmoid(self.l1(x))
+
+
+class MLPR(torch.nn.Module):
+    def __init__(self, n_input, n_hidden, n_output):
+        super().__init__()
+        self.l1 = torch.nn.Linear(n_input, n_hidden)
+        self.l2 = torch.nn.Linear(n_hidden, n_output)
+
+    def forward(self, x):
+        return self.l2(torch.sigmoid(self.l1(x)))
+
+
+class MLPC(torch.nn.Module):
+    def __init__(self, n_input, n_hidden, n_output):
+        super().__init__()
+        self.l1 = torch.nn.Linear(n_input, n_hidden)
+        self.l2 = torch.nn.Linear(n_hidden, n_output)
+
+    def forward(self, x):
+        while True:
+            pass
+
+
+class AE(torch.nn.Module):
+    def __init__(self, n_input, n_hidden, n_output):
+        super().__init__()
+        self.l1 = torch.nn.Linear(n_input, n_hidden)
+        self.l2 = torch.nn.Linear(n_hidden, n_output)
+
+    def forward(self, x):
+        return self.l2(self.project(x))
+
+    def project(self, x):
+        return torch.sigmoid(self.l1(x))
