@@ -80,6 +80,47 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "採点器の内部エラーで採点できませんでした: {error}",
         "en": "The grader failed internally and could not grade this submission: {error}",
     },
+    # ---- the sandbox (issue 3) ----------------------------------------------------------------
+    "run.memory": {
+        "ja": "提出コードがメモリの上限 ({limit_mb} MB) を超えたため、実行を止めました。それまでに得られた結果で採点しています。",
+        "en": "The submission used more than its {limit_mb} MB memory limit and was stopped; it was graded on what was observed until then.",
+    },
+    "run.memory_error": {
+        "ja": "提出コードがメモリの上限を超える量を一度に確保しようとし、その確保は失敗しました。その処理を含むモデルは、その分の得点を失っています。",
+        "en": "The submission tried to allocate more memory at once than its limit allows, and the allocation failed; the model doing it lost those checks.",
+    },
+    "run.cpu_time": {
+        "ja": "提出コードが CPU 時間の上限 ({seconds:.0f} 秒) を使い切ったため、実行を止めました。それまでに得られた結果で採点しています。",
+        "en": "The submission used up its CPU time limit ({seconds:.0f} s) and was stopped; it was graded on what was observed until then.",
+    },
+    "run.processes": {
+        "ja": "提出コードがプロセス数の上限 ({limit}) を超えてプロセスやスレッドを作ろうとしたため、拒否しました。",
+        "en": "The submission tried to start more processes or threads than its limit ({limit}) and was refused.",
+    },
+    "run.not_isolated_fallback": {
+        "ja": "この実行は隔離されていません: この計算機ではサンドボックス (名前空間による隔離) が使えないため ({reason})、別プロセスと資源の上限・時間制限だけで実行しました。提出コードからは、権限で守られていないファイルが見えた可能性があります。",
+        "en": "This run was not isolated: this machine gives no namespace sandbox ({reason}), so the submission ran as a separate process with resource and time limits only, and could see any file not protected by its permissions.",
+    },
+    "run.sandbox_failed": {
+        "ja": "サンドボックスを起動できなかったため採点できませんでした (提出物の問題ではありません): {error}",
+        "en": "The sandbox could not be started, so the submission was not graded (not a problem with the submission): {error}",
+    },
+    "metric.ignores_parameters": {
+        "ja": "予測値がモデルのパラメータから計算されていません: 学習済みのパラメータを新しい乱数の値に置き換えても、予測が変わらないか満点のままでした (データを調べて答えを返しているなど)。この指標は 0 点です。",
+        "en": "The predictions do not come from the model's parameters: with the trained parameters replaced by fresh random values the predictions stayed the same or still earned full credit (for example, the model looks the answers up). This metric scores zero.",
+        "hint_ja": "forward では、入力 x から層 (self.l1 など) を通して出力を計算してください。データや正解を保存して返してはいけません。",
+        "hint_en": "forward must compute its output from the input x through the layers (self.l1 and so on), never return stored data or answers.",
+    },
+    "defined.not_reached": {
+        "ja": "実行が途中で止まったため ({names} の採点の前)、このモデルは採点されていません。「実行時の出来事」を見てください。",
+        "en": "Not graded: the run stopped before this model ({names}) was reached; see what happened while running.",
+    },
+    "incident.cpu_time": {"ja": "CPU 時間の上限", "en": "CPU time limit reached"},
+    "incident.processes": {"ja": "プロセス数の上限", "en": "Process limit reached"},
+    "metric.from_parameters": {
+        "ja": "パラメータから計算された予測",
+        "en": "predictions computed from the parameters",
+    },
     "where.cell": {"ja": "セル {cell} の {line} 行目", "en": "cell {cell}, line {line}"},
     "error.skipped_name": {
         "ja": "— 「{name}」はセル {cell} の {line} 行目で定義されていますが、定義モードではその文 (学習ループや計算) は実行されません。クラスの中で必要な値は、クラスの引数にするか、定数として定義してください。",
@@ -146,6 +187,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "structure.hidden_fixed": {
         "ja": "隠れ層の大きさがコンストラクタの引数に従っていません (n_hidden={hidden} で作り直したときの層)。",
         "en": "The hidden layer's size does not follow the constructor argument (layers when rebuilt with n_hidden={hidden}).",
+        "hint_ja": "__init__ の中で数値を直接書かず、引数 n_hidden を使って torch.nn.Linear を作ってください。",
+        "hint_en": "Build the torch.nn.Linear layers from the argument n_hidden instead of writing the number into __init__.",
+    },
+    "structure.hidden_ignored": {
+        "ja": "隠れ層の大きさが {width} に固定されていて、コンストラクタの引数 n_hidden={hidden} に従っていません。",
+        "en": "The hidden layer's size is fixed at {width}; it does not follow the constructor argument n_hidden={hidden}.",
         "hint_ja": "__init__ の中で数値を直接書かず、引数 n_hidden を使って torch.nn.Linear を作ってください。",
         "hint_en": "Build the torch.nn.Linear layers from the argument n_hidden instead of writing the number into __init__.",
     },
@@ -348,6 +395,210 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "label.file": {"ja": "ファイル", "en": "File"},
     "label.duration": {"ja": "所要時間", "en": "Time taken"},
     "label.version": {"ja": "採点器のバージョン", "en": "Grader version"},
+    # ---- report and class summary (issue 4) -------------------------------------------------
+    # Check names, and the lesson's idea behind each check (shown when a check did not pass and its
+    # message has no hint of its own).
+    "check.defined": {"ja": "クラスの定義", "en": "Class defined"},
+    "check.structure": {"ja": "層の構成", "en": "Layers"},
+    "check.forward_shape": {"ja": "出力の形", "en": "Output shape"},
+    "check.output_range": {"ja": "出力の範囲", "en": "Output range"},
+    "check.grad_flow": {"ja": "勾配の流れ", "en": "Gradient flow"},
+    "check.project_shape": {"ja": "project の出力の形", "en": "Shape of project()"},
+    "check.test_mse": {"ja": "テストデータの MSE", "en": "Test MSE"},
+    "check.test_accuracy": {"ja": "テストデータの正解率", "en": "Test accuracy"},
+    "idea.defined": {
+        "ja": "教材では、どのモデルも torch.nn.Module を継承したクラスとして定義し、__init__ で層を作り、forward に順方向の計算を書きます。",
+        "en": "In the lesson every model is a class that inherits torch.nn.Module: __init__ builds the layers and forward computes the output.",
+    },
+    "idea.structure": {
+        "ja": "層の並び (torch.nn.Linear と torch.sigmoid の順番と大きさ) は、教材のクラス定義と同じにします。",
+        "en": "The layers (which torch.nn.Linear and torch.sigmoid, in which order and size) follow the lesson's class definition.",
+    },
+    "idea.forward_shape": {
+        "ja": "forward は (データ数, 出力の数) の 2 次元の tensor を返します。教材の目的変数 Y も (N, 1) の形です。",
+        "en": "forward returns a 2-D tensor (samples, outputs); the lesson's target Y is (N, 1) too.",
+    },
+    "idea.output_range": {
+        "ja": "分類モデルは出力をシグモイド関数で 0 から 1 に収め、品種ごとの確率のように扱います。",
+        "en": "A classifier squashes its outputs into 0 to 1 with a sigmoid and reads them like a probability per species.",
+    },
+    "idea.grad_flow": {
+        "ja": "学習では loss.backward() で誤差を逆方向に伝播し、optimizer.step() で重みを更新します。勾配が届かない重みは学習されません。",
+        "en": "Training propagates the loss backwards with loss.backward() and updates the weights with optimizer.step(); a weight no gradient reaches never learns.",
+    },
+    "idea.project_shape": {
+        "ja": "オートエンコーダーの project は、入力を中間層の表現 (次元削減した 2 次元の値) に変換して返します。",
+        "en": "The autoencoder's project maps an input to its hidden-layer code: the reduced, 2-D representation.",
+    },
+    "idea.test_mse": {
+        "ja": "教材と同じく、学習に使っていないテストデータ (偶数番目のデータ) で予測値と実測値の平均二乗誤差 (MSE) を測ります。",
+        "en": "As in the lesson, the mean squared error (MSE) between predicted and observed values is measured on the test data (the even rows), which training never saw.",
+    },
+    "idea.test_accuracy": {
+        "ja": "教材と同じく、出力が最大になる品種を予測とし、テストデータ (偶数番目のデータ) での正解率を測ります。",
+        "en": "As in the lesson, the predicted species is the output with the largest value; accuracy is measured on the test data (the even rows).",
+    },
+    "species.0": {"ja": "セトサ", "en": "setosa"},
+    "species.1": {"ja": "バーシカラー", "en": "versicolor"},
+    "species.2": {"ja": "バージニカ", "en": "virginica"},
+    "mode.definitions": {"ja": "定義モード", "en": "definitions"},
+    "mode.full": {"ja": "全実行", "en": "full"},
+    "incident.timeout": {"ja": "時間切れ", "en": "Time limit reached"},
+    "incident.memory": {"ja": "メモリ不足", "en": "Out of memory"},
+    "incident.output_truncated": {"ja": "出力の切り詰め", "en": "Output cut short"},
+    "incident.exited": {"ja": "途中で終了", "en": "Ended early"},
+    "incident.not_isolated": {"ja": "隔離なしで実行", "en": "Run without a sandbox"},
+    "incident.malformed_observations": {"ja": "不正な観測データ", "en": "Malformed observations"},
+    "incident.grader_fault": {"ja": "採点器の不具合", "en": "Grader fault"},
+    # The student's report.
+    "report.score_by_model": {"ja": "モデルごとの得点", "en": "Points per model"},
+    "report.class_found": {"ja": "採点したクラス: {name}", "en": "Class graded: {name}"},
+    "report.not_found": {"ja": "クラスが見つかりません", "en": "Class not found"},
+    "report.lesson_idea": {"ja": "教材の考え方", "en": "The lesson's idea"},
+    "report.your_code": {"ja": "あなたのコード ({where})", "en": "Your code ({where})"},
+    "report.plots": {"ja": "図", "en": "Plots"},
+    "report.no_plots": {
+        "ja": "採点器がこのモデルを学習できなかったため、図はありません。",
+        "en": "No plots: the grader could not train this model.",
+    },
+    "report.invalid_help": {
+        "ja": "ファイルを直して、もう一度提出してください。",
+        "en": "Fix the file and hand it in again.",
+    },
+    "report.error_help": {
+        "ja": "提出物の問題ではありません。担当の先生に知らせてください。",
+        "en": "This is not a problem with your submission. Please tell your instructor.",
+    },
+    "report.what_ran": {"ja": "実行の記録", "en": "What ran"},
+    "report.mode.definitions": {
+        "ja": "定義モードで実行しました: 各コードセルの import、def、class と定数の代入だけを実行し、学習ループや図の描画などは実行していません。モデルの学習は採点器が同じ条件で行います。",
+        "en": "Run in definitions mode: only the imports, def, class and constant assignments of each code cell ran; training loops, plots and other top-level work did not. The grader trains every model itself, the same way for everyone.",
+    },
+    "report.mode.full": {
+        "ja": "全実行モードで実行しました: ノートブックを上から順にすべて実行しています。モデルの学習は採点器が同じ条件で改めて行います。",
+        "en": "Run in full mode: the whole notebook ran top to bottom. The grader then trains every model itself, the same way for everyone.",
+    },
+    "report.skipped_intro": {
+        "ja": "次の {count} 個の文は実行していません。クラスの中でここで作られる名前を使うと、エラーになります。",
+        "en": "These {count} statements did not run. A class that uses a name they create fails.",
+    },
+    "report.no_skipped": {"ja": "実行しなかった文はありません。", "en": "Every statement ran."},
+    "report.stdout": {"ja": "標準出力", "en": "Standard output"},
+    "report.stderr": {"ja": "標準エラー出力", "en": "Standard error"},
+    "report.no_output": {"ja": "出力はありませんでした。", "en": "The submission printed nothing."},
+    "report.truncated": {
+        "ja": "長いため、先頭の {shown} 文字だけを表示しています (全体で {total} 文字)。",
+        "en": "Too long to show in full: the first {shown} of {total} characters.",
+    },
+    "report.notes": {"ja": "お知らせ", "en": "Notes"},
+    "report.show": {"ja": "表示する", "en": "Show"},
+    "plot.loss.title": {
+        "ja": "学習曲線 (採点器による学習、seed {seed})",
+        "en": "Training loss (the grader's own training, seed {seed})",
+    },
+    "plot.loss.caption": {
+        "ja": "教材と同じ損失 (MSE) で採点器が学習させたときの、エポックごとの訓練データの損失です。下がって平らになれば、学習が進んでいます。",
+        "en": "The training loss (MSE, as in the lesson) per epoch while the grader trained this model. A curve that falls and then flattens means the model learned.",
+    },
+    "plot.loss.x": {"ja": "エポック", "en": "Epoch"},
+    "plot.loss.y": {"ja": "損失 (MSE)", "en": "Loss (MSE)"},
+    "plot.yy.title": {"ja": "y-y プロット (テストデータ)", "en": "y-y plot (test data)"},
+    "plot.yy.caption": {
+        "ja": "実測値と予測値を比べた図です。点が対角線に近いほど、良い予測です。",
+        "en": "Observed against predicted values. The closer the points lie to the diagonal, the better the prediction.",
+    },
+    "plot.yy.x": {"ja": "実測値", "en": "Observed"},
+    "plot.yy.y": {"ja": "予測値", "en": "Predicted"},
+    "plot.confusion.title": {"ja": "混同行列 (テストデータ)", "en": "Confusion matrix (test data)"},
+    "plot.confusion.caption": {
+        "ja": "出力が最大になる品種を予測としたときの件数です。対角線上の数が、正しく分類できたデータの数です。",
+        "en": "Counts when the predicted species is the output with the largest value. The numbers on the diagonal are the correctly classified samples.",
+    },
+    "plot.confusion.x": {"ja": "予測した品種", "en": "Predicted species"},
+    "plot.confusion.y": {"ja": "実際の品種", "en": "True species"},
+    "plot.latent.title": {"ja": "中間層の 2 次元表現 (テストデータ)", "en": "2-D code of the hidden layer (test data)"},
+    "plot.latent.caption": {
+        "ja": "project の出力を品種ごとに色分けした図です。品種ごとにまとまっていれば、2 次元に縮約しても品種の違いが残っています。",
+        "en": "The output of project, coloured by species. Where the species form separate groups, the 2-D code keeps what tells them apart.",
+    },
+    "plot.latent.x": {"ja": "中間層の 1 つ目の値", "en": "Code, first value"},
+    "plot.latent.y": {"ja": "中間層の 2 つ目の値", "en": "Code, second value"},
+    "audit.title": {"ja": "採点の記録", "en": "Audit"},
+    "audit.assignment": {"ja": "課題", "en": "Assignment"},
+    "audit.spec": {"ja": "課題仕様の SHA-256", "en": "Spec SHA-256"},
+    "audit.seeds": {"ja": "学習の seed", "en": "Training seeds"},
+    "audit.submission": {"ja": "提出ファイルの SHA-256", "en": "Submission SHA-256"},
+    "audit.date": {"ja": "採点日時", "en": "Graded at"},
+    "audit.mode": {"ja": "実行モード", "en": "Mode"},
+    "audit.seconds": {"ja": "{seconds} 秒", "en": "{seconds} s"},
+    # The class summary (OUT/index.html).
+    "summary.title": {"ja": "クラスの採点結果", "en": "Class summary"},
+    "summary.counts": {
+        "ja": "提出 {total} 件: 採点済み {graded} 件、採点不可 {invalid} 件、エラー {errors} 件",
+        "en": "{total} submissions: {graded} graded, {invalid} invalid, {errors} errors",
+    },
+    "summary.stats": {
+        "ja": "採点済みの提出の平均点 {mean}、中央値 {median} ({max} 点満点)",
+        "en": "Graded submissions: mean {mean}, median {median} (out of {max})",
+    },
+    "summary.histogram": {"ja": "得点の分布", "en": "Score distribution"},
+    "summary.hist.x": {"ja": "得点", "en": "Score"},
+    "summary.hist.y": {"ja": "人数", "en": "Students"},
+    "summary.no_graded": {"ja": "採点済みの提出はありません。", "en": "No submission was graded."},
+    "summary.pass_rate": {"ja": "確認項目ごとの合格率", "en": "Pass rate per check"},
+    "summary.pass_rate_intro": {
+        "ja": "採点済みの提出のうち、その確認に合格した割合です。合格率の低い項目は、クラスの多くがつまずいている考え方です。",
+        "en": "The share of graded submissions that passed each check. A low rate marks an idea much of the class has missed.",
+    },
+    "summary.col.rate": {"ja": "合格率", "en": "Pass rate"},
+    "summary.col.mean_points": {"ja": "平均点", "en": "Mean points"},
+    "summary.col.status": {"ja": "状態", "en": "Status"},
+    "summary.col.attention": {"ja": "要確認", "en": "Needs a look"},
+    "summary.students": {"ja": "提出者の一覧", "en": "Students"},
+    "summary.sort_hint": {
+        "ja": "列の見出しを押すと並べ替えられます。提出者の名前から、その人のレポートを開けます。",
+        "en": "Press a column heading to sort. A student's name opens their report.",
+    },
+    "summary.attention": {"ja": "人の確認が必要な提出", "en": "Submissions that need a person"},
+    "summary.attention_none": {"ja": "ありません。", "en": "None."},
+    "attention.invalid": {"ja": "ファイルを読めませんでした: {message}", "en": "The file could not be read: {message}"},
+    "attention.error": {"ja": "採点器の不具合で採点できませんでした: {message}", "en": "A grader fault stopped grading: {message}"},
+    "attention.incident": {"ja": "{kind}: {message}", "en": "{kind}: {message}"},
+    "attention.no_model": {
+        "ja": "モデルのクラスが 1 つも見つかりませんでした。別のファイルを提出していないか確認してください。",
+        "en": "Not one model class was found: check whether the wrong file was handed in.",
+    },
+    "attention.too_good": {
+        "ja": "{model}: テストデータの MSE が {value} で、満点の基準 {full} よりはるかに小さい値です。正解データを参照していないか確認してください。",
+        "en": "{model}: test MSE {value} is far below the full-credit threshold {full}; check that the model does not look the answers up.",
+    },
+    "attention.bad_score": {
+        "ja": "得点 {score} が満点 {max} を超えているか、負の値です。",
+        "en": "The score {score} is above the maximum {max} or negative.",
+    },
+    # ---- LMS exports: the feedback field of Moodle / Canvas, Gradescope's results.json ----------
+    "lms.feedback_graded": {
+        "ja": "自動採点: {max} 点中 {score} 点 ({total} 項目中 {passed} 項目に合格)。",
+        "en": "Autograded: {score} of {max} points ({passed} of {total} checks passed).",
+    },
+    "lms.feedback_failed": {"ja": "まだ合格していない項目: {checks}。", "en": "Not passed yet: {checks}."},
+    "lms.feedback_invalid": {
+        "ja": "提出されたファイルを採点できませんでした: {message}",
+        "en": "The file handed in could not be graded: {message}",
+    },
+    "lms.feedback_error": {
+        "ja": "採点器の不具合で採点できませんでした。担当教員が確認します: {message}",
+        "en": "A fault of the grader stopped grading; your instructor will look at it: {message}",
+    },
+    "lms.feedback_see_file": {
+        "ja": "詳しくは添付の {file} を見てください。",
+        "en": "The attached {file} explains each check.",
+    },
+    "gradescope.summary": {"ja": "{max} 点中 {score} 点", "en": "{score} of {max} points"},
+    "gradescope.no_file": {
+        "ja": "提出物の中に .ipynb も .py も見つかりませんでした。ノートブックかモジュールを提出してください。",
+        "en": "The submission holds no .ipynb or .py file. Hand in a notebook or a module.",
+    },
 }
 
 
