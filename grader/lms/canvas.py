@@ -1,0 +1,90 @@
+"""Canvas: names in "Download Submissions" and the gradebook CSV that "Import" reads.
+
+Canvas names each file of the download `<sortable name>[_LATE]_<user id>_<attachment id>_<file name>`,
+or `anon_<anonymous id>_...` under anonymous grading; text entries and URLs come as
+`..._text.html` / `..._link.html` (lms-formats.md §2.1, §2.4). The zip is flat.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+# lms-formats.md §2.4 (tried in this order). `late` in either case: older Canvas lower-cased it.
+CANVAS_ANON = re.compile(
+    r"^(?:(?P<late>late|LATE)_)?anon_(?P<anonymous_id>[1-9A-HJ-NP-Za-km-z]{5})_"
+    r"(?:(?P<attachment_id>\d+)_(?P<filename>.+)|(?P<kind>text|link)\.html)$"
+)
+CANVAS_NAMED = re.compile(
+    r"^(?P<name>.+?)_(?:(?P<late>late|LATE)_)?(?P<user_id>\d+)_"
+    r"(?:(?P<attachment_id>\d+)_(?P<filename>.+)|(?P<kind>text|link)\.html)$"
+)
+# Columns before the assignment's (§2.2): the importer needs `Student`, `ID` and `Section`.
+GRADEBOOK_INFO_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+POINTS_POSSIBLE = "    Points Possible"
+
+
+@dataclass(frozen=True)
+class CanvasFile:
+    """One file of a Canvas download, attributed to a user (or an anonymous id)."""
+
+    user_id: str | None       # the Canvas user id; None under anonymous grading
+    anonymous_id: str | None
+    name: str                 # the sortable-name slug ("doejane"); "" when anonymous
+    late: bool
+    attachment_id: str | None
+    filename: str             # the file's display name, or text.html / link.html
+
+    @property
+    def student_id(self) -> str:
+        return self.user_id if self.user_id is not None else f"anon_{self.anonymous_id}"
+
+
+def parse_name(file_name: str) -> CanvasFile | None:
+    """Attribute one file name of a Canvas download, or None when it is not in Canvas's naming."""
+    base = PurePosixPath(file_name).name
+    match = CANVAS_ANON.match(base)
+    if match:
+        return CanvasFile(None, match["anonymous_id"], "", bool(match["late"]), match["attachment_id"],
+                          match["filename"] or f"{match['kind']}.html")
+    match = CANVAS_NAMED.match(base)
+    if match:
+        return CanvasFile(match["user_id"], None, match["name"], bool(match["late"]), match["attachment_id"],
+                          match["filename"] or f"{match['kind']}.html")
+    return None
+
+
+def looks_like(relatives: Iterable[str]) -> bool:
+    """A Canvas download is flat, and most of its names are in Canvas's naming (a folder of plain
+    submissions whose names happen to hold `_12_34_` stays plain)."""
+    relatives = list(relatives)
+    if not relatives or any("/" in r for r in relatives):
+        return False
+    matched = sum(parse_name(r) is not None for r in relatives)
+    return matched >= 1 and matched * 2 >= len(relatives)
+
+
+def assignment_column(title: str, canvas_assignment_id: str | None) -> str:
+    """`<title> (<assignment id>)`: the importer reads the id from it. Without an id Canvas matches the
+    title exactly, or creates a new assignment of that name."""
+    return f"{title} ({canvas_assignment_id})" if canvas_assignment_id else title
+
+
+@dataclass(frozen=True)
+class GradebookRow:
+    student: str   # Canvas looks the student up by ID first; the name is a fallback
+    user_id: str
+    score: float | None
+
+
+def write_gradebook(path: Path, column: str, points_possible: float, rows: list[GradebookRow]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*GRADEBOOK_INFO_COLUMNS, column])
+        writer.writerow([POINTS_POSSIBLE, "", "", "", "", f"{points_possible:.2f}"])
+        for row in rows:
+            writer.writerow([row.student, row.user_id, "", "", "", "" if row.score is None else f"{row.score:.2f}"])
