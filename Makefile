@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml Makefile $(wildcard scripts/setup-*.sh)
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	@if [ -f scripts/setup-sandbox.sh ]; then bash scripts/setup-sandbox.sh $(VENV); fi
+	@if [ -f scripts/setup-browser.sh ]; then bash scripts/setup-browser.sh; fi
 	touch $(STAMP)
 
 demo: venv

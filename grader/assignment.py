@@ -129,12 +129,29 @@ class Dataset(_Strict):
     test_rows: Literal["odd", "even"] = "even"
 
 
+class Limits(_Strict):
+    """Resource limits of the sandbox each submission runs in. The wall clock is `timeout_s`.
+
+    `memory_mb` is the cgroup limit (the run is killed above it; RLIMIT_DATA is twice it, so one
+    absurd allocation fails with MemoryError instead); `processes` counts threads too.
+    """
+
+    cpu_s: float = Field(600, gt=0, le=36_000)
+    memory_mb: int = Field(2048, ge=256, le=65_536)
+    processes: int = Field(128, ge=16, le=4096)
+    file_size_mb: int = Field(100, ge=1, le=10_240)
+    open_files: int = Field(512, ge=64, le=65_536)
+    output_kb: int = Field(256, ge=1, le=65_536)
+    tmp_mb: int = Field(256, ge=16, le=16_384)
+
+
 class Assignment(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: dict[Literal["ja", "en"], str]
     lang: Literal["ja", "en"] = "ja"
     mode: Literal["definitions", "full"] = "definitions"
     timeout_s: float = Field(300, gt=0, le=3600)
+    limits: Limits = Limits()
     dataset: Dataset = Dataset()
     recipe: Recipe = Recipe()
     models: list[ModelSpec] = Field(min_length=1)
@@ -185,8 +202,12 @@ def resolve_folder(name_or_path: str) -> Path:
 
 def load_assignment(name_or_path: str = "iris_basics") -> LoadedAssignment:
     folder = resolve_folder(name_or_path)
+    return parse_assignment((folder / SPEC_FILE).read_bytes(), folder)
+
+
+def parse_assignment(raw: bytes, folder: Path) -> LoadedAssignment:
+    """Validate the bytes of an `assignment.toml` (a remote worker gets them, not the folder)."""
     path = folder / SPEC_FILE
-    raw = path.read_bytes()
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

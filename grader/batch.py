@@ -1,36 +1,40 @@
-"""Grade many submissions into an output folder.
+"""Grade many submissions into an output folder, in parallel, resumably.
 
     OUT/grades.csv                one row per submission, one column per check
     OUT/results/<student_id>.json the result JSON of each
     OUT/reports/<student_id>.html the report of each
+    OUT/index.html                the class summary
 
-One bad submission never stops the batch: an unreadable file is graded `invalid`, and a grader
-fault on one file is recorded as `error` for that file alone.
+Submissions are graded by `-j` local workers or on a Dask cluster (`grader.workers`). A result whose
+submission, assignment spec, grader version, language and mode are unchanged is reused, not graded
+again (`--force` re-grades). One bad submission never stops the batch: an unreadable file is graded
+`invalid`, and a grader fault on one file is recorded as `error` for that file alone. Ctrl-C stops
+the running sandboxes and keeps every result already written.
 """
 
 from __future__ import annotations
 
-import csv
+import hashlib
+import json
+import os
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from grader import __version__
 from grader.assignment import LoadedAssignment
-from grader.checks import check_names, max_points
-from grader.dataset import IrisTable
-from grader.grading import Graded, grade_file
 from grader.i18n import Lang, Messages
-from grader.report.html import write_report
-from grader.result import Result, SubmissionInfo
-from grader.submission import student_id_for
-
-SUBMISSION_SUFFIXES = {".ipynb", ".py", ".zip"}
+from grader.inputs import BatchItem, collect_inputs
+from grader.lms.exports import write_lms_outputs
+from grader.lms.gradebook import write_grades_csv
+from grader.report.summary_page import write_summary_page
+from grader.result import Result
+from grader.workers import DaskPool, LocalPool, TaskOutput, make_task
 
 
 @dataclass(frozen=True)
@@ -38,98 +42,94 @@ class BatchSummary:
     graded: int
     invalid: int
     errors: int
+    reused: int
+    interrupted: bool
     mean_score: float
     seconds: float
 
 
-def collect_inputs(inputs: list[Path]) -> list[Path]:
-    """Files as given; folders searched recursively for submissions (hidden and checkpoint folders skipped)."""
-    found: list[Path] = []
-    for item in inputs:
-        if item.is_dir():
-            for path in sorted(item.rglob("*")):
-                relative = path.relative_to(item).parts
-                if path.is_file() and path.suffix.lower() in SUBMISSION_SUFFIXES and not any(
-                    part.startswith(".") or part in ("__MACOSX", "__pycache__") for part in relative
-                ):
-                    found.append(path)
-        else:
-            found.append(item)
-    return found
-
-
-def unique_ids(paths: list[Path]) -> list[str]:
-    seen: dict[str, int] = {}
-    ids = []
-    for path in paths:
-        base = student_id_for(path)
-        seen[base] = seen.get(base, 0) + 1
-        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
-    return ids
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def grade_batch(inputs: list[Path], assignment: LoadedAssignment, out: Path, lang: Lang | None = None,
-                mode: str | None = None, console: Console | None = None) -> BatchSummary:
+                mode: str | None = None, jobs: int | None = None, force: bool = False, scheduler: str | None = None,
+                console: Console | None = None, lms: str | None = None, keep: str = "latest",
+                lms_assignment_id: str | None = None) -> BatchSummary:
     console = console or Console()
     started = time.perf_counter()
-    paths = collect_inputs(inputs)
+    items = collect_inputs(inputs)
     (out / "results").mkdir(parents=True, exist_ok=True)
     (out / "reports").mkdir(parents=True, exist_ok=True)
-    table = IrisTable.load()
-    results: list[Result] = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    cached = {} if force else reusable_results(items, out, assignment, lang, mode)
+    todo = [item for item in items if item.student_id not in cached]
+    results: dict[str, Result] = dict(cached)
+    pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or default_jobs())
+    tasks = [make_task(item.path, item.student_id, assignment, lang, mode, ship_file=scheduler is not None) for item in todo]
+    interrupted = False
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("grading", total=len(paths))
-        for path, student_id in zip(paths, unique_ids(paths)):
-            progress.update(task, description=f"grading {path.name}")
-            graded = _grade_one(path, student_id, assignment, lang, mode, table)
-            (out / "results" / f"{student_id}.json").write_text(graded.result.to_json(), encoding="utf-8")
-            write_report(out / "reports" / f"{student_id}.html", graded, assignment)
-            results.append(graded.result)
-            progress.advance(task)
-    write_grades_csv(out / "grades.csv", results, assignment)
-    summary = _summarise(results, time.perf_counter() - started)
-    _print_summary(console, results, summary, out, Messages(lang or assignment.spec.lang))
+        bar = progress.add_task(f"grading ({len(cached)} reused)", total=len(todo))
+        try:
+            for output in pool.run(tasks):
+                results[output.student_id] = _write_output(out, output)
+                progress.advance(bar)
+        except KeyboardInterrupt:
+            interrupted = True
+    ordered = [results[item.student_id] for item in items if item.student_id in results]
+    write_grades_csv(out / "grades.csv", ordered, assignment, items=items, keep=keep)
+    write_summary_page(out / "index.html", ordered, assignment, lang)
+    summary = _summarise(ordered, len(cached), interrupted, time.perf_counter() - started)
+    _print_summary(console, ordered, summary, out, Messages(lang or assignment.spec.lang))
+    # LMS integration: OUT/unattributed.txt, and the Moodle / Canvas files with --lms (grader/lms/exports.py).
+    write_lms_outputs(out, items, ordered, assignment, lms=lms, keep=keep, lms_assignment_id=lms_assignment_id,
+                      lang=lang, console=console)
     return summary
 
 
-def _grade_one(path: Path, student_id: str, assignment: LoadedAssignment, lang: Lang | None, mode: str | None,
-               table: IrisTable) -> Graded:
+def _write_output(out: Path, output: TaskOutput) -> Result:
+    # The report first: a result file without its report is never taken for a finished one.
+    (out / "reports" / f"{output.student_id}.html").write_text(output.report_html, encoding="utf-8")
+    (out / "results" / f"{output.student_id}.json").write_text(output.result_json, encoding="utf-8")
+    return Result.model_validate_json(output.result_json)
+
+
+def file_sha256(path: Path) -> str | None:
     try:
-        return grade_file(path, assignment, lang=lang, mode=mode, student_id=student_id, table=table)
-    except Exception as exc:  # a grader fault on one file must not stop the batch
-        messages = Messages(lang or assignment.spec.lang)
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return Graded(Result(
-            assignment=assignment.spec.id, grader_version=__version__, spec_sha256=assignment.spec_sha256,
-            submission=SubmissionInfo(student_id=student_id, file=path.name), status="error", lang=messages.lang,
-            mode=mode or assignment.spec.mode, score=0.0,
-            max_score=sum(max_points(m) for m in assignment.spec.models),
-            message=messages.text("run.grader_fault", error=detail[:500]),
-        ))
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
-def write_grades_csv(path: Path, results: list[Result], assignment: LoadedAssignment) -> None:
-    check_ids = [f"{m.id}.{name}" for m in assignment.spec.models for name in check_names(m)]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student_id", "file", "status", "score", "max_score", *check_ids, "message"])
-        for result in results:
-            scores = {c.id: c.score for c in result.checks}
-            writer.writerow([
-                result.submission.student_id, result.submission.file, result.status,
-                f"{result.score:g}", f"{result.max_score:g}",
-                *(f"{scores[c]:g}" if c in scores else "" for c in check_ids),
-                result.message or "",
-            ])
+def reusable_results(items: list[BatchItem], out: Path, assignment: LoadedAssignment, lang: Lang | None,
+                     mode: str | None) -> dict[str, Result]:
+    """Results already in OUT that a new grading would reproduce exactly: same submission bytes,
+    same spec, same grader version, same language and mode, and the report is there."""
+    reusable: dict[str, Result] = {}
+    want_lang, want_mode = lang or assignment.spec.lang, mode or assignment.spec.mode
+    for item in items:
+        result_path = out / "results" / f"{item.student_id}.json"
+        if not result_path.is_file() or not (out / "reports" / f"{item.student_id}.html").is_file():
+            continue
+        try:
+            previous = Result.model_validate(json.loads(result_path.read_text(encoding="utf-8")))
+        except (ValueError, ValidationError, OSError):
+            continue
+        if (previous.status != "error" and previous.submission.sha256 == file_sha256(item.path)
+                and previous.spec_sha256 == assignment.spec_sha256 and previous.grader_version == __version__
+                and previous.lang == want_lang and previous.mode == want_mode):
+            reusable[item.student_id] = previous
+    return reusable
 
 
-def _summarise(results: list[Result], seconds: float) -> BatchSummary:
+def _summarise(results: list[Result], reused: int, interrupted: bool, seconds: float) -> BatchSummary:
     graded = [r for r in results if r.status == "graded"]
     mean = sum(r.score for r in graded) / len(graded) if graded else 0.0
     return BatchSummary(
         graded=len(graded), invalid=sum(r.status == "invalid" for r in results),
-        errors=sum(r.status == "error" for r in results), mean_score=mean, seconds=seconds,
+        errors=sum(r.status == "error" for r in results), reused=reused, interrupted=interrupted,
+        mean_score=mean, seconds=seconds,
     )
 
 
@@ -142,8 +142,11 @@ def _print_summary(console: Console, results: list[Result], summary: BatchSummar
         table.add_row(result.submission.student_id, messages.text(f"status.{result.status}") if result.status != "error" else "error",
                       f"{result.score:g} / {result.max_score:g}", incidents)
     console.print(table)
+    incidents = sum(any(i.kind != "not_isolated" for i in r.incidents) for r in results)
     console.print(
-        f"graded {summary.graded}, invalid {summary.invalid}, errors {summary.errors}, "
-        f"mean score {summary.mean_score:.2f}, {summary.seconds:.1f} s"
+        f"graded {summary.graded}, invalid {summary.invalid}, errors {summary.errors}, with incidents {incidents}, "
+        f"reused {summary.reused}, mean score {summary.mean_score:.2f}, {summary.seconds:.1f} s"
     )
+    if summary.interrupted:
+        console.print("[yellow]interrupted: the results above were kept; run the same command again to grade the rest[/yellow]")
     console.print(f"grades: {out / 'grades.csv'}\nresults: {out / 'results'}\nreports: {out / 'reports'}")

@@ -8,6 +8,7 @@ defined skips the rest, and a metric is never computed from predictions of the w
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,6 +24,7 @@ from grader.observations import ErrorInfo, Failed, ModelLine, Observations, Tens
 Status = Literal["passed", "failed", "error", "skipped"]
 AFFINE_TOLERANCE = 1e-3
 RANGE_SLACK = 1e-6
+PARAMETER_TOLERANCE = 1e-6  # predictions closer than this after a parameter reset did not use them
 
 
 class CheckResult(BaseModel):
@@ -201,8 +203,14 @@ class ModelGrader:
         expected = expected_layers(self.spec, self.spec.args)
         found = list(observed.layers or [])
         if found != expected:
-            self._add("structure", "failed", self._structure_key(expected, found),
-                      expected=_layers_text(expected), found=_layers_text(found))
+            fixed_width = self._fixed_hidden_width(found)
+            if fixed_width is not None:
+                self._add("structure", "failed", "structure.hidden_ignored", width=fixed_width,
+                          hidden=self.spec.args[self.spec.structure.hidden_arg or 0],
+                          expected=_layers_text(expected), found=_layers_text(found))
+            else:
+                self._add("structure", "failed", self._structure_key(expected, found),
+                          expected=_layers_text(expected), found=_layers_text(found))
             return True
         if self.spec.structure.hidden_arg is not None:
             other_args = observed.probe_hidden_args or []
@@ -227,6 +235,19 @@ class ModelGrader:
         self._add("structure", "passed", "structure.passed", layers=_layers_text(expected), found=_layers_text(found))
         return True
 
+    def _fixed_hidden_width(self, found: list[str]) -> int | None:
+        """The width the hidden layer has instead of `n_hidden`, when that is the only difference."""
+        hidden = self.spec.structure.hidden_arg
+        linear = [t for t in found if t.startswith("linear")]
+        if hidden is None or len(linear) < hidden:
+            return None
+        match = re.fullmatch(r"linear\((\d+),(\d+)\)", linear[hidden - 1])
+        if match is None or int(match.group(2)) == self.spec.args[hidden]:
+            return None
+        other = list(self.spec.args)
+        other[hidden] = int(match.group(2))
+        return other[hidden] if expected_layers(self.spec, other) == found else None
+
     def _structure_key(self, expected: list[str], found: list[str]) -> str:
         expected_linear = [t for t in expected if t.startswith("linear")]
         found_linear = [t for t in found if t.startswith("linear")]
@@ -243,7 +264,7 @@ class ModelGrader:
         probe = self.observed.probe if self.observed else None
         if not isinstance(probe, TensorInfo):
             return None
-        values = _as_array(probe, (len(self.probe_inputs()), self.spec.output_width))
+        values = self._probe_values(probe)
         if values is None:
             return None
         groups = affine_groups(len(values))
@@ -253,6 +274,18 @@ class ModelGrader:
             scale = 1.0 + np.abs(values[c]).max()
             deviation = max(deviation, float(np.abs(values[c] - predicted).max() / scale))
         return deviation
+
+    def _probe_values(self, probe: TensorInfo) -> np.ndarray | None:
+        """Outputs on the probe points as (points, width). Affinity and range do not depend on the
+        output's shape (that is `forward_shape`'s job), so a flattened output is reshaped here."""
+        shape = (len(self.probe_inputs()), self.spec.output_width)
+        if probe.shape is None or int(np.prod(probe.shape)) != shape[0] * shape[1] or probe.values is None:
+            return None
+        try:
+            values = np.array(probe.values, dtype=np.float64)
+        except (ValueError, TypeError):
+            return None
+        return values.reshape(shape) if values.size == shape[0] * shape[1] else None
 
     def probe_inputs(self) -> np.ndarray:
         return probe_inputs(self.spec.args[0])
@@ -294,7 +327,7 @@ class ModelGrader:
         if isinstance(probe, Failed):
             self._add("output_range", "error", "forward.raised", error=self.describe_error(probe.error), expected=expected)
             return
-        values = _as_array(probe, (len(self.probe_inputs()), self.spec.output_width)) if isinstance(probe, TensorInfo) else None
+        values = self._probe_values(probe) if isinstance(probe, TensorInfo) else None
         if values is None:
             self._add("output_range", "skipped", "skipped.forward_failed", expected=expected)
             return
@@ -355,6 +388,7 @@ class ModelGrader:
         n, width = len(self.split.test_x), self.spec.output_width
         values: list[float | None] = []
         errors: list[str] = []
+        ignoring = False  # a run whose predictions do not come from the model's parameters
         for run in self.training.runs:
             if run.error is not None or run.predictions is None:
                 values.append(None)
@@ -366,6 +400,7 @@ class ModelGrader:
                 errors.append(self.messages.text("metric.bad_predictions"))
                 continue
             values.append(self._score_predictions(predictions))
+            ignoring = ignoring or self._ignores_parameters(run, predictions)
         outcome.per_seed = values
         valid = [v for v in values if v is not None]
         if not valid:
@@ -382,6 +417,10 @@ class ModelGrader:
         outcome.predictions = _as_array(run.predictions, (n, width)) if run.predictions else None
         if run.code is not None and self.spec.project is not None:
             outcome.code = _as_array(run.code, (n, self.spec.args[self.spec.project.width_arg]))
+        if ignoring:
+            self._add(check, "failed", "metric.ignores_parameters", fraction=0.0, value=f"{value:.4g}",
+                      expected=self.messages.text("metric.from_parameters"), found=f"{value:.4g}")
+            return
         fraction = partial_credit(value, metric.full_credit, metric.zero_credit)
         status: Status = "passed" if fraction >= 1.0 else "failed"
         key = {1.0: "metric.full"}.get(fraction, "metric.partial" if fraction > 0 else "metric.zero")
@@ -390,6 +429,21 @@ class ModelGrader:
                   full=f"{metric.full_credit:g}", zero=f"{metric.zero_credit:g}", seeds=len(values),
                   aggregate=self.recipe.aggregate,
                   expected=f"{better} {metric.full_credit:g}", found=f"{value:.4g}")
+
+    def _ignores_parameters(self, run, predictions: np.ndarray) -> bool:
+        """The harness also reports the trained model's predictions with fresh random parameters
+        swapped in. If they are the same, or still earn full credit, the parameters did not make
+        the predictions (e.g. the model looks the answers up in the public data set)."""
+        if run.reinit_predictions is None:
+            return False
+        other = _as_array(run.reinit_predictions, predictions.shape)
+        if other is None or not np.isfinite(other).all():
+            return False  # the output changed with the parameters (even broke): it depends on them
+        scale = 1.0 + float(np.abs(predictions).max())
+        if float(np.abs(predictions - other).max()) <= PARAMETER_TOLERANCE * scale:
+            return True
+        metric = self.spec.metric
+        return partial_credit(self._score_predictions(other), metric.full_credit, metric.zero_credit) >= 1.0
 
     def _score_predictions(self, predictions: np.ndarray) -> float:
         if self.spec.metric.kind == "accuracy":

@@ -29,6 +29,56 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="files or folders of submissions")
     _common_options(grade)
     grade.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR", help="output folder")
+    grade.add_argument("-j", "--jobs", type=int, metavar="N", help="parallel workers (default: the number of cores)")
+    grade.add_argument("--force", action="store_true", help="grade everything again, even unchanged submissions")
+    grade.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="grade on this Dask distributed scheduler")
+    grade.add_argument("--lms", choices=["moodle", "canvas"],
+                       help="also write what this LMS imports: Moodle's grading worksheet and feedback zip, "
+                            "or Canvas's gradebook CSV (downloads of both are read whatever this says)")
+    grade.add_argument("--keep", choices=["latest", "best"], default="latest",
+                       help="which submission counts when a student handed in several (default: latest)")
+    grade.add_argument("--lms-assignment-id", metavar="ID",
+                       help="Canvas: the assignment's id (the number in its URL), for the gradebook column")
+
+    doctor = commands.add_parser("doctor", help="say which isolation this machine gives student code, and why")
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doctor.add_argument("--strict", action="store_true", help="exit with status 1 when runs would not be isolated")
+
+    serve = commands.add_parser("serve", help="run the upload hook service (HTTP) that LMSs and CI call")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--data", type=Path, default=Path("grader-data"), metavar="DIR",
+                       help="state: SQLite file, uploads, results, tokens.toml (default: ./grader-data)")
+    serve.add_argument("--assignments", type=Path, metavar="DIR",
+                       help="folder of assignment folders to serve (default: the grader's assignments/)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="submissions graded at once (default: 1; 0 queues without grading)")
+    serve.add_argument("--max-upload-mb", type=float, default=20, metavar="MB", help="upload size limit (default: 20)")
+    serve.add_argument("--lang", choices=["ja", "en"], help="language of reports (default: each assignment's)")
+    serve.add_argument("--init-tokens", action="store_true",
+                       help="add an instructor token to DATA/tokens.toml (made if need be), print it, and exit")
+    serve.add_argument("--student-token", metavar="STUDENT_ID",
+                       help="print a signed token (link) for one student of -a ASSIGNMENT, and exit")
+    serve.add_argument("-a", "--assignment", action="append", metavar="ASSIGNMENT",
+                       help="with --init-tokens: the assignments the token sees (repeat; default: all); "
+                            "with --student-token: the assignment")
+    serve.add_argument("--name", default="instructor", help="with --init-tokens: whose token it is")
+    serve.add_argument("--days", type=float, default=180, help="with --student-token: days until it expires")
+
+    gradescope = commands.add_parser("gradescope", help="Gradescope: build the autograder zip, or grade inside it")
+    gradescope_commands = gradescope.add_subparsers(dest="gradescope_command", metavar="ACTION", required=True)
+    build = gradescope_commands.add_parser("build", help="write the autograder zip to upload to Gradescope")
+    build.add_argument("-a", "--assignment", default="iris_basics", help="name under assignments/ or a path")
+    build.add_argument("-o", "--out", type=Path, default=Path("autograder.zip"), metavar="ZIP", help="the zip to write")
+    build.add_argument("--lang", choices=["ja", "en"], help="language of messages (default: the assignment's)")
+    build.add_argument("--mode", choices=["definitions", "full"], help="execution mode (default: the assignment's)")
+    build.add_argument("--visibility", choices=["visible", "after_due_date", "after_published", "hidden"],
+                       default="visible", help="when students see the tests (default: visible)")
+    gradescope_run = gradescope_commands.add_parser("run", help="grade /autograder/submission (what run_autograder does)")
+    gradescope_run.add_argument("--source", type=Path, default=Path("/autograder/source"))
+    gradescope_run.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
+    gradescope_run.add_argument("--results", type=Path, default=Path("/autograder/results"))
+    gradescope_run.add_argument("--metadata", type=Path, default=Path("/autograder/submission_metadata.json"))
     return parser
 
 
@@ -50,6 +100,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
 
+    if args.command == "doctor":
+        from grader.doctor import main as doctor
+
+        return doctor(as_json=args.json, strict=args.strict)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "gradescope" and args.gradescope_command == "run":
+        from grader.lms.gradescope import run
+
+        run(args.source, args.submission, args.results, args.metadata)
+        return EXIT_OK
+
     from grader.assignment import AssignmentError, load_assignment
 
     try:
@@ -59,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "check":
         return _check(args, assignment)
+    if args.command == "gradescope":
+        from grader.lms.gradescope import build_autograder
+
+        path = build_autograder(assignment, args.out, lang=args.lang, mode=args.mode, visibility=args.visibility)
+        print(f"autograder: {path} (upload it under Configure Autograder > Zip file upload)")
+        return EXIT_OK
     return _grade(args, assignment)
 
 
@@ -82,7 +150,7 @@ def _check(args: argparse.Namespace, assignment) -> int:
     if args.html:
         write_report(args.html, graded, assignment)
         console.print(f"HTML: {args.html}")
-    return EXIT_OK
+    return EXIT_FAULT if graded.result.status == "error" else EXIT_OK
 
 
 def _grade(args: argparse.Namespace, assignment) -> int:
@@ -92,7 +160,43 @@ def _grade(args: argparse.Namespace, assignment) -> int:
     if missing:
         print(f"grader: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    grade_batch(args.inputs, assignment, args.out, lang=args.lang, mode=args.mode)
+    if args.jobs is not None and args.jobs < 1:
+        print("grader: -j must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    summary = grade_batch(args.inputs, assignment, args.out, lang=args.lang, mode=args.mode, jobs=args.jobs,
+                          force=args.force, scheduler=args.scheduler, lms=args.lms, keep=args.keep,
+                          lms_assignment_id=args.lms_assignment_id)
+    return 130 if summary.interrupted else EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if args.init_tokens:
+        from grader.server.auth import init_tokens
+
+        path, token = init_tokens(args.data, args.name, args.assignment)
+        print(f"added an instructor token for {args.name} ({', '.join(args.assignment or ['all assignments'])}) "
+              f"to {path}\n(only its sha256 is kept there: copy the token now)\n\n{token}")
+        return EXIT_OK
+    if args.student_token:
+        from grader.server.auth import AuthConfigError, Tokens
+
+        if not args.assignment or len(args.assignment) != 1:
+            print("grader: --student-token needs one -a ASSIGNMENT", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            token, expires = Tokens.load(args.data).sign_student(args.assignment[0], args.student_token, args.days)
+        except AuthConfigError as exc:
+            print(f"grader: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        print(token)
+        return EXIT_OK
+    if args.workers < 0 or not 0 < args.max_upload_mb <= 2048:
+        print("grader: --workers must be 0 or more and --max-upload-mb between 0 and 2048", file=sys.stderr)
+        return EXIT_USAGE
+    from grader.server import serve
+
+    serve(args.data, host=args.host, port=args.port, assignments_dir=args.assignments, workers=args.workers,
+          max_upload_mb=args.max_upload_mb, lang=args.lang)
     return EXIT_OK
 
 

@@ -8,9 +8,9 @@ it observed. The test targets stay here.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from grader.assignment import LoadedAssignment
 from grader.checks import probe_inputs
 from grader.dataset import IrisTable, Split
 from grader.observations import Observations, read_observations
-from grader.sandbox import ProcessLimits, run_process, scrubbed_environment
+from grader.sandbox import ProcessLimits, remove_tree, run_process, scrubbed_environment
 from grader.submission import Submission
 
 JOB_FILE = "job.json"
@@ -63,7 +63,7 @@ def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict
 
 
 def execute(submission: Submission, assignment: LoadedAssignment, mode: str | None = None,
-            table: IrisTable | None = None) -> Execution:
+            table: IrisTable | None = None, stop: threading.Event | None = None) -> Execution:
     spec = assignment.spec
     mode = mode or spec.mode
     table = table or IrisTable.load()
@@ -76,9 +76,20 @@ def execute(submission: Submission, assignment: LoadedAssignment, mode: str | No
             (files_dir / name).write_text(text, encoding="utf-8")
         job = build_job(submission, assignment, splits, mode, str(files_dir))
         (workdir / JOB_FILE).write_text(json.dumps(job), encoding="utf-8")
-        argv = [sys.executable, "-I", "-m", "grader.harness", JOB_FILE, OBSERVATIONS_FILE]
-        outcome = run_process(argv, workdir, ProcessLimits(timeout_s=spec.timeout_s), scrubbed_environment(workdir))
+        # -u: what the submission printed reaches the grader even if it is killed a moment later.
+        argv = [sys.executable, "-I", "-u", "-m", "grader.harness", JOB_FILE, OBSERVATIONS_FILE]
+        mb = 1024 * 1024
+        limits = ProcessLimits(
+            timeout_s=spec.timeout_s, output_bytes=spec.limits.output_kb * 1024, cpu_s=spec.limits.cpu_s,
+            memory_bytes=spec.limits.memory_mb * mb, processes=spec.limits.processes,
+            file_size_bytes=spec.limits.file_size_mb * mb, open_files=spec.limits.open_files,
+            tmp_bytes=spec.limits.tmp_mb * mb,
+        )
+        # Only the observations file is writable and comes back; the job and the submission's
+        # files are read-only inside, and anything else the submission writes vanishes with the run.
+        outcome = run_process(argv, workdir, limits, scrubbed_environment(workdir), outputs=[OBSERVATIONS_FILE],
+                              stop=stop)
         observations = read_observations(workdir / OBSERVATIONS_FILE, outcome)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_tree(workdir)
     return Execution(observations=observations, splits=splits, mode=mode)

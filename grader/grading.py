@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,7 +17,7 @@ from grader.execution import Execution, execute
 from grader.i18n import Lang, Messages
 from grader.observations import Observations
 from grader.result import Incident, Result, Skip, SubmissionInfo
-from grader.submission import InvalidSubmission, Submission, read_submission
+from grader.submission import Cell, InvalidSubmission, Submission, read_submission
 
 
 @dataclass
@@ -25,10 +26,14 @@ class Graded:
 
     result: Result
     outcomes: dict[str, ModelOutcome] = field(default_factory=dict)
+    # The submission's code cells, so that the report can quote the lines an error points to.
+    cells: tuple[Cell, ...] = ()
 
 
 def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: str | None = None,
-               student_id: str | None = None, table: IrisTable | None = None) -> Graded:
+               student_id: str | None = None, table: IrisTable | None = None,
+               stop: threading.Event | None = None) -> Graded:
+    """Grade one file. `stop`, when set from another thread, kills the sandboxed run (Ctrl-C in a batch)."""
     started = time.perf_counter()
     lang = lang or assignment.spec.lang
     messages = Messages(lang)
@@ -37,13 +42,19 @@ def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = Non
     except InvalidSubmission as exc:
         return Graded(_invalid_result(path, student_id, assignment, messages, exc, started, mode))
     execution = execute(submission, assignment, mode=mode, table=table)
-    return grade_execution(submission, assignment, execution, messages, started)
+    graded = grade_execution(submission, assignment, execution, messages, started)
+    graded.cells = submission.cells
+    return graded
 
 
 def grade_execution(submission: Submission, assignment: LoadedAssignment, execution: Execution,
                     messages: Messages, started: float) -> Graded:
     spec = assignment.spec
     observations = execution.observations
+    if not observations.started:
+        # The harness writes "started" before any student code runs: without it the sandbox or the
+        # harness itself failed, which is the grader's fault, not the student's.
+        return Graded(_fault_result(submission, assignment, execution, messages, started))
     skipped_names = _skipped_names(observations)
     outcomes: dict[str, ModelOutcome] = {}
     checks, metrics = [], {}
@@ -72,9 +83,32 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
         stderr=observations.process.stderr if observations.process else "",
         seeds=sorted({s for m in spec.models for s in spec.recipe_for(m).seeds}),
         graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        training_s=round(sum(run.seconds for line in observations.training.values() for run in line.runs), 2),
         duration_s=round(time.perf_counter() - started, 2),
     )
     return Graded(result, outcomes)
+
+
+def _fault_result(submission: Submission, assignment: LoadedAssignment, execution: Execution, messages: Messages,
+                  started: float) -> Result:
+    from grader.checks import max_points
+
+    process = execution.observations.process
+    detail = (process.stderr.strip().splitlines() or ["?"])[-1][:500] if process else "?"
+    return Result(
+        assignment=assignment.spec.id,
+        grader_version=__version__,
+        spec_sha256=assignment.spec_sha256,
+        submission=SubmissionInfo(student_id=submission.student_id, file=submission.main_file, sha256=submission.sha256),
+        status="error",
+        lang=messages.lang,
+        mode=execution.mode,
+        score=0.0,
+        max_score=round(sum(max_points(m) for m in assignment.spec.models), 2),
+        message=messages.text("run.grader_fault", error=detail),
+        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        duration_s=round(time.perf_counter() - started, 2),
+    )
 
 
 def _skipped_names(observations: Observations) -> dict[str, tuple[int, int]]:
@@ -86,19 +120,62 @@ def _skipped_names(observations: Observations) -> dict[str, tuple[int, int]]:
 
 
 def _incidents(observations: Observations, messages: Messages, timeout_s: float) -> list[Incident]:
+    from grader.observations import Failed
+
     incidents = []
     process = observations.process
     if process is not None:
+        if process.launch_failed and not observations.started:
+            error = (process.stderr.strip().splitlines() or ["?"])[-1][:300]
+            incidents.append(Incident(kind="grader_fault", message=messages.text("run.sandbox_failed", error=error)))
         if process.timed_out:
             incidents.append(Incident(kind="timeout", message=messages.text("run.timeout", seconds=timeout_s)))
-        elif process.returncode not in (0, None) or not observations.finished:
+        if process.oom_killed:  # the cgroup's counter: student code cannot fake or hide it
+            limit_mb = round((process.memory_limit_bytes or 0) / 2**20)
+            incidents.append(Incident(kind="memory", message=messages.text("run.memory", limit_mb=limit_mb)))
+        if process.cpu_exceeded and not process.timed_out:
+            incidents.append(Incident(kind="cpu_time", message=messages.text("run.cpu_time", seconds=process.cpu_limit_s or 0)))
+        if (not (process.timed_out or process.oom_killed or process.cpu_exceeded or process.launch_failed)
+                and (process.returncode not in (0, None) or not observations.finished)):
             incidents.append(Incident(kind="exited", message=messages.text("run.exited", code=process.returncode)))
+        if process.process_limit_hit:
+            incidents.append(Incident(kind="processes", message=messages.text("run.processes", limit=process.process_limit or "?")))
         if process.output_truncated:
             incidents.append(Incident(kind="output_truncated", message=messages.text("run.output_truncated")))
+
+    # One huge allocation fails inside the sandbox (RLIMIT_DATA) instead of killing it.
+    errors = [e.error for e in observations.exec_errors] + [e.error for e in observations.cell_errors]
+    for line in observations.models.values():
+        for value in (line.construction, line.forward, line.forward_one, line.probe, line.grad_flow, line.hidden_probe, line.project):
+            if isinstance(value, Failed):
+                errors.append(value.error)
+    for training in observations.training.values():
+        errors += [run.error for run in training.runs if run.error is not None]
+    if not (process and process.oom_killed) and any(
+            e.type == "MemoryError" or "allocate memory" in e.message for e in errors):
+        incidents.append(Incident(kind="memory", message=messages.text("run.memory_error")))
     if observations.malformed_lines:
         incidents.append(Incident(kind="malformed_observations", message=messages.text("run.malformed", count=observations.malformed_lines)))
-    incidents.append(Incident(kind="not_isolated", message=messages.text("run.not_isolated")))
+    if process is None or not process.isolated:
+        reason = "; ".join(process.isolation_notes) if process is not None and process.isolation_notes else "?"
+        incidents.append(Incident(kind="not_isolated", message=messages.text("run.not_isolated_fallback", reason=reason)))
     return incidents
+
+
+def grader_fault_result(student_id: str, file_name: str, assignment: LoadedAssignment, lang: Lang | None,
+                        mode: str | None, detail: str) -> Result:
+    """The result of a submission the grader itself failed on: `error`, never the student's fault."""
+    from grader.checks import max_points
+
+    messages = Messages(lang or assignment.spec.lang)
+    return Result(
+        assignment=assignment.spec.id, grader_version=__version__, spec_sha256=assignment.spec_sha256,
+        submission=SubmissionInfo(student_id=student_id, file=file_name), status="error", lang=messages.lang,
+        mode=mode or assignment.spec.mode, score=0.0,
+        max_score=round(sum(max_points(m) for m in assignment.spec.models), 2),
+        message=messages.text("run.grader_fault", error=detail[:500]),
+        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
 
 
 def _file_sha256(path: Path) -> str | None:

@@ -127,6 +127,7 @@ class Run(_Obs):
     loss_history: list[float | None] | None = Field(None, max_length=100_000)
     predictions: TensorInfo | None = None
     code: TensorInfo | None = None
+    reinit_predictions: TensorInfo | None = None  # the trained model with fresh parameters swapped in
     error: ErrorInfo | None = None
     seconds: float = 0.0
 

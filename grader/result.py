@@ -16,7 +16,8 @@ class SubmissionInfo(BaseModel):
 
 
 class Incident(BaseModel):
-    kind: Literal["timeout", "memory", "output_truncated", "exited", "not_isolated", "malformed_observations", "grader_fault"]
+    kind: Literal["timeout", "memory", "cpu_time", "processes", "output_truncated", "exited", "not_isolated",
+                  "malformed_observations", "grader_fault"]
     message: str
 
 
@@ -46,6 +47,7 @@ class Result(BaseModel):
     stderr: str = ""
     seeds: list[int] = Field(default_factory=list)
     graded_at: str = ""
+    training_s: float = 0.0  # of duration_s, the time the grader's own training took in the sandbox
     duration_s: float = 0.0
 
     def to_json(self) -> str:

@@ -14,9 +14,9 @@ STATUS_STYLE = {"passed": "green", "failed": "red", "error": "magenta", "skipped
 def print_result(console: Console, result: Result) -> None:
     messages = Messages(result.lang)
     title = f"{result.submission.student_id} — {result.assignment} ({result.submission.file})"
-    if result.status == "invalid":
+    if result.status in ("invalid", "error"):
         console.print(f"[bold]{title}[/bold]")
-        console.print(f"[red]{messages.text('status.invalid')}[/red]: {result.message}")
+        console.print(f"[red]{messages.text('status.' + result.status)}[/red]: {result.message}")
         console.print(f"{messages.text('label.total')}: 0 / {result.max_score:g}")
         return
     table = Table(title=title, show_lines=False)

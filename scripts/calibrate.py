@@ -53,7 +53,7 @@ def main() -> None:
         worst_seed = graded.outcomes[model.id].per_seed.index(worst)
         # What a student with a correct class would score: the recipe's rule over disjoint groups of
         # as many seeds as the recipe uses.
-        recipe = original.spec.recipe_for(model)
+        recipe = original.spec.recipe_for(next(m for m in original.spec.models if m.id == model.id))
         size = len(recipe.seeds)
         groups = [aggregate(values[i:i + size], model.metric.kind, recipe.aggregate) for i in range(0, len(values) - size + 1, size)]
         worst_group = max(groups) if lower_is_better else min(groups)

@@ -6,7 +6,7 @@ classes are recorded as they appear, cell by cell, not only as the namespace end
 
 from __future__ import annotations
 
-import inspect
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,52 @@ def _first_line(cls: type) -> int:
     return 0
 
 
+class LazyImport:
+    """Stands in for a module (or a name from one) until the student's code first uses it."""
+
+    def __init__(self, module: str, attribute: str | None) -> None:
+        object.__setattr__(self, "_lazy_target", (module, attribute))
+        object.__setattr__(self, "_lazy_value", None)
+
+    def _load(self) -> Any:
+        value = object.__getattribute__(self, "_lazy_value")
+        if value is None:
+            module, attribute = object.__getattribute__(self, "_lazy_target")
+            value = _resolve_import(module, attribute)
+            object.__setattr__(self, "_lazy_value", value)
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._load(), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._load()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        module, attribute = object.__getattribute__(self, "_lazy_target")
+        return f"<not yet imported: {module}{'.' + attribute if attribute else ''}>"
+
+
+def _resolve_import(module: str, attribute: str | None) -> Any:
+    imported = importlib.import_module(module)
+    if attribute is None:
+        return imported
+    if attribute == "":
+        return importlib.import_module(module.split(".")[0])
+    try:
+        return importlib.import_module(f"{module}.{attribute}")
+    except ImportError:
+        return getattr(imported, attribute)
+
+
+def _execute(statement: Any, namespace: dict[str, Any]) -> None:
+    if statement.lazy:
+        for name, module, attribute in statement.lazy:
+            namespace[name] = LazyImport(module, attribute)
+        return
+    exec(statement.code, namespace)  # noqa: S102 - running the submission is the point
+
+
 def run_plan(plan: Plan, namespace: dict[str, Any], history: ClassHistory, emitter: Emitter) -> None:
     """Each statement runs on its own: one that raises (a Colab-only import) loses only itself."""
     current_cell = None
@@ -66,7 +112,7 @@ def run_plan(plan: Plan, namespace: dict[str, Any], history: ClassHistory, emitt
             history.scan(namespace, current_cell)
         current_cell = statement.cell
         try:
-            exec(statement.code, namespace)  # noqa: S102 - running the submission is the point
+            _execute(statement, namespace)
         except SystemExit as exc:
             emitter.emit("exec_error", cell=statement.cell, line=statement.line, statement=statement.kind,
                          error={"type": "SystemExit", "message": str(exc.code)[:200], "frames": []})

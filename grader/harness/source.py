@@ -13,6 +13,11 @@ import builtins
 from dataclasses import dataclass, field
 
 KEEP_ALWAYS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass)
+# Plotting and data libraries a model class does not need at definition time: in definitions mode
+# their imports bind a proxy that imports on first use (matplotlib and scikit-learn cost about 1.5 s
+# per process), and assignments that call into them are skipped like other computations.
+LAZY_PACKAGES = {"matplotlib", "seaborn", "pandas", "sklearn", "plotly", "IPython", "google", "japanize_matplotlib",
+                 "tqdm", "PIL", "cv2", "torchvision"}
 
 
 @dataclass
@@ -22,6 +27,10 @@ class Statement:
     code: object  # a code object, compiled with the filename "<cell N>"
     kind: str  # "class", "def", "import", "assign", "other"
     names: list[str]  # names the statement binds
+    # For an import of a plotting or data library in definitions mode: (bound name, module to
+    # import, what to bind) bound to a proxy that imports on first use. What to bind: None for the
+    # module itself, "" for its top-level package (`import a.b` binds `a`), a name for `from m import name`.
+    lazy: list[tuple[str, str, str | None]] | None = None
 
 
 @dataclass
@@ -52,18 +61,40 @@ def cell_filename(cell: int) -> str:
     return f"<cell {cell}>"
 
 
+# Cell magics whose body is still Python; any other (`%%bash`, `%%writefile` ...) is not.
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
+
+
 def parse_cell(source: str, cell: int) -> ast.Module:
-    """Parse one cell; IPython syntax (magics, `!cmd`) is translated only when plain Python fails."""
+    """Parse one cell. IPython syntax is handled only when plain Python fails: first by blanking
+    magic and shell lines (cheap, keeps line numbers), then by IPython's own transformer."""
     try:
         return ast.parse(source, filename=cell_filename(cell))
     except SyntaxError as plain_error:
-        translated = _translate_ipython(source)
-        if translated is None or translated == source:
-            raise plain_error from None
-        try:
-            return ast.parse(translated, filename=cell_filename(cell))
-        except SyntaxError:
-            raise plain_error from None
+        for translate in (blank_magics, _translate_ipython):
+            translated = translate(source)
+            if translated is None or translated == source:
+                continue
+            try:
+                return ast.parse(translated, filename=cell_filename(cell))
+            except SyntaxError:
+                continue
+        raise plain_error from None
+
+
+def blank_magics(source: str) -> str | None:
+    """`%matplotlib inline` and `!pip install x` become `pass`, at the same line and indentation."""
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        magic = lines[0].lstrip()[2:].split(maxsplit=1)[0] if lines[0].strip() != "%%" else ""
+        if magic not in PYTHON_CELL_MAGICS:
+            return None
+        lines[0] = ""
+    for index, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")):
+            lines[index] = line[: len(line) - len(stripped)] + "pass"
+    return "\n".join(lines)
 
 
 def _translate_ipython(source: str) -> str | None:
@@ -114,6 +145,7 @@ class DefinitionFilter:
     def __init__(self) -> None:
         self.kept_names: set[str] = set(dir(builtins))
         self.imported: set[str] = set()
+        self.lazy: set[str] = set()
 
     def keep(self, node: ast.stmt) -> bool:
         keep = self._decide(node)
@@ -122,6 +154,8 @@ class DefinitionFilter:
                 self.kept_names.add(name)
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
                     self.imported.add(name)
+            if lazy_bindings(node):
+                self.lazy.update(bound_names(node))
         return keep
 
     def _decide(self, node: ast.stmt) -> bool:
@@ -156,7 +190,26 @@ class DefinitionFilter:
         root = func
         while isinstance(root, ast.Attribute):
             root = root.value
-        return isinstance(root, ast.Name) and (root.id in self.imported or root.id in _SAFE_BUILTINS)
+        if not isinstance(root, ast.Name) or root.id in self.lazy:
+            return False
+        return root.id in self.imported or root.id in _SAFE_BUILTINS
+
+
+def lazy_bindings(node: ast.stmt) -> list[tuple[str, str, str | None]] | None:
+    """(name, module, attribute) bindings if this import only touches LAZY_PACKAGES, else None."""
+    if isinstance(node, ast.Import):
+        if not all(alias.name.split(".")[0] in LAZY_PACKAGES for alias in node.names):
+            return None
+        # `import a.b` binds `a` (after importing a.b); `import a.b as c` binds c = a.b.
+        return [(alias.asname, alias.name, None) if alias.asname else (alias.name.split(".")[0], alias.name, "")
+                for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        if node.level or not node.module or node.module.split(".")[0] not in LAZY_PACKAGES:
+            return None
+        if any(alias.name == "*" for alias in node.names):
+            return None
+        return [(alias.asname or alias.name, node.module, alias.name) for alias in node.names]
+    return None
 
 
 _SAFE_BUILTINS = {"int", "float", "str", "bool", "tuple", "list", "dict", "set", "frozenset", "len", "range", "abs", "min", "max", "round"}
@@ -192,7 +245,8 @@ def plan_cells(cells: list[tuple[int, str]], mode: str) -> Plan:
                 plan.skipped.append(Skipped(cell, node.lineno, text, bound_names(node)))
                 continue
             code = compile(ast.Module(body=[node], type_ignores=[]), cell_filename(cell), "exec")
-            plan.statements.append(Statement(cell, node.lineno, code, _kind(node), bound_names(node)))
+            lazy = lazy_bindings(node) if mode == "definitions" else None
+            plan.statements.append(Statement(cell, node.lineno, code, _kind(node), bound_names(node), lazy))
     return plan
 
 

@@ -1,0 +1,134 @@
+"""`grader grade`: parallel workers, resumable results, Dask distributed, and the CSV it writes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from grader.assignment import load_assignment
+from grader.batch import grade_batch
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "assignments" / "iris_basics" / "examples"
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def batch_input(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("submissions")
+    shutil.copy(EXAMPLES / "taro_sequential.py", folder / "taro.py")
+    shutil.copy(EXAMPLES / "jiro_mistakes.py", folder / "jiro.py")
+    shutil.copy(EXAMPLES / "saburo_broken.ipynb", folder / "saburo.ipynb")
+    (folder / ".ipynb_checkpoints").mkdir()
+    shutil.copy(EXAMPLES / "taro_sequential.py", folder / ".ipynb_checkpoints" / "ignored.py")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def local_batch(batch_input, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    summary = grade_batch([batch_input], load_assignment("iris_basics"), out, lang="en", jobs=2,
+                          console=Console(file=open("/dev/null", "w")))
+    return out, summary
+
+
+def _results(out: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (out / "results").glob("*.json")}
+
+
+def test_parallel_batch_grades_every_file_and_skips_checkpoints(local_batch):
+    out, summary = local_batch
+    results = _results(out)
+    assert sorted(results) == ["jiro", "saburo", "taro"]
+    assert (summary.graded, summary.invalid, summary.errors, summary.reused) == (2, 1, 0, 0)
+    assert results["taro"]["score"] == 25
+    assert results["saburo"]["status"] == "invalid" and results["saburo"]["score"] == 0
+    assert "JSON" in results["saburo"]["message"]
+    assert all((out / "reports" / f"{sid}.html").is_file() for sid in results)
+
+
+def test_grades_csv_has_one_column_per_check(local_batch):
+    out, _ = local_batch
+    with (out / "grades.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["student_id"] for r in rows] == ["jiro", "saburo", "taro"]
+    by_id = {r["student_id"]: r for r in rows}
+    assert by_id["jiro"]["mlr.forward_shape"] == "0"  # jiro squeezes MLR's output
+    assert by_id["taro"]["mlr.forward_shape"] == "1"
+    assert by_id["saburo"]["mlr.forward_shape"] == ""  # invalid: no checks ran
+    assert by_id["taro"]["score"] == "25"
+
+
+def test_rerun_reuses_unchanged_results_and_regrades_changed_ones(local_batch, batch_input, tmp_path):
+    out, _ = local_batch
+    copy_out = tmp_path / "out"
+    shutil.copytree(out, copy_out)
+    quiet = Console(file=open("/dev/null", "w"))
+    assignment = load_assignment("iris_basics")
+    again = grade_batch([batch_input], assignment, copy_out, lang="en", jobs=2, console=quiet)
+    assert again.reused == 3 and again.graded == 2
+    # A language change is a different result: nothing is reused.
+    changed = tmp_path / "in"
+    shutil.copytree(batch_input, changed)
+    (changed / "taro.py").write_text((changed / "taro.py").read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    partial = grade_batch([changed], assignment, copy_out, lang="en", jobs=2, console=quiet)
+    assert partial.reused == 2
+    assert _results(copy_out)["taro"]["submission"]["sha256"] != _results(out)["taro"]["submission"]["sha256"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def dask_cluster():
+    """A real Dask scheduler and one worker process, on loopback only."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                  "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([str(BIN / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "2",
+                               "--no-dashboard", "--host", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(1, timeout=60)
+        yield address
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+        for process in (worker, scheduler):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_dask_scheduler_gives_the_same_results_as_local_grading(dask_cluster, local_batch, batch_input, tmp_path):
+    out, _ = local_batch
+    started = time.perf_counter()
+    summary = grade_batch([batch_input], load_assignment("iris_basics"), tmp_path, lang="en", force=True,
+                          scheduler=dask_cluster, console=Console(file=open("/dev/null", "w")))
+    assert (summary.graded, summary.invalid, summary.errors) == (2, 1, 0)
+    local, remote = _results(out), _results(tmp_path)
+    assert sorted(remote) == sorted(local)
+    for student in local:
+        assert remote[student]["status"] == local[student]["status"]
+        assert remote[student]["score"] == local[student]["score"]
+        assert remote[student]["metrics"] == local[student]["metrics"]
+        assert [(c["id"], c["status"], c["score"]) for c in remote[student]["checks"]] == \
+               [(c["id"], c["status"], c["score"]) for c in local[student]["checks"]]
+    assert (tmp_path / "reports" / "taro.html").is_file()
+    assert time.perf_counter() - started < 120
