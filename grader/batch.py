@@ -1,6 +1,6 @@
 """Grade many submissions into an output folder, in parallel, resumably.
 
-    OUT/grades.csv                one row per submission, one column per check
+    OUT/grades.csv                one row per student (latest or best resubmission), one column per check
     OUT/results/<student_id>.json the result JSON of each
     OUT/reports/<student_id>.html the report of each
     OUT/index.html                the class summary

@@ -160,6 +160,10 @@ class ModelGrader:
     def _defined(self, outcome: ModelOutcome) -> bool:
         names = " / ".join(self.spec.class_names)
         observed = self.observed
+        if observed is None and not self.observations.finished:
+            # The run died (timeout, exit, memory) before this model's turn: the class may be fine.
+            self._add("defined", "error", "defined.not_reached", names=names, expected=names, found="—")
+            return False
         if observed is None or observed.class_ is None:
             reasons = [self.messages.text("defined.syntax_error", cell=p.cell, line=p.line, message=p.message)
                        for p in (self.observations.plan.problems if self.observations.plan else [])]
@@ -427,7 +431,7 @@ class ModelGrader:
         better = "≤" if metric.kind == "mse" else "≥"
         self._add(check, status, f"{key}.{metric.kind}", fraction=fraction, value=f"{value:.4g}",
                   full=f"{metric.full_credit:g}", zero=f"{metric.zero_credit:g}", seeds=len(values),
-                  aggregate=self.recipe.aggregate,
+                  aggregate=self.messages.text(f"aggregate.{self.recipe.aggregate}"),
                   expected=f"{better} {metric.full_credit:g}", found=f"{value:.4g}")
 
     def _ignores_parameters(self, run, predictions: np.ndarray) -> bool:

@@ -41,10 +41,8 @@ def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = Non
         submission = read_submission(path, student_id)
     except InvalidSubmission as exc:
         return Graded(_invalid_result(path, student_id, assignment, messages, exc, started, mode))
-    execution = execute(submission, assignment, mode=mode, table=table)
-    graded = grade_execution(submission, assignment, execution, messages, started)
-    graded.cells = submission.cells
-    return graded
+    execution = execute(submission, assignment, mode=mode, table=table, stop=stop)
+    return grade_execution(submission, assignment, execution, messages, started)
 
 
 def grade_execution(submission: Submission, assignment: LoadedAssignment, execution: Execution,
@@ -54,7 +52,7 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
     if not observations.started:
         # The harness writes "started" before any student code runs: without it the sandbox or the
         # harness itself failed, which is the grader's fault, not the student's.
-        return Graded(_fault_result(submission, assignment, execution, messages, started))
+        return Graded(_fault_result(submission, assignment, execution, messages, started), cells=submission.cells)
     skipped_names = _skipped_names(observations)
     outcomes: dict[str, ModelOutcome] = {}
     checks, metrics = [], {}
@@ -86,29 +84,15 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
         training_s=round(sum(run.seconds for line in observations.training.values() for run in line.runs), 2),
         duration_s=round(time.perf_counter() - started, 2),
     )
-    return Graded(result, outcomes)
+    return Graded(result, outcomes, submission.cells)
 
 
 def _fault_result(submission: Submission, assignment: LoadedAssignment, execution: Execution, messages: Messages,
                   started: float) -> Result:
-    from grader.checks import max_points
-
     process = execution.observations.process
-    detail = (process.stderr.strip().splitlines() or ["?"])[-1][:500] if process else "?"
-    return Result(
-        assignment=assignment.spec.id,
-        grader_version=__version__,
-        spec_sha256=assignment.spec_sha256,
-        submission=SubmissionInfo(student_id=submission.student_id, file=submission.main_file, sha256=submission.sha256),
-        status="error",
-        lang=messages.lang,
-        mode=execution.mode,
-        score=0.0,
-        max_score=round(sum(max_points(m) for m in assignment.spec.models), 2),
-        message=messages.text("run.grader_fault", error=detail),
-        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        duration_s=round(time.perf_counter() - started, 2),
-    )
+    detail = (process.stderr.strip().splitlines() or ["?"])[-1] if process else "?"
+    return grader_fault_result(submission.student_id, submission.main_file, assignment, messages.lang, execution.mode,
+                               detail, sha256=submission.sha256, duration_s=round(time.perf_counter() - started, 2))
 
 
 def _skipped_names(observations: Observations) -> dict[str, tuple[int, int]]:
@@ -163,18 +147,19 @@ def _incidents(observations: Observations, messages: Messages, timeout_s: float)
 
 
 def grader_fault_result(student_id: str, file_name: str, assignment: LoadedAssignment, lang: Lang | None,
-                        mode: str | None, detail: str) -> Result:
+                        mode: str | None, detail: str, sha256: str | None = None, duration_s: float = 0.0) -> Result:
     """The result of a submission the grader itself failed on: `error`, never the student's fault."""
     from grader.checks import max_points
 
     messages = Messages(lang or assignment.spec.lang)
     return Result(
         assignment=assignment.spec.id, grader_version=__version__, spec_sha256=assignment.spec_sha256,
-        submission=SubmissionInfo(student_id=student_id, file=file_name), status="error", lang=messages.lang,
+        submission=SubmissionInfo(student_id=student_id, file=file_name, sha256=sha256), status="error", lang=messages.lang,
         mode=mode or assignment.spec.mode, score=0.0,
         max_score=round(sum(max_points(m) for m in assignment.spec.models), 2),
         message=messages.text("run.grader_fault", error=detail[:500]),
         graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        duration_s=duration_s,
     )
 
 

@@ -213,6 +213,8 @@ def test_os_exit_loses_only_what_came_after(grade_hostile):
     lost_everything(result, ["mlpc", "ae"])
     assert "exited" in kinds(result)
     assert "ended early" in incident(result, "exited")
+    ae_defined = model_checks(result, "ae")["defined"]
+    assert ae_defined.status == "error" and "the run stopped before this model" in ae_defined.message
 
 
 @needs_isolation
@@ -241,6 +243,7 @@ def test_infinite_loop_in_forward_times_out(grade_hostile):
     lost_everything(result, ["mlpc", "ae"])
     assert "timeout" in kinds(result) and "exited" not in kinds(result)
     assert "12 s time limit" in incident(result, "timeout")
+    assert "the run stopped before this model" in model_checks(result, "ae")["defined"].message
 
 
 def test_slow_init_times_out_on_the_wall_clock(grade_hostile):

@@ -219,7 +219,5 @@ def test_real_japanese_report_fixed_text_has_no_english(real_ja, assignment):
     assert_no_english(visible_text(page, {"message"}))
 
 
-@pytest.mark.xfail(strict=True, reason="checks.py fills {aggregate} of metric.full.* with the raw recipe value "
-                                        "('best'), not messages.text('aggregate.best'); reported to the lead")
 def test_real_japanese_check_messages_have_no_english(real_ja):
     assert_no_english("\n".join(c.message + "\n" + c.hint for c in real_ja.result.checks))
