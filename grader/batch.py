@@ -5,7 +5,7 @@
     OUT/reports/<student_id>.html the report of each
     OUT/index.html                the class summary
 
-Submissions are graded by `-j` local workers or on a Dask cluster (`grader.workers`). A result whose
+Submissions are graded by `-j` local workers or on a Dask cluster (`grader.workers`, `grader.dask_pool`). A result whose
 submission, assignment spec, grader version, language and mode are unchanged is reused, not graded
 again (`--force` re-grades). One bad submission never stops the batch: an unreadable file is graded
 `invalid`, and a grader fault on one file is recorded as `error` for that file alone. Ctrl-C stops
@@ -34,7 +34,7 @@ from grader.lms.exports import write_lms_outputs
 from grader.lms.gradebook import write_grades_csv
 from grader.report.summary_page import write_summary_page
 from grader.result import Result
-from grader.workers import DaskPool, LocalPool, TaskOutput, make_task
+from grader.workers import LocalPool, TaskOutput, make_task
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def default_jobs() -> int:
 def grade_batch(inputs: list[Path], assignment: LoadedAssignment, out: Path, lang: Lang | None = None,
                 mode: str | None = None, jobs: int | None = None, force: bool = False, scheduler: str | None = None,
                 console: Console | None = None, lms: str | None = None, keep: str = "latest",
-                lms_assignment_id: str | None = None) -> BatchSummary:
+                lms_assignment_id: str | None = None, warm: bool = True) -> BatchSummary:
     console = console or Console()
     started = time.perf_counter()
     items = collect_inputs(inputs)
@@ -64,7 +64,7 @@ def grade_batch(inputs: list[Path], assignment: LoadedAssignment, out: Path, lan
     cached = {} if force else reusable_results(items, out, assignment, lang, mode)
     todo = [item for item in items if item.student_id not in cached]
     results: dict[str, Result] = dict(cached)
-    pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or default_jobs())
+    pool = _dask_pool(scheduler) if scheduler else LocalPool(jobs or default_jobs(), warm=warm)
     tasks = [make_task(item.path, item.student_id, assignment, lang, mode, ship_file=scheduler is not None) for item in todo]
     interrupted = False
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -86,6 +86,12 @@ def grade_batch(inputs: list[Path], assignment: LoadedAssignment, out: Path, lan
     write_lms_outputs(out, items, ordered, assignment, lms=lms, keep=keep, lms_assignment_id=lms_assignment_id,
                       lang=lang, console=console)
     return summary
+
+
+def _dask_pool(scheduler: str):
+    from grader.dask_pool import DaskPool  # distributed is imported only when a cluster is used
+
+    return DaskPool(scheduler)
 
 
 def _write_output(out: Path, output: TaskOutput) -> Result:

@@ -57,6 +57,17 @@ def probe() -> str | None:
     return None
 
 
+def run_parents() -> list[Path]:
+    """The folders run groups are made in (for the fork server, whose children join them)."""
+    kind = version()
+    if kind == "v2":
+        _ensure_v2_base()
+        return [V2_BASE]
+    if kind == "v1":
+        return [p for p in (_v1_parent("memory"), _v1_parent("pids")) if p is not None]
+    return []
+
+
 def _v1_parent(controller: str) -> Path | None:
     mount = ROOT / controller
     if not (mount / "cgroup.procs").is_file():

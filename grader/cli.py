@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR", help="output folder")
     grade.add_argument("-j", "--jobs", type=int, metavar="N", help="parallel workers (default: the number of cores)")
     grade.add_argument("--force", action="store_true", help="grade everything again, even unchanged submissions")
+    grade.add_argument("--cold", action="store_true",
+                       help="start every sandbox from a fresh interpreter instead of a warm fork server (slower)")
     grade.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="grade on this Dask distributed scheduler")
     grade.add_argument("--lms", choices=["moodle", "canvas"],
                        help="also write what this LMS imports: Moodle's grading worksheet and feedback zip, "
@@ -165,7 +167,7 @@ def _grade(args: argparse.Namespace, assignment) -> int:
         return EXIT_USAGE
     summary = grade_batch(args.inputs, assignment, args.out, lang=args.lang, mode=args.mode, jobs=args.jobs,
                           force=args.force, scheduler=args.scheduler, lms=args.lms, keep=args.keep,
-                          lms_assignment_id=args.lms_assignment_id)
+                          lms_assignment_id=args.lms_assignment_id, warm=not args.cold)
     return 130 if summary.interrupted else EXIT_OK
 
 

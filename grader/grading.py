@@ -14,6 +14,7 @@ from grader.assignment import LoadedAssignment
 from grader.checks import ModelGrader, ModelOutcome
 from grader.dataset import IrisTable
 from grader.execution import Execution, execute
+from grader.forkserver import ForkServer
 from grader.i18n import Lang, Messages
 from grader.observations import Observations
 from grader.result import Incident, Result, Skip, SubmissionInfo
@@ -32,8 +33,9 @@ class Graded:
 
 def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: str | None = None,
                student_id: str | None = None, table: IrisTable | None = None,
-               stop: threading.Event | None = None) -> Graded:
-    """Grade one file. `stop`, when set from another thread, kills the sandboxed run (Ctrl-C in a batch)."""
+               stop: threading.Event | None = None, fork_server: ForkServer | None = None) -> Graded:
+    """Grade one file. `stop`, when set from another thread, kills the sandboxed run (Ctrl-C in a batch);
+    `fork_server` starts the run warm (a batch worker's)."""
     started = time.perf_counter()
     lang = lang or assignment.spec.lang
     messages = Messages(lang)
@@ -41,7 +43,7 @@ def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = Non
         submission = read_submission(path, student_id)
     except InvalidSubmission as exc:
         return Graded(_invalid_result(path, student_id, assignment, messages, exc, started, mode))
-    execution = execute(submission, assignment, mode=mode, table=table, stop=stop)
+    execution = execute(submission, assignment, mode=mode, table=table, stop=stop, fork_server=fork_server)
     return grade_execution(submission, assignment, execution, messages, started)
 
 

@@ -68,7 +68,7 @@ class ProcessOutcome:
         return self.isolation != "none"
 
 
-class _BoundedReader(threading.Thread):
+class BoundedReader(threading.Thread):
     """Drains a pipe to the end, keeping only the first `limit` bytes (the child never blocks)."""
 
     def __init__(self, pipe, limit: int) -> None:
@@ -128,7 +128,7 @@ def rlimits(limits: ProcessLimits, dedicated_uid: bool, have_pids_cgroup: bool) 
 
 def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict[str, str], *,
                 outputs: list[str] | None = None, readonly_paths: list[str] | tuple[str, ...] | None = None,
-                isolation=None, stop: threading.Event | None = None) -> ProcessOutcome:
+                isolation=None, stop: threading.Event | None = None, loopback_sockets: bool = False) -> ProcessOutcome:
     """Run `argv` in `workdir` under the best isolation this machine gives.
 
     `outputs`: names of files in `workdir` the command may write and the caller reads afterwards
@@ -139,6 +139,8 @@ def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict
     package (`isolation.runtime_paths()`), enough for `python -m grader.harness`.
     `isolation`: an `Isolation` to use instead of `isolation.detect()`.
     `stop`: when another thread sets it, the run is killed at once (`stopped` in the outcome).
+    `loopback_sockets`: let the command open TCP/UDP sockets, only where it has its own network
+    namespace (a Jupyter kernel needs them; see `grader.seccomp_filter`).
     """
     from grader import cgroups, isolation as iso_module
     from grader import seccomp_filter
@@ -155,7 +157,7 @@ def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict
         _hand_over(workdir, iso.uid, iso.gid, whole=outputs is None or iso.tier != "bwrap-root", outputs=outputs or [])
 
     group = cgroups.RunGroup.create(limits.memory_bytes, limits.processes) if iso.cgroup else None
-    seccomp_fd = seccomp_filter.program_fd() if iso.seccomp else None
+    seccomp_fd = seccomp_filter.program_fd(loopback_sockets and iso.isolated) if iso.seccomp else None
     try:
         config = {
             "cgroups": group.procs_files if group else [],
@@ -188,7 +190,7 @@ def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict
         if seccomp_fd is not None:
             os.close(seccomp_fd)
 
-    readers = [_BoundedReader(process.stdout, limits.output_bytes), _BoundedReader(process.stderr, limits.output_bytes)]
+    readers = [BoundedReader(process.stdout, limits.output_bytes), BoundedReader(process.stderr, limits.output_bytes)]
     for reader in readers:
         reader.start()
     timed_out = stopped = False
@@ -212,14 +214,22 @@ def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict
         if group:
             group.kill_all()
         process.wait()
+    return collect_outcome(process.returncode, timed_out, stopped, started, readers, group, iso, limits,
+                           signalled_via_bwrap=iso.isolated)
+
+
+def collect_outcome(returncode: int | None, timed_out: bool, stopped: bool, started: float,
+                    readers: list[BoundedReader], group, iso, limits: ProcessLimits, *, signalled_via_bwrap: bool,
+                    notes: tuple[str, ...] = ()) -> ProcessOutcome:
+    """What happened to a run whose processes are all dead: read its output and its cgroup's verdicts,
+    remove the cgroup."""
     for reader in readers:
         reader.join(timeout=5)
     oom_killed = process_limit_hit = False
     if group:
         oom_killed, process_limit_hit = group.oom_killed(), group.process_limit_hit()
         group.remove()
-    returncode = process.returncode
-    ended_by = _signal_of(returncode, iso.isolated) if not (timed_out or stopped) else None
+    ended_by = _signal_of(returncode, signalled_via_bwrap) if not (timed_out or stopped) else None
     stdout, stderr = readers
     stderr_text = stderr.text()
     return ProcessOutcome(
@@ -230,7 +240,7 @@ def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict
         stderr=stderr_text,
         output_truncated=bool(stdout.dropped or stderr.dropped),
         isolation=iso.tier,
-        isolation_notes=iso.notes,
+        isolation_notes=iso.notes + notes,
         oom_killed=oom_killed,
         cpu_exceeded=ended_by == signal.SIGXCPU,
         process_limit_hit=process_limit_hit,

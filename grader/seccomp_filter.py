@@ -4,6 +4,8 @@ Everything ordinary Python, numpy and torch need stays allowed (threads, fork, p
 Unix sockets for a DataLoader). Refused with EPERM: debugging other processes, mounting, new
 namespaces, kernel keyrings, BPF, loading modules, rebooting, changing the clock, io_uring, and
 every socket that is not a Unix socket (no network, even where no network namespace exists).
+The one exception, `allow_loopback=True`, is for full mode inside a network namespace: the Jupyter
+kernel's ZeroMQ insists on a TCP socket of its own, and the namespace's loopback reaches nothing.
 Syscalls of a foreign ABI (x32, i386 on x86_64) kill the process: libseccomp's default.
 
 The filter is built once per grader process and handed to each sandbox as raw BPF through a pipe:
@@ -55,8 +57,8 @@ def unavailable_reason() -> str | None:
     return None
 
 
-@lru_cache(maxsize=1)
-def bpf_program() -> bytes:
+@lru_cache(maxsize=2)
+def bpf_program(allow_loopback: bool = False) -> bytes:
     """The filter as raw BPF (an array of `struct sock_filter`). Raises when libseccomp is missing."""
     import pyseccomp as seccomp
 
@@ -66,7 +68,8 @@ def bpf_program() -> bytes:
     for name in DENIED_SYSCALLS:
         _add(filt, seccomp, deny, name)
     # No network: only Unix sockets (file-like, and inside the sandbox's own file system).
-    _add(filt, seccomp, seccomp.ERRNO(errno.EAFNOSUPPORT), "socket", seccomp.Arg(0, seccomp.NE, AF_UNIX))
+    if not allow_loopback:
+        _add(filt, seccomp, seccomp.ERRNO(errno.EAFNOSUPPORT), "socket", seccomp.Arg(0, seccomp.NE, AF_UNIX))
     # No typing into the controlling terminal of someone else.
     _add(filt, seccomp, deny, "ioctl", seccomp.Arg(1, seccomp.MASKED_EQ, 0xFFFFFFFF, TIOCSTI))
     # clone() may make threads and processes, never namespaces; clone3() takes its flags in memory
@@ -90,11 +93,11 @@ def _add(filt, seccomp, action: int, name: str, *args) -> None:
         pass  # a syscall this architecture does not have (create_module, _sysctl ...)
 
 
-def program_fd() -> int:
+def program_fd(allow_loopback: bool = False) -> int:
     """A pipe's read end holding the BPF program; the caller passes it on and closes it."""
     import os
 
-    program = bpf_program()
+    program = bpf_program(allow_loopback)
     read_end, write_end = os.pipe()
     try:
         os.write(write_end, program)  # a few hundred bytes: far below the pipe's buffer

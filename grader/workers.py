@@ -1,4 +1,4 @@
-"""Where a batch's grading runs: a local pool of threads, or the workers of a Dask cluster.
+"""Where a batch's grading runs: a local pool of threads (a Dask cluster: `grader.dask_pool`).
 
 Every submission is graded in its own sandboxed subprocess, so local workers are threads: they
 start that subprocess, wait for it, and turn its observations into a result and a report. A task
@@ -8,15 +8,17 @@ a Dask worker on another machine needs only the grader installed, not the instru
 
 from __future__ import annotations
 
+import queue
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.assignment import SPEC_FILE, LoadedAssignment, parse_assignment
+from grader.forkserver import ForkServer
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,9 @@ def make_task(path: Path, student_id: str, assignment: LoadedAssignment, lang: s
     )
 
 
-def run_task(task: GradeTask, stop: threading.Event | None = None) -> TaskOutput:
-    """Grade one submission and render its report. Never raises: a grader fault becomes an `error` result."""
+def run_task(task: GradeTask, stop: threading.Event | None = None, fork_server: ForkServer | None = None) -> TaskOutput:
+    """Grade one submission and render its report. Never raises: a grader fault becomes an `error` result.
+    `fork_server`: the calling worker's, for a warm start (see `grader.forkserver`)."""
     from grader.grading import grade_file
     from grader.report.html import render_report
 
@@ -61,7 +64,8 @@ def run_task(task: GradeTask, stop: threading.Event | None = None) -> TaskOutput
         else:
             path = Path(task.local_path or task.file_name)
         try:
-            graded = grade_file(path, assignment, lang=task.lang, mode=task.mode, student_id=task.student_id, stop=stop)
+            graded = grade_file(path, assignment, lang=task.lang, mode=task.mode, student_id=task.student_id, stop=stop,
+                                fork_server=fork_server)
             return TaskOutput(task.student_id, graded.result.to_json(), render_report(graded, assignment))
         except Exception as exc:  # a grader fault on one file must not stop the batch
             return fault_output(task, exc)
@@ -77,17 +81,41 @@ def fault_output(task: GradeTask, exc: BaseException) -> TaskOutput:
     return TaskOutput(task.student_id, result.to_json(), render_report(Graded(result), assignment))
 
 
-class LocalPool:
-    """`jobs` threads, each grading one submission at a time."""
+class ForkServers:
+    """One fork server per worker thread: a worker borrows one for each task and gives it back."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, count: int, warm: bool = True) -> None:
+        self._free: queue.SimpleQueue[ForkServer | None] = queue.SimpleQueue()
+        self._all = [ForkServer() for _ in range(count)] if warm else []
+        for server in self._all or [None] * count:
+            self._free.put(server)
+
+    def run(self, task: GradeTask, stop: threading.Event | None) -> TaskOutput:
+        server = self._free.get()
+        try:
+            return run_task(task, stop, server)
+        finally:
+            self._free.put(server)
+
+    def close(self) -> None:
+        for server in self._all:
+            server.close()
+
+
+class LocalPool:
+    """`jobs` threads, each grading one submission at a time, warm from its own fork server unless
+    `warm` is False (every sandbox then starts a fresh interpreter)."""
+
+    def __init__(self, jobs: int, warm: bool = True) -> None:
         self.jobs = max(1, jobs)
+        self.warm = warm
         self.stop = threading.Event()
 
     def run(self, tasks: list[GradeTask]) -> Iterator[TaskOutput]:
+        servers = ForkServers(self.jobs, self.warm)
         executor = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grader")
         try:
-            pending: set[Future[TaskOutput]] = {executor.submit(run_task, task, self.stop) for task in tasks}
+            pending: set[Future[TaskOutput]] = {executor.submit(servers.run, task, self.stop) for task in tasks}
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -96,30 +124,4 @@ class LocalPool:
             # On Ctrl-C (or any early exit): nothing new starts, running sandboxes are killed.
             self.stop.set()
             executor.shutdown(wait=True, cancel_futures=True)
-
-
-class DaskPool:
-    """Sends each task to a Dask distributed scheduler; results come back as they finish."""
-
-    def __init__(self, address: str, connect: Callable | None = None) -> None:
-        from distributed import Client
-
-        self.client = (connect or Client)(address, timeout="30s")
-
-    def run(self, tasks: list[GradeTask]) -> Iterator[TaskOutput]:
-        from distributed import as_completed
-
-        # pure=False: two tasks with the same bytes (a resubmission) are still two gradings.
-        futures = [self.client.submit(run_task, task, pure=False, key=f"grade-{task.student_id}-{index}")
-                   for index, task in enumerate(tasks)]
-        task_of = {future.key: task for future, task in zip(futures, tasks)}
-        try:
-            for future in as_completed(futures):
-                try:
-                    yield future.result()
-                except Exception as exc:  # a worker died (KilledWorker) or could not be reached
-                    yield fault_output(task_of[future.key], exc)
-        finally:
-            for future in futures:
-                future.cancel()
-            self.client.close()
+            servers.close()

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, assert_full_marks, model_checks
-from grader import cgroups, isolation
+from grader import cgroups, forkserver, isolation
 from grader.assignment import load_assignment
 from grader.grading import grade_file
 from grader.result import Result
@@ -63,9 +63,15 @@ def leftover_cgroups() -> list[Path]:
     return found
 
 
-@pytest.fixture
-def grade_hostile(tmp_path, monkeypatch):
-    """Grade tests/hostile/NAME.py (placeholders substituted) and check nothing was left behind."""
+@pytest.fixture(params=["cold", "warm"])
+def grade_hostile(request, tmp_path, monkeypatch):
+    """Grade tests/hostile/NAME.py (placeholders substituted) and check nothing was left behind.
+
+    Twice: in a fresh sandboxed interpreter ("cold") and forked from a batch worker's fork server
+    ("warm"), which must hold the same walls."""
+    warm = request.param == "warm"
+    if warm and forkserver.unavailable_reason(ISOLATION):
+        pytest.skip(f"no fork server here: {forkserver.unavailable_reason(ISOLATION)}")
     # The runs' own temporary folder, to see that nothing is left in it. Under /tmp and traversable,
     # like the default one: without namespaces the sandbox user must reach its work directory.
     runs = Path(tempfile.mkdtemp(prefix="grader-hostile-runs-", dir="/tmp"))
@@ -80,7 +86,13 @@ def grade_hostile(tmp_path, monkeypatch):
         submission = tmp_path / f"{name}.py"
         submission.write_text(text, encoding="utf-8")
         started = time.monotonic()
-        result = grade_file(submission, SPEC, lang="en").result
+        if warm:
+            with forkserver.ForkServer() as server:
+                result = grade_file(submission, SPEC, lang="en", fork_server=server).result
+                if os.environ.get("GRADER_ISOLATION", "auto") == "auto":
+                    assert server.runs_started == 1, server.broken
+        else:
+            result = grade_file(submission, SPEC, lang="en").result
         assert time.monotonic() - started < SPEC.spec.timeout_s + 20, "the run outlived its wall clock"
         assert result.status == "graded"
         assert result.score == round(sum(c.score for c in result.checks), 2)
@@ -179,7 +191,7 @@ def test_fake_result_files_and_a_fake_verdict_change_nothing(grade_hostile, tmp_
     assert not (Path.home() / "result.json").exists()
     # The forged lines did not parse as observations and the result says so; the verdict it
     # printed is only its own output.
-    assert "APPENDED observations.jsonl" in result.stdout
+    assert "APPENDED" in result.stdout
     assert "malformed_observations" in kinds(result)
     assert "GRADER VERDICT: 25 / 25" in result.stdout
 

@@ -505,3 +505,17 @@ def test_sandbox_overhead_is_under_a_fifth_of_a_second(tmp_path):
         return statistics.median(times)
 
     assert median_seconds(True) - median_seconds(False) < 0.2
+
+
+# ---- full mode: a Jupyter kernel inside the sandbox ------------------------------------------------------
+def test_full_mode_runs_the_lesson_notebook_inside_the_sandbox_like_definitions_mode():
+    """The kernel's ZeroMQ needs a TCP socket of its own: allowed only in full mode, and only inside
+    the run's network namespace. The whole notebook runs, and the checks agree with definitions mode."""
+    from conftest import ASSIGNMENT_DIR, grade
+
+    notebook = ASSIGNMENT_DIR / "examples" / "hanako_lesson.ipynb"
+    full, definitions = grade(notebook, mode="full"), grade(notebook, mode="definitions")
+    assert full.mode == "full" and full.status == "graded"
+    assert "Kernel died" not in full.stderr
+    assert {c.id: (c.status, c.score) for c in full.checks} == {c.id: (c.status, c.score) for c in definitions.checks}
+    assert full.skipped == [] and definitions.skipped != []  # the training loops and plots ran this time

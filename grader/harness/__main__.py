@@ -6,33 +6,42 @@ import json
 import os
 import sys
 import time
+from typing import Any, TextIO
+
+
+def run_job(job: dict[str, Any], stream: TextIO) -> int:
+    """Grade one job, writing observations to `stream` (opened before any student code runs)."""
+    from grader.harness.protocol import Emitter
+
+    emitter = Emitter(stream)
+    emitter.emit("started", pid=os.getpid())
+    if job["mode"] == "full" and job["kind"] == "notebook":
+        from grader.harness.notebook import run_full_notebook
+
+        run_full_notebook(job, emitter)
+    else:
+        from grader.harness.session import run_session
+
+        run_session(job, emitter)
+    emitter.emit("finished", seconds=round(time.perf_counter(), 3))
+    return 0
+
+
+def finish(status: int) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown (about 0.6 s with torch loaded): everything is written and flushed.
+    os._exit(status)
 
 
 def main(argv: list[str]) -> int:
     job_path, observations_path = argv[1], argv[2]
     with open(job_path, encoding="utf-8") as handle:
         job = json.load(handle)
-    # The observations file is opened before any student code runs; what is written stays written.
+    # What is written stays written, even if the student's code later kills the process.
     with open(observations_path, "a", encoding="utf-8") as stream:
-        from grader.harness.protocol import Emitter
-
-        emitter = Emitter(stream)
-        emitter.emit("started", pid=os.getpid())
-        if job["mode"] == "full" and job["kind"] == "notebook":
-            from grader.harness.notebook import run_full_notebook
-
-            run_full_notebook(job, emitter)
-        else:
-            from grader.harness.session import run_session
-
-            run_session(job, emitter)
-        emitter.emit("finished", seconds=round(time.perf_counter(), 3))
-    return 0
+        return run_job(job, stream)
 
 
 if __name__ == "__main__":
-    status = main(sys.argv)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Skip interpreter teardown (about 0.6 s with torch loaded): everything is written and flushed.
-    os._exit(status)
+    finish(main(sys.argv))

@@ -54,6 +54,12 @@ class WorkerPool:
             thread.join(timeout)
 
     def _loop(self) -> None:
+        from grader.forkserver import ForkServer
+
+        with ForkServer() as fork_server:  # this worker's warm start, for as long as it runs
+            self._serve_queue(fork_server)
+
+    def _serve_queue(self, fork_server) -> None:
         while not self.stop.is_set():
             try:
                 row = self.storage.claim()
@@ -65,13 +71,13 @@ class WorkerPool:
                     self._wake.wait(timeout=1.0)
                 continue
             try:
-                self._grade(row)
+                self._grade(row, fork_server)
             except Exception:
                 log.exception("grading %s failed", row.id)
                 if not self.stop.is_set():
                     self._record_fault(row, "the grader failed while writing the result")
 
-    def _grade(self, row: Row) -> None:
+    def _grade(self, row: Row, fork_server) -> None:
         from grader.result import Result
         from grader.workers import make_task, run_task
 
@@ -81,7 +87,7 @@ class WorkerPool:
             return
         task = make_task(self.storage.file_path(row), row.student_id, assignment, row.lang or self.lang, None,
                          ship_file=False)
-        output = run_task(task, self.stop)
+        output = run_task(task, self.stop, fork_server)
         if self.stop.is_set():
             return  # cut off: not a result
         result = Result.model_validate_json(output.result_json)

@@ -1,0 +1,99 @@
+"""The warm start: runs forked from a batch worker's fork server give the same results as cold runs.
+
+The hostile submissions run through both paths in tests/test_hostile.py; here: identical results
+on ordinary submissions (modules, notebooks, a zip with a helper module, full mode), one server
+outliving hostile runs, the fallback where no fork server can run, and nothing left behind.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ASSIGNMENT_DIR, SOLUTION_IPYNB, SOLUTION_PY, assert_full_marks
+from grader import forkserver, isolation
+from grader.assignment import load_assignment
+from grader.grading import grade_file
+from grader.result import Result
+
+ISOLATION = isolation.detect()
+REASON = forkserver.unavailable_reason(ISOLATION)
+needs_fork_server = pytest.mark.skipif(REASON is not None, reason=f"no fork server on this machine: {REASON}")
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+EXAMPLES = ASSIGNMENT_DIR / "examples"
+
+
+def comparable(result: Result) -> dict:
+    """Everything of a result but the clock."""
+    return result.model_dump(exclude={"graded_at", "duration_s", "training_s"})
+
+
+@pytest.fixture(scope="module")
+def zipped_with_helper(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("zip") / "s0042.zip"
+    solution = SOLUTION_PY.read_text(encoding="utf-8")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hw/layers.py", "import torch\n\ndef linear(a, b):\n    return torch.nn.Linear(a, b)\n")
+        archive.writestr("hw/main.py", "from layers import linear\n" +
+                         solution.replace("torch.nn.Linear(n_input, n_output)", "linear(n_input, n_output)"))
+    return path
+
+
+@needs_fork_server
+@pytest.mark.parametrize("name, mode", [
+    ("solution.py", None), ("solution.ipynb", None), ("jiro_mistakes.py", None), ("hanako_lesson.ipynb", None),
+    ("zip", None), ("hanako_lesson.ipynb", "full"),
+])
+def test_warm_results_equal_cold_results(name, mode, zipped_with_helper, assignment):
+    path = {"solution.py": SOLUTION_PY, "solution.ipynb": SOLUTION_IPYNB, "zip": zipped_with_helper}.get(name, EXAMPLES / name)
+    cold = grade_file(path, assignment, lang="en", mode=mode).result
+    with forkserver.ForkServer() as server:
+        warm = grade_file(path, assignment, lang="en", mode=mode, fork_server=server).result
+        # Full mode runs a Jupyter kernel that needs its files on disk: it always starts cold.
+        assert server.runs_started == (0 if mode == "full" else 1) and server.broken is None
+    assert cold.status == "graded"
+    assert comparable(warm) == comparable(cold)
+
+
+@needs_fork_server
+def test_one_server_outlives_hostile_runs_and_starts_again_after_its_own_death(assignment, tmp_path):
+    hostile = load_assignment(str(HOSTILE / "spec"))
+    with forkserver.ForkServer() as server:
+        for name in ("kill_all", "os_exit", "fork_bomb"):
+            (tmp_path / f"{name}.py").write_text((HOSTILE / f"{name}.py").read_text(encoding="utf-8"), encoding="utf-8")
+            result = grade_file(tmp_path / f"{name}.py", hostile, lang="en", fork_server=server).result
+            assert_full_marks(result, ["mlr", "lr", "mlpr"])
+        assert server.running
+        first = server._process.pid  # noqa: SLF001 - the test kills the server under the grader's feet
+        server._process.kill()  # noqa: SLF001
+        server._process.wait()  # noqa: SLF001
+        result = grade_file(SOLUTION_PY, assignment, lang="en", fork_server=server).result
+        assert result.score == result.max_score
+        assert server.running and server._process.pid != first  # noqa: SLF001
+        assert server.runs_started == 4
+
+
+def test_without_a_fork_server_grading_runs_cold_and_says_why(assignment, monkeypatch):
+    monkeypatch.setenv("GRADER_ISOLATION", "none")
+    none = isolation.detect()
+    server = forkserver.ForkServer(none)
+    result = grade_file(SOLUTION_PY, assignment, lang="en", fork_server=server).result
+    assert result.score == result.max_score
+    assert "not_isolated" in [i.kind for i in result.incidents]
+    assert server.broken == "needs the bwrap-root tier (this machine gives none)"
+    assert server.runs_started == 0
+
+
+@needs_fork_server
+def test_nothing_is_left_behind_after_a_server_closes(assignment):
+    before = set(Path(tempfile.gettempdir()).glob("grader-*"))
+    with forkserver.ForkServer() as server:
+        grade_file(SOLUTION_PY, assignment, lang="en", fork_server=server)
+        runs = server._runs  # noqa: SLF001
+        assert runs is not None and list(runs.iterdir()) == []  # the run's folder is gone at once
+        pid = server._process.pid  # noqa: SLF001
+    assert not Path(f"/proc/{pid}").exists()
+    assert set(Path(tempfile.gettempdir()).glob("grader-*")) == before
