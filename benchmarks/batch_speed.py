@@ -1,18 +1,20 @@
 """Batch grading speed: this grader against the conventional way, and its scaling from -j 1 to -j 2.
 
-    .venv/bin/python benchmarks/batch_speed.py [--count 50] [--baseline-sample 6]
+    .venv/bin/python benchmarks/batch_speed.py [--count 50] [--baseline-per-kind 2]
 
 Builds a batch of varied submissions (correct and faulty modules, lesson notebooks, the template,
-zips, unreadable files), then measures in one run:
-  1. `grader grade -j <cores>` on the whole batch (cold: no reused results);
-  2. `grader grade -j 1` and `-j 2` on the same batch, for scaling;
-  3. the conventional way nbgrader and Otter-Grader grade: each whole notebook executed top to
-     bottom with nbclient (a module run with python) before any check runs. It is timed on a
-     stratified sample and extrapolated to the batch by kind; the checks themselves are not even
-     counted, so the ratio is a lower bound.
+zips, unreadable files), then measures in one run, each `grader grade --force` as a user runs it:
+  1. `-j <cores>` on the whole batch, warm (each worker's fork server);
+  2. `-j 1` and `-j 2`, for scaling, and `-j 1 --cold` (a fresh interpreter per submission), with a
+     comparison of the scores of the warm and cold runs;
+  3. the conventional way nbgrader and Otter-Grader grade: each notebook executed whole with
+     nbclient (its own training loops included), a module run with python and then its models
+     trained by the checks (this grader's own training time for it is added). Timed on a stratified
+     sample and extrapolated to the batch by kind; the checks of notebooks are not counted, so the
+     ratio is a lower bound.
 It prints seconds per submission, the ratios, the grader's own overhead per submission beyond the
-training it does, the peak memory of a worker's sandboxed process, the grader process's memory
-before and after, and the temporary folders left behind.
+training it does, the largest single process, the grader's and the fork servers' memory over the
+batch, and the temporary folders left behind.
 Targets (issue 5): >= 10x faster than whole-notebook execution, < 2 s overhead per submission beyond
 its own training, < 600 MB peak per worker, no growth over the batch.
 """
@@ -31,7 +33,10 @@ import sys
 import tempfile
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_PY = ROOT / "solutions" / "iris_basics" / "solution.py"
@@ -39,6 +44,7 @@ SOLUTION_NB = ROOT / "solutions" / "iris_basics" / "solution.ipynb"
 TEMPLATE_NB = ROOT / "assignments" / "iris_basics" / "assignment.ipynb"
 EXAMPLES = ROOT / "assignments" / "iris_basics" / "examples"
 BIN = Path(sys.executable).parent
+MB = 1024 * 1024
 
 # (old, new) text edits of solution.py / solution.ipynb that make typical faulty submissions.
 FAULTS = [
@@ -102,15 +108,39 @@ def build_batch(folder: Path, count: int) -> dict[str, str]:
     return kinds
 
 
-def grade_batch_timed(folder: Path, out: Path, jobs: int) -> tuple[float, int]:
+@dataclass
+class BatchRun:
+    seconds: float
+    peak_process_mb: float  # the largest single process of the run: the grader, a fork server or a sandboxed child
+    grader_rss_mb: list[tuple[int, float]]  # (results written so far, the grader process's RSS)
+    server_rss_mb: list[tuple[int, float]]  # (results written so far, a fork server's RSS)
+
+
+def grade_batch_timed(folder: Path, out: Path, jobs: int, cold: bool = False) -> BatchRun:
+    """`grader grade` as a user runs it, sampling its memory and its fork servers' as it goes."""
     shutil.rmtree(out, ignore_errors=True)
+    command = [str(BIN / "grader"), "grade", str(folder), "-o", str(out), "-j", str(jobs), "--force"]
     started = time.perf_counter()
-    completed = subprocess.run([str(BIN / "grader"), "grade", str(folder), "-o", str(out), "-j", str(jobs), "--force"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if completed.returncode != 0:
-        raise SystemExit(f"grader grade failed: {completed.stderr[-2000:]}")
-    peak_child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return time.perf_counter() - started, peak_child_kb
+    process = subprocess.Popen(command + (["--cold"] if cold else []), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    grader = psutil.Process(process.pid)
+    peak, grader_rss, server_rss = 0.0, [], []
+    while process.poll() is None:
+        try:
+            done = len(list((out / "results").glob("*.json"))) if (out / "results").is_dir() else 0
+            grader_rss.append((done, grader.memory_info().rss / MB))
+            for child in grader.children(recursive=True):
+                rss = child.memory_info().rss / MB
+                peak = max(peak, rss)
+                if "grader.harness.zygote" in " ".join(child.cmdline()) and child.uids().real == 0:
+                    server_rss.append((done, rss))
+            peak = max(peak, grader_rss[-1][1])
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+        time.sleep(0.25)
+    if process.returncode != 0:
+        raise SystemExit(f"grader grade failed: {process.stderr.read()[-2000:]}")
+    return BatchRun(time.perf_counter() - started, peak, grader_rss, server_rss)
 
 
 EXECUTE_NOTEBOOK = """
@@ -121,60 +151,87 @@ NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True).
 """
 
 
-def conventional_seconds(path: Path, kind: str) -> float:
+def conventional_seconds(path: Path, kind: str, training_s: float) -> float:
+    """A notebook executed whole carries its own training; a module only defines classes, so the
+    checks must then train its models: this grader's own training time for it is added."""
     started = time.perf_counter()
     if kind in ("notebook", "template"):
         subprocess.run([sys.executable, "-c", EXECUTE_NOTEBOOK, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    elif kind == "module" and path.suffix == ".py":
+        return time.perf_counter() - started
+    if kind == "module" and path.suffix == ".py":
         subprocess.run([sys.executable, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elif kind == "module":
         subprocess.run([sys.executable, "-c", "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).testzip(); import torch",
                         str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    return time.perf_counter() - started + training_s
 
 
 def temp_leftovers() -> int:
     return sum(1 for p in Path(tempfile.gettempdir()).glob("grader-*"))
 
 
+def rss_growth(samples: list[tuple[int, float]], total: int) -> str:
+    """A process's RSS when a fifth of the batch was done against when all of it was."""
+    early = [rss for done, rss in samples if done >= total // 5]
+    late = [rss for done, rss in samples if done >= total - 2]
+    if not early or not late:
+        return "not enough samples"
+    return f"{early[0]:.0f} MB at {total // 5} results -> {late[-1]:.0f} MB at {total} ({late[-1] - early[0]:+.0f} MB)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=50)
-    parser.add_argument("--baseline-sample", type=int, default=6)
+    parser.add_argument("--baseline-per-kind", type=int, default=2, help="whole executions timed per kind of submission")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as scratch:
         folder = Path(scratch) / "submissions"
         folder.mkdir()
         kinds = build_batch(folder, args.count)
+        n = len(kinds)
         by_kind = {k: sum(1 for v in kinds.values() if v == k) for k in sorted(set(kinds.values()))}
-        print(f"batch: {len(kinds)} submissions {by_kind}, {cores} cores")
+        print(f"batch: {n} submissions {by_kind}, {cores} cores")
         leftovers_before = temp_leftovers()
 
-        wall_cores, peak_kb = grade_batch_timed(folder, Path(scratch) / "out", cores)
-        results = [json.loads(p.read_text(encoding="utf-8")) for p in (Path(scratch) / "out" / "results").glob("*.json")]
-        training = sum(r.get("training_s", 0.0) for r in results)
-        wall_1, _ = grade_batch_timed(folder, Path(scratch) / "out1", 1)
-        wall_2, _ = grade_batch_timed(folder, Path(scratch) / "out2", 2)
+        main_run = grade_batch_timed(folder, Path(scratch) / "out", cores)
+        results = {json.loads(p.read_text(encoding="utf-8"))["submission"]["file"]: json.loads(p.read_text(encoding="utf-8"))
+                   for p in (Path(scratch) / "out" / "results").glob("*.json")}
+        training = sum(r.get("training_s", 0.0) for r in results.values())
+        run_1 = grade_batch_timed(folder, Path(scratch) / "out1", 1)
+        run_2 = grade_batch_timed(folder, Path(scratch) / "out2", 2)
+        cold_1 = grade_batch_timed(folder, Path(scratch) / "out-cold", 1, cold=True)
+        same = all(json.loads((Path(scratch) / "out-cold" / "results" / p.name).read_text(encoding="utf-8"))["score"]
+                   == json.loads(p.read_text(encoding="utf-8"))["score"] for p in (Path(scratch) / "out1" / "results").glob("*.json"))
 
         sample: dict[str, list[float]] = {}
         for kind in by_kind:
-            names = [n for n, k in kinds.items() if k == kind][: max(1, args.baseline_sample // len(by_kind))]
-            sample[kind] = [conventional_seconds(folder / n, kind) for n in names]
+            names = [name for name, k in kinds.items() if k == kind][: 1 if kind == "invalid" else args.baseline_per_kind]
+            sample[kind] = [conventional_seconds(folder / name, kind, results.get(name, {}).get("training_s", 0.0))
+                            for name in names]
         conventional = sum(statistics.mean(sample[k]) * by_kind[k] for k in by_kind)
+        notebooks = [k for k in by_kind if k in ("notebook", "template")]
         leftovers_after = temp_leftovers()
 
-    n = len(kinds)
-    print(f"this grader, -j {cores}          : {wall_cores:7.1f} s  = {wall_cores / n:5.2f} s per submission")
-    print(f"this grader, -j 1              : {wall_1:7.1f} s  = {wall_1 / n:5.2f} s per submission")
-    print(f"this grader, -j 2              : {wall_2:7.1f} s  = {wall_2 / n:5.2f} s per submission  "
-          f"(scaling -j1/-j2: {wall_1 / wall_2:.2f}x)")
-    print(f"whole-notebook execution       : {conventional:7.1f} s  = {conventional / n:5.2f} s per submission  "
+    print(f"this grader, -j {cores} (warm)       : {main_run.seconds:7.1f} s  = {main_run.seconds / n:5.2f} s per submission")
+    print(f"this grader, -j 1 (warm)       : {run_1.seconds:7.1f} s  = {run_1.seconds / n:5.2f} s per submission")
+    print(f"this grader, -j 2 (warm)       : {run_2.seconds:7.1f} s  = {run_2.seconds / n:5.2f} s per submission  "
+          f"(scaling -j1/-j2: {run_1.seconds / run_2.seconds:.2f}x)")
+    print(f"this grader, -j 1 --cold       : {cold_1.seconds:7.1f} s  = {cold_1.seconds / n:5.2f} s per submission  "
+          f"(warm start saves {(cold_1.seconds - run_1.seconds) / n:.2f} s per submission; same scores: {same})")
+    print(f"conventional (whole file, then checks): {conventional:7.1f} s  = {conventional / n:5.2f} s per submission  "
           f"(sampled: {', '.join(f'{k} {statistics.mean(v):.1f} s x{len(v)}' for k, v in sample.items())})")
-    print(f"speed-up over whole-notebook   : {conventional / wall_cores:7.1f}x  (target >= 10x)")
-    overhead = (wall_1 - training) / n
+    print(f"speed-up over conventional     : {conventional / main_run.seconds:7.1f}x  (target >= 10x)")
+    if notebooks:
+        per_notebook = statistics.mean(x for k in notebooks for x in sample[k])
+        print(f"  on notebooks alone           : {per_notebook:5.2f} s executed whole vs {main_run.seconds / n:5.2f} s "
+              f"per submission here = {per_notebook / (main_run.seconds / n):.1f}x")
+    overhead = (run_1.seconds - training) / n
     print(f"overhead beyond training (-j1) : {overhead:7.2f} s per submission (training itself {training / n:.2f} s; target < 2 s)")
-    print(f"largest single process         : {peak_kb / 1024:7.0f} MB (a worker's sandboxed run or the grader; target < 600 MB per worker)")
+    print(f"largest single process         : {max(main_run.peak_process_mb, run_1.peak_process_mb):7.0f} MB "
+          "(grader, fork server or sandboxed child; target < 600 MB per worker)")
+    print(f"grader process memory (-j1)    : {rss_growth(run_1.grader_rss_mb, n)}")
+    print(f"fork server memory (-j1)       : {rss_growth(run_1.server_rss_mb, n)}")
     print(f"temporary folders left behind  : {leftovers_after - leftovers_before}")
 
 

@@ -73,6 +73,7 @@ def collect() -> dict:
         "seccomp": unavailable_reason() or "available (libseccomp via pyseccomp)",
         "cgroup": f"{iso.cgroup} (a memory and a pids limit per run)" if iso.cgroup else cgroups.probe(),
         "readonly_paths": list(isolation.runtime_paths()) if iso.isolated else [],
+        "warm_starts": _warm_starts(iso),
     }
     repo = Path(__file__).resolve().parent.parent
     secrets = [str(repo / name) for name in ("solutions", "assignments", "tests", "pyproject.toml")]
@@ -99,6 +100,21 @@ def collect() -> dict:
         listener.close()
         remove_tree(workdir)
     return info
+
+
+def _warm_starts(iso) -> str:
+    """Whether batch workers can fork runs from a warm fork server (`grader.forkserver`)."""
+    from grader.forkserver import ForkServer, ForkServerUnavailable, unavailable_reason
+
+    reason = unavailable_reason(iso)
+    if reason:
+        return f"no, each run starts a fresh interpreter: the fork server {reason}"
+    try:
+        with ForkServer(iso) as server:
+            server.start()
+    except ForkServerUnavailable as exc:
+        return f"no, each run starts a fresh interpreter: {exc}"
+    return "yes (a fork server per batch worker, torch imported once)"
 
 
 def _bwrap_version(path: str | None) -> str | None:
@@ -151,6 +167,7 @@ def render(info: dict) -> str:
     lines.append(f"user namespaces:   {info['user_namespaces']}")
     lines.append(f"seccomp:           {info['seccomp']}")
     lines.append(f"cgroup:            {info['cgroup']}")
+    lines.append(f"warm starts:       {info['warm_starts']}")
     if info["readonly_paths"]:
         lines.append(f"visible read-only: /usr, {', '.join(info['readonly_paths'])}")
     inside = info.get("inside", {})

@@ -132,3 +132,43 @@ def test_dask_scheduler_gives_the_same_results_as_local_grading(dask_cluster, lo
                [(c["id"], c["status"], c["score"]) for c in local[student]["checks"]]
     assert (tmp_path / "reports" / "taro.html").is_file()
     assert time.perf_counter() - started < 120
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path):
+    """SIGINT to `grader grade` (what Ctrl-C sends): exit 130 within seconds, every finished result
+    kept with its report and the gradebook, no sandboxed process or work folder left behind."""
+    import signal
+
+    from grader import cgroups
+
+    hostile = ROOT / "tests" / "hostile"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "taro_sequential.py", folder / "a_taro.py")
+    for index in range(4):  # each hangs in __init__ until the 12 s wall clock of the hostile spec
+        shutil.copy(hostile / "slow_init.py", folder / f"b_slow{index}.py")
+    out = tmp_path / "out"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    scratch.chmod(0o711)
+    env = {**__import__("os").environ, "TMPDIR": str(scratch)}
+    process = subprocess.Popen([str(BIN / "grader"), "grade", str(folder), "-a", str(hostile / "spec"), "-o", str(out),
+                                "-j", "1", "--lang", "en"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 120
+    while not (out / "results" / "a_taro.json").exists():
+        assert time.monotonic() < deadline and process.poll() is None, "the first result never came"
+        time.sleep(0.2)
+    time.sleep(1.0)  # the next one, a hang, is running now
+    interrupted_at = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output.decode(errors="replace")[-2000:]
+    assert time.monotonic() - interrupted_at < 15
+    assert json.loads((out / "results" / "a_taro.json").read_text(encoding="utf-8"))["status"] == "graded"
+    assert (out / "reports" / "a_taro.html").is_file()
+    assert sorted(p.stem for p in (out / "results").glob("*.json")) == ["a_taro"]  # nothing half-done kept
+    assert "a_taro" in (out / "grades.csv").read_text(encoding="utf-8")
+    assert list(scratch.iterdir()) == [], "a work or fork-server folder was left behind"
+    leftover = [p for base in (Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup/pids"), cgroups.V2_BASE)
+                if base.is_dir() for p in base.rglob(f"{cgroups.PREFIX}{process.pid}-*")]
+    assert leftover == [], "a cgroup (so a sandboxed process) of the batch was left behind"

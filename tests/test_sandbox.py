@@ -13,7 +13,6 @@ import os
 import pwd
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -460,7 +459,7 @@ def test_the_job_carries_no_test_labels():
         assert model["test_x"] == splits[model["id"]].test_x.tolist()
 
 
-# ---- grader doctor and the cost -----------------------------------------------------------------------------------
+# ---- grader doctor -------------------------------------------------------------------------------------------------
 def test_grader_doctor_says_which_isolation_and_why():
     completed = subprocess.run([sys.executable, "-m", "grader", "doctor", "--json"], capture_output=True, text=True,
                                timeout=60, cwd=ROOT)
@@ -474,6 +473,10 @@ def test_grader_doctor_says_which_isolation_and_why():
         assert inside["writable_system_dirs"] == []
         assert info["listener_reached"] is False
         assert inside["uid"] != 0
+    from grader.forkserver import unavailable_reason
+
+    reason = unavailable_reason(ISOLATION)
+    assert info["warm_starts"].startswith("no") if reason else info["warm_starts"].startswith("yes"), info["warm_starts"]
     text = subprocess.run([sys.executable, "-m", "grader", "doctor"], capture_output=True, text=True, timeout=60).stdout
     assert text.startswith(f"Isolation: {ISOLATION.tier}")
 
@@ -484,27 +487,8 @@ def test_grader_doctor_strict_fails_without_isolation(monkeypatch):
                                timeout=60, env=env)
     assert completed.returncode == 1
     assert "NOT ISOLATED" in completed.stdout and "GRADER_ISOLATION=none" in completed.stdout
-
-
-@needs_isolation
-def test_sandbox_overhead_is_under_a_fifth_of_a_second(tmp_path):
-    def median_seconds(sandboxed: bool) -> float:
-        times = []
-        for _ in range(7):
-            work = Path(tempfile.mkdtemp(dir=tmp_path))
-            started = time.perf_counter()
-            if sandboxed:
-                outcome = run_process([sys.executable, "-I", "-c", "pass"], work, ProcessLimits(timeout_s=30, memory_bytes=512 * MB,
-                                      processes=64, cpu_s=30, file_size_bytes=100 * MB, open_files=256),
-                                      scrubbed_environment(work), outputs=["out.txt"])
-                assert outcome.returncode == 0
-            else:
-                subprocess.run([sys.executable, "-I", "-c", "pass"], check=True)
-            times.append(time.perf_counter() - started)
-            shutil.rmtree(work)
-        return statistics.median(times)
-
-    assert median_seconds(True) - median_seconds(False) < 0.2
+    assert "warm starts:       no, each run starts a fresh interpreter: the fork server needs the bwrap-root tier" \
+        in completed.stdout
 
 
 # ---- full mode: a Jupyter kernel inside the sandbox ------------------------------------------------------
