@@ -129,7 +129,9 @@ class Run(_Obs):
     code: TensorInfo | None = None
     reinit_predictions: TensorInfo | None = None  # the trained model with fresh parameters swapped in
     error: ErrorInfo | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # trained together: an equal share of the seeds' time
+    together: bool = False  # trained with the other seeds in one vmapped loop
+    fallback: Text | None = None  # why the seeds were trained one at a time after all
 
 
 class TrainingLine(_Obs):

@@ -1,20 +1,19 @@
-"""Observe one model: which class plays it, its layers, shapes, gradients, and its predictions
-after the grader's own training. Nothing here judges; the trusted side does.
+"""Observe one model: which class plays it, its layers, shapes and gradients (the grader's own
+training and its predictions: `grader.harness.training`). Nothing here judges; the trusted side does.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import torch
 
 from grader.harness.loader import ClassRecord
-from grader.harness.protocol import describe_error, finite_or_none
+from grader.harness.protocol import describe_error, tensor_report
 from grader.harness.trace import record_layers
-
-MAX_ELEMENTS = 100_000  # an output larger than this is reported by shape only
-REINIT_SEED_OFFSET = 7919  # the seed of the fresh parameters the trained ones are swapped for
+# Training has its own module; importing it here keeps the fork server's warm-up (which imports
+# this module) loading it, and `probes.train_model` working for older callers.
+from grader.harness.training import train_model  # noqa: F401 - re-exported
 
 
 def choose_classes(models: list[dict[str, Any]], records: list[ClassRecord]) -> dict[str, tuple[ClassRecord, str] | None]:
@@ -50,15 +49,6 @@ def choose_classes(models: list[dict[str, Any]], records: list[ClassRecord]) -> 
         else:
             chosen[model["id"]] = None
     return chosen
-
-
-def tensor_report(value: Any) -> dict[str, Any]:
-    if not isinstance(value, torch.Tensor):
-        return {"type": type(value).__name__}
-    report: dict[str, Any] = {"type": "Tensor", "shape": list(value.shape), "dtype": str(value.dtype).replace("torch.", "")}
-    if value.numel() <= MAX_ELEMENTS and value.is_floating_point():
-        report["values"] = finite_or_none(value.detach().to("cpu", torch.float64).tolist())
-    return report
 
 
 def _attempt(observation: dict[str, Any], key: str, action: Any) -> Any:
@@ -143,78 +133,3 @@ def _grad_flow(instance: torch.nn.Module, inputs: torch.Tensor) -> dict[str, boo
         name: bool(p.grad is not None and torch.count_nonzero(p.grad).item() > 0)
         for name, p in instance.named_parameters()
     }
-
-
-def train_model(model: dict[str, Any], record: ClassRecord, deadline: float) -> list[dict[str, Any]]:
-    """Train a fresh instance per seed under the assignment's recipe; report raw predictions."""
-    recipe = model["recipe"]
-    train_x = torch.tensor(model["train_x"], dtype=torch.float32)
-    train_y = torch.tensor(model["train_y"], dtype=torch.float32)
-    test_x = torch.tensor(model["test_x"], dtype=torch.float32)
-    runs = []
-    for seed in recipe["seeds"]:
-        if time.monotonic() > deadline:
-            runs.append({"seed": seed, "error": {"type": "Budget", "message": "training time budget used up", "frames": []}})
-            continue
-        started = time.perf_counter()
-        run: dict[str, Any] = {"seed": seed}
-        try:
-            run.update(_train_one(record.cls, model, recipe, seed, train_x, train_y, test_x))
-        except BaseException as exc:  # noqa: BLE001
-            run["error"] = describe_error(exc)
-        run["seconds"] = round(time.perf_counter() - started, 3)
-        runs.append(run)
-    return runs
-
-
-def make_optimizer(recipe: dict[str, Any], parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    if recipe["optimizer"] == "sgd":
-        return torch.optim.SGD(parameters, lr=recipe["lr"])
-    # The fused Adam kernel computes the same update about 25% faster on these tiny models; it
-    # refuses some parameter kinds, and then the plain one does the job.
-    try:
-        return torch.optim.Adam(parameters, lr=recipe["lr"], fused=True)
-    except (RuntimeError, ValueError, TypeError):
-        return torch.optim.Adam(parameters, lr=recipe["lr"])
-
-
-def _train_one(cls: type, model: dict[str, Any], recipe: dict[str, Any], seed: int,
-               train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor) -> dict[str, Any]:
-    torch.manual_seed(seed)
-    instance = cls(*model["args"])
-    optimizer = make_optimizer(recipe, list(instance.parameters()))
-    loss_function = torch.nn.MSELoss()
-    shuffler = torch.Generator().manual_seed(seed)
-    n, batch_size = len(train_x), recipe["batch_size"]
-    losses = []
-    for _ in range(recipe["epochs"]):
-        order = torch.arange(n) if batch_size >= n else torch.randperm(n, generator=shuffler)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            batch = order[start:start + batch_size]
-            optimizer.zero_grad()
-            loss = loss_function(instance(train_x[batch]), train_y[batch])
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(batch)
-        losses.append(total / n)
-    with torch.no_grad():
-        predictions = instance(test_x)
-        result: dict[str, Any] = {"loss_history": finite_or_none(losses), "predictions": tensor_report(predictions)}
-        project = model.get("project_method")
-        if project and callable(getattr(instance, project, None)):
-            result["code"] = tensor_report(getattr(instance, project)(test_x))
-    # The same trained instance with its parameters reset to a fresh initialisation (another seed):
-    # predictions that do not change, or that still score, did not come from the parameters (a
-    # model that looks the answers up in the public data set). The trusted side judges.
-    try:
-        torch.manual_seed(seed + REINIT_SEED_OFFSET)
-        fresh = cls(*model["args"])
-        with torch.no_grad():
-            for mine, other in zip(instance.parameters(), fresh.parameters()):
-                if mine.shape == other.shape:
-                    mine.copy_(other)
-            result["reinit_predictions"] = tensor_report(instance(test_x))
-    except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
-        result["reinit_error"] = describe_error(exc)
-    return result

@@ -12,6 +12,7 @@ import traceback
 from typing import Any, TextIO
 
 MAX_MESSAGE = 2000
+MAX_ELEMENTS = 100_000  # an output larger than this is reported by shape only
 
 
 class Emitter:
@@ -35,6 +36,18 @@ def finite_or_none(values: Any) -> Any:
     if isinstance(values, float) and not math.isfinite(values):
         return None
     return values
+
+
+def tensor_report(value: Any) -> dict[str, Any]:
+    """A tensor as the observations carry it: type, shape, dtype and (when not too large) the values."""
+    import torch  # the harness's own modules import this one before torch is needed
+
+    if not isinstance(value, torch.Tensor):
+        return {"type": type(value).__name__}
+    report: dict[str, Any] = {"type": "Tensor", "shape": list(value.shape), "dtype": str(value.dtype).replace("torch.", "")}
+    if value.numel() <= MAX_ELEMENTS and value.is_floating_point():
+        report["values"] = finite_or_none(value.detach().to("cpu", torch.float64).tolist())
+    return report
 
 
 def describe_error(exc: BaseException) -> dict[str, Any]:

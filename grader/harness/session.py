@@ -65,7 +65,8 @@ def bound_as_defined(namespace: dict[str, Any], record: ClassRecord | None) -> I
 
 
 def observe_models(job: dict[str, Any], namespace: dict[str, Any], history: ClassHistory, emitter: Emitter) -> None:
-    from grader.harness.probes import choose_classes, observe_model, train_model
+    from grader.harness.probes import choose_classes, observe_model
+    from grader.harness.training import train_model
 
     emitter.emit("classes", classes=[r.describe() for r in history.records][:100])
     choices = choose_classes(job["models"], history.records)
