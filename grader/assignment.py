@@ -35,6 +35,12 @@ class Recipe(_Strict):
     loss: Literal["mse"] = "mse"
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=20)
     aggregate: Literal["median", "best"] = "median"
+    # Train the seeds of a model together: one loop, the student's forward vmapped over the seeds'
+    # stacked parameters (grader/harness/training.py). Only with full batches; a model vmap cannot
+    # run, or whose state changes in training, falls back to one seed at a time. The scores are
+    # the same either way in every case measured; the predictions agree to about 1e-6, not to the
+    # last bit.
+    train_seeds_together: bool = True
 
 
 class Points(_Strict):
@@ -145,6 +151,62 @@ class Limits(_Strict):
     tmp_mb: int = Field(256, ge=16, le=16_384)
 
 
+class Similarity(_Strict):
+    """`grader grade` lists pairs of submissions this alike (grader/similarity.py)."""
+
+    threshold: float = Field(0.8, gt=0, le=1)  # share of the smaller file's fingerprints the other holds
+    min_tokens: int = Field(60, ge=1)  # a file with less code of its own (template removed) is not compared
+    # The code handed out, relative to the assignment folder: not evidence of copying.
+    template: list[str] = Field(default_factory=lambda: ["assignment.ipynb"])
+
+
+class RubricPoint(_Strict):
+    """One idea a written answer is expected to mention, and the phrases that suggest it does."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: dict[Literal["ja", "en"], str]
+    # Phrases in either language (matched after NFKC, case folding and dropping spaces/hyphens):
+    # any one of them found marks the point as covered, provisionally.
+    keywords: dict[Literal["ja", "en"], list[str]]
+
+    @model_validator(mode="after")
+    def _some_keywords(self) -> RubricPoint:
+        if not any(k.strip() for words in self.keywords.values() for k in words):
+            raise ValueError(f"rubric point {self.id!r} has no keywords")
+        return self
+
+
+class FindAnswer(_Strict):
+    """Where a written answer is (grader/written.py): the first of these that finds text wins.
+
+    `tags`: markdown cells carrying one of these notebook cell tags. `headings`: the markdown cells
+    after a heading that contains one of these phrases, up to the next heading (also a section of a
+    module docstring or text file that starts with such a line). `files`: text files in a zip.
+    """
+
+    tags: list[str] = Field(default_factory=list)
+    headings: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=lambda: ["answer.txt", "answer.md"])
+
+
+class WrittenQuestion(_Strict):
+    """A question answered in prose, scored by a person (OUT/review.csv); never by the grader."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: dict[Literal["ja", "en"], str]
+    points: float = Field(gt=0, le=1000)
+    find: FindAnswer = FindAnswer()
+    rubric: list[RubricPoint] = Field(default_factory=list)
+    max_chars: int = Field(5000, ge=100, le=100_000)  # the answer is cut here in the result JSON
+
+    @model_validator(mode="after")
+    def _unique_rubric_ids(self) -> WrittenQuestion:
+        ids = [r.id for r in self.rubric]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"rubric ids must be unique, got {ids}")
+        return self
+
+
 class Assignment(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: dict[Literal["ja", "en"], str]
@@ -154,14 +216,24 @@ class Assignment(_Strict):
     limits: Limits = Limits()
     dataset: Dataset = Dataset()
     recipe: Recipe = Recipe()
+    similarity: Similarity = Similarity()
     models: list[ModelSpec] = Field(min_length=1)
+    # Questions answered in prose: scored by a person, never part of `max_score` (grader/written.py).
+    written: list[WrittenQuestion] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_model_ids(self) -> Assignment:
         ids = [m.id for m in self.models]
         if len(set(ids)) != len(ids):
             raise ValueError(f"model ids must be unique, got {ids}")
+        written = [w.id for w in self.written]
+        if len(set(written)) != len(written):
+            raise ValueError(f"written question ids must be unique, got {written}")
         return self
+
+    @property
+    def written_max(self) -> float:
+        return round(sum(w.points for w in self.written), 2)
 
     def recipe_for(self, model: ModelSpec) -> Recipe:
         return model.recipe or self.recipe

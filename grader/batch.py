@@ -4,6 +4,7 @@
     OUT/results/<student_id>.json the result JSON of each
     OUT/reports/<student_id>.html the report of each
     OUT/index.html                the class summary
+    OUT/similarity.csv            pairs of submissions whose code is alike (grader/similarity.py)
 
 Submissions are graded by `-j` local workers or on a Dask cluster (`grader.workers`, `grader.dask_pool`). A result whose
 submission, assignment spec, grader version, language and mode are unchanged is reused, not graded
@@ -34,7 +35,9 @@ from grader.lms.exports import write_lms_outputs
 from grader.lms.gradebook import write_grades_csv
 from grader.report.summary_page import write_summary_page
 from grader.result import Result
+from grader.similarity import similar_in_batch
 from grader.workers import LocalPool, TaskOutput, make_task
+from grader.written import apply_reviews
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,17 @@ def grade_batch(inputs: list[Path], assignment: LoadedAssignment, out: Path, lan
         except KeyboardInterrupt:
             interrupted = True
     ordered = [results[item.student_id] for item in items if item.student_id in results]
+    # Written answers: a person's points and comments from OUT/review.csv go into every output below
+    # (result JSON and report patched in place, no re-grading); the file is created or extended.
+    review_notes = apply_reviews(out, ordered, assignment)
     write_grades_csv(out / "grades.csv", ordered, assignment, items=items, keep=keep)
-    write_summary_page(out / "index.html", ordered, assignment, lang)
+    # Similar submissions (grader/similarity.py): OUT/similarity.csv and a section of the summary.
+    similar = similar_in_batch(items, ordered, assignment, out)
+    write_summary_page(out / "index.html", ordered, assignment, lang, similar=similar)
     summary = _summarise(ordered, len(cached), interrupted, time.perf_counter() - started)
     _print_summary(console, ordered, summary, out, Messages(lang or assignment.spec.lang))
+    for line in review_notes:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     # LMS integration: OUT/unattributed.txt, and the Moodle / Canvas files with --lms (grader/lms/exports.py).
     write_lms_outputs(out, items, ordered, assignment, lms=lms, keep=keep, lms_assignment_id=lms_assignment_id,
                       lang=lang, console=console)

@@ -19,6 +19,7 @@ from grader.i18n import Lang, Messages
 from grader.observations import Observations
 from grader.result import Incident, Result, Skip, SubmissionInfo
 from grader.submission import Cell, InvalidSubmission, Submission, read_submission
+from grader.written import written_answers
 
 
 @dataclass
@@ -85,6 +86,7 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
         graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         training_s=round(sum(run.seconds for line in observations.training.values() for run in line.runs), 2),
         duration_s=round(time.perf_counter() - started, 2),
+        written=written_answers(submission, assignment),  # found and matched here, scored by a person
     )
     return Graded(result, outcomes, submission.cells)
 
@@ -195,4 +197,5 @@ def _invalid_result(path: Path, student_id: str | None, assignment: LoadedAssign
         message=messages.text(error.key, **error.params),
         graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         duration_s=round(time.perf_counter() - started, 2),
+        written=written_answers(None, assignment),
     )

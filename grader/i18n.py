@@ -576,6 +576,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "得点 {score} が満点 {max} を超えているか、負の値です。",
         "en": "The score {score} is above the maximum {max} or negative.",
     },
+    "attention.similar": {"ja": "{other} と似ています ({score})", "en": "similar to {other} ({score})"},
+    "summary.similar": {"ja": "似ている提出", "en": "Similar submissions"},
+    "summary.similar_intro": {
+        "ja": "名前・書式・コメントの違いを除き、配布したテンプレートのコードを取り除いたうえで、コードがよく似ている提出の組です。似ていることは不正の証拠ではありません。開いて共通部分を見比べ、人が判断してください。",
+        "en": "Pairs of submissions whose code is alike once names, formatting and comments are set aside and the template's code is removed. Alike is not proof: open a pair, compare the shared code and judge.",
+    },
+    "summary.similar_none": {"ja": "似ている提出の組はありません。", "en": "No pair of submissions is alike."},
+    "summary.similar_score": {"ja": "類似度 {score}", "en": "similarity {score}"},
+    "summary.similar_show": {"ja": "共通部分を並べて見る ({blocks} か所)", "en": "Show the shared code side by side ({blocks} regions)"},
+    "summary.similar_where": {"ja": "セル {cell}・{first}〜{last} 行目", "en": "cell {cell}, lines {first}–{last}"},
     # ---- LMS exports: the feedback field of Moodle / Canvas, Gradescope's results.json ----------
     "lms.feedback_graded": {
         "ja": "自動採点: {max} 点中 {score} 点 ({total} 項目中 {passed} 項目に合格)。",
@@ -593,6 +603,38 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "lms.feedback_see_file": {
         "ja": "詳しくは添付の {file} を見てください。",
         "en": "The attached {file} explains each check.",
+    },
+    "lms.feedback_written": {
+        "ja": "記述問題: {max} 点中 {score} 点 (うち {pending} 点は確認待ち)。",
+        "en": "Written answers: {score} of {max} points ({pending} points pending review).",
+    },
+    # ---- written questions (grader/written.py): found by the grader, scored by a person -----------
+    "written.title": {"ja": "記述問題", "en": "Written answers"},
+    "written.provisional": {
+        "ja": "仮の判定: 下の「触れている点」は、回答に評価観点の語句が含まれるかを機械的に調べただけのもので、採点ではありません。点数は担当教員が回答を読んで付けます。",
+        "en": "Provisional: the points \"mentioned\" below only say that the answer contains the rubric's phrases; this is not a score. Your instructor reads the answer and sets the points.",
+    },
+    "written.pending": {"ja": "確認待ち", "en": "pending review"},
+    "written.missing": {"ja": "回答が見つかりません", "en": "no answer found"},
+    "written.reviewed": {"ja": "確認済み", "en": "reviewed"},
+    "written.summary": {
+        "ja": "記述問題: {max} 点中 {score} 点 ({pending} 点は確認待ち)。記述を含む合計: {total_max} 点中 {total} 点。",
+        "en": "Written answers: {score} of {max} points ({pending} points pending review). Total with the written answers: {total} of {total_max}.",
+    },
+    "written.length": {"ja": "{length} 文字", "en": "{length} characters"},
+    "written.cut": {"ja": "(最初の {shown} 文字を表示)", "en": "(the first {shown} characters shown)"},
+    "written.covered": {"ja": "触れている点 (仮)", "en": "Appears to mention (provisional)"},
+    "written.not_covered": {"ja": "見当たらない点 (仮)", "en": "Not found (provisional)"},
+    "written.none": {"ja": "なし", "en": "none"},
+    "written.comment": {"ja": "教員のコメント", "en": "Instructor's comment"},
+    "written.where.tag": {"ja": "タグの付いたセル", "en": "the tagged cell"},
+    "written.where.heading": {"ja": "見出しの下のセル", "en": "the cells under the heading"},
+    "written.where.docstring": {"ja": "モジュールの docstring", "en": "the module's docstring"},
+    "written.where.file": {"ja": "ファイル {file}", "en": "the file {file}"},
+    "written.found_in": {"ja": "見つけた場所: {where}", "en": "Found in {where}"},
+    "written.missing_help": {
+        "ja": "「{heading}」の見出しの下のマークダウンセル (モジュールなら docstring の「{heading}」の後、zip なら answer.txt) に回答を書いてください。",
+        "en": "Write your answer in the markdown cells under the heading \"{heading}\" (in a module: after \"{heading}\" in its docstring; in a zip: answer.txt).",
     },
     "gradescope.summary": {"ja": "{max} 点中 {score} 点", "en": "{score} of {max} points"},
     "gradescope.no_file": {

@@ -27,6 +27,25 @@ class Skip(BaseModel):
     text: str
 
 
+class WrittenAnswer(BaseModel):
+    """A written question's answer: found by the grader, scored by a person (OUT/review.csv).
+
+    `covered` is provisional (rubric phrases found in the text), never a score. `points` stays None
+    until a person sets it; `status` is then `reviewed`.
+    """
+
+    id: str
+    answer: str = ""  # cut at the question's max_chars
+    length: int = 0  # characters of the whole answer found
+    found_in: str | None = None  # where: "tag", "heading", "docstring", "file:answer.txt"
+    covered: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+    status: Literal["pending_review", "reviewed", "missing"] = "pending_review"
+    points: float | None = None
+    max_points: float = 0.0
+    comment: str = ""
+
+
 class Result(BaseModel):
     assignment: str
     grader_version: str
@@ -49,6 +68,29 @@ class Result(BaseModel):
     graded_at: str = ""
     training_s: float = 0.0  # of duration_s, the time the grader's own training took in the sandbox
     duration_s: float = 0.0
+    # Written questions. `score`/`max_score` are the automatic score only; the properties below add
+    # the points a person gave (see grader/written.py).
+    written: list[WrittenAnswer] = Field(default_factory=list)
+
+    @property
+    def written_score(self) -> float:
+        return round(sum(w.points or 0.0 for w in self.written if w.status == "reviewed"), 2)
+
+    @property
+    def written_max(self) -> float:
+        return round(sum(w.max_points for w in self.written), 2)
+
+    @property
+    def pending_points(self) -> float:
+        return round(sum(w.max_points for w in self.written if w.status != "reviewed"), 2)
+
+    @property
+    def total_score(self) -> float:
+        return round(self.score + self.written_score, 2)
+
+    @property
+    def total_max(self) -> float:
+        return round(self.max_score + self.written_max, 2)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)

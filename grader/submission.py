@@ -18,6 +18,8 @@ from typing import Literal
 
 MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
 MAX_EXTRA_FILE_BYTES = 1024 * 1024
+MAX_TEXT_FILE_BYTES = 64 * 1024  # an answer.txt / answer.md in a zip
+MAX_TEXT_FILES = 8
 # Encodings tried, in order, for a .py file with no PEP 263 declaration that is not UTF-8: Japanese
 # Windows editors save cp932.
 FALLBACK_ENCODINGS = ("cp932", "euc_jp")
@@ -29,6 +31,7 @@ class Cell:
 
     number: int
     source: str
+    tags: tuple[str, ...] = ()  # the notebook cell's metadata tags (markdown cells: where a written answer is)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class Submission:
     main_file: str  # the notebook or module graded (inside the zip, for a zip)
     cells: tuple[Cell, ...]
     markdown: tuple[Cell, ...] = ()
+    # Prose a written answer may be in (grader/written.py): a module's docstring, small text files of a zip.
+    docstring: str = ""
+    texts: dict[str, str] = field(default_factory=dict)
     # Other small .py files that came in the zip, so that `import helpers` works in the sandbox.
     extra_files: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # things worth telling the student, e.g. the encoding guessed
@@ -122,7 +128,8 @@ def _parse_notebook(name: str, data: bytes) -> dict:
         if kind == "code":
             code.append(Cell(number, source))
         elif kind == "markdown":
-            markdown.append(Cell(number, source))
+            tags = (cell.get("metadata") or {}).get("tags") if isinstance(cell.get("metadata"), dict) else None
+            markdown.append(Cell(number, source, tuple(str(t)[:100] for t in tags[:20]) if isinstance(tags, list) else ()))
     if not code:
         raise InvalidSubmission("submission.no_code", file=name)
     return {"kind": "notebook", "main_file": name, "cells": tuple(code), "markdown": tuple(markdown)}
@@ -150,7 +157,26 @@ def _parse_module(name: str, data: bytes) -> dict:
         raise InvalidSubmission("submission.binary", file=name)
     source, notes = decode_python_source(name, data)
     source = source.removeprefix("\ufeff")
-    return {"kind": "module", "main_file": name, "cells": (Cell(1, source),), "notes": notes}
+    return {"kind": "module", "main_file": name, "cells": (Cell(1, source),), "notes": notes,
+            "docstring": module_docstring(source)}
+
+
+def module_docstring(source: str, limit: int = 200_000) -> str:
+    """The module's docstring, read with the tokenizer (nothing is parsed or run; a syntax error later
+    in the file does not matter)."""
+    import ast
+
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source[:limit]).readline):
+            if token.type in (tokenize.ENCODING, tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
+                continue
+            if token.type != tokenize.STRING or len(token.string) > limit:
+                return ""
+            value = ast.literal_eval(token.string)
+            return value if isinstance(value, str) else ""
+    except (tokenize.TokenError, SyntaxError, ValueError, MemoryError, RecursionError):
+        return ""
+    return ""
 
 
 def _is_junk(member: str) -> bool:
@@ -182,8 +208,26 @@ def _parse_zip(name: str, data: bytes) -> dict:
             continue
         text, _ = decode_python_source(base, _read_member(archive, member, MAX_EXTRA_FILE_BYTES, name))
         extras[base] = text
+    texts: dict[str, str] = {}
+    for member in members:
+        base = PurePosixPath(member.filename).name
+        if len(texts) >= MAX_TEXT_FILES or PurePosixPath(base).suffix.lower() not in (".txt", ".md"):
+            continue
+        if member.file_size > MAX_TEXT_FILE_BYTES:
+            continue
+        try:
+            raw = _read_member(archive, member, MAX_TEXT_FILE_BYTES, name)
+        except InvalidSubmission:  # a text file that lies about its size is skipped, not the submission
+            continue
+        for encoding in ("utf-8-sig", *FALLBACK_ENCODINGS):
+            try:
+                texts.setdefault(base, raw.decode(encoding))
+                break
+            except UnicodeDecodeError:
+                continue
     parsed["main_file"] = f"{name}/{main.filename}"
     parsed["extra_files"] = extras
+    parsed["texts"] = texts
     return parsed
 
 

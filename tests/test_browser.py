@@ -123,7 +123,11 @@ def pages(tmp_path_factory, assignment) -> dict[str, Path]:
     results = [base.model_copy(update={"score": score, "submission": base.submission.model_copy(update={"student_id": name})})
                for name, score in (("alice", 21.1), ("bob", 5.0), ("carol", 13.5), ("dave", 24.0))]
     made["summary"] = folder / "summary" / "index.html"
-    write_summary_page(made["summary"], results, assignment, "en")
+    from grader.similarity import Segment, SharedBlock, SimilarPair
+
+    code = ("x = '<script>alert(1)</script>'", "y = x  # <img src=x onerror=alert(1)>")
+    similar = [SimilarPair("alice", "bob", 0.93, 20, (SharedBlock((Segment(3, 1, 2, code),), (Segment(1, 7, 8, code),)),))]
+    write_summary_page(made["summary"], results, assignment, "en", similar=similar)
     return made
 
 
@@ -174,6 +178,9 @@ def test_class_summary_renders_and_sorts(browser, pages, tmp_path):
     assert console == [], f"console messages: {console}"
     assert re.search(r'<html[^>]* data-js="ready"', dom)
     assert '<svg class="plot"' in dom and 'id="checks"' in dom
+    # The similar pair: listed, its shared code escaped, and both students in "needs a person".
+    assert 'id="similar"' in dom and "similar to bob (0.93)" in dom and "similar to alice (0.93)" in dom
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom and "<img" not in dom and dom.count("<script") == 1
 
     def order(hash_: str) -> list[str]:
         dom, console = browser.dom(url + hash_)

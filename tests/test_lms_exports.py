@@ -58,7 +58,9 @@ def test_grades_csv_has_one_row_per_student_and_one_column_per_check(tmp_path, a
     rows = list(csv.reader((tmp_path / "grades.csv").open(encoding="utf-8")))
     assert rows[0][:8] == ["student_id", "name", "submission", "submissions", "file", "status", "score", "max_score"]
     assert rows[0][8:13] == CHECK_IDS_HEAD and rows[0][-1] == "message"
-    assert len(rows[0]) == 8 + 28 + 1 == 8 + len(check_columns(assignment)) + 1
+    # 28 checks, then exercise 2's written points, `total` and `total_max` (grader/written.py)
+    assert rows[0][-4:-1] == ["written.compare_models", "total", "total_max"]
+    assert len(rows[0]) == 8 + 28 + 3 + 1 == 8 + len(check_columns(assignment)) + 3 + 1
     assert [(r[0], r[2], r[3], r[6]) for r in rows[1:]] == [("alice", "alice-2", "2", "12"), ("bob", "bob", "1", "10")]
     header = rows[0]
     assert rows[1][header.index("mlr.test_mse")] == "0"  # never "-0"
@@ -169,7 +171,7 @@ def test_canvas_gradebook_passes_canvas_import_rules(tmp_path, assignment):
     text = (tmp_path / "canvas" / "gradebook.csv").read_text(encoding="utf-8")
     assert text.splitlines() == [
         "Student,ID,SIS User ID,SIS Login ID,Section,PyTorch basics: five models on the Iris data (4242)",
-        "    Points Possible,,,,,25.00",
+        "    Points Possible,,,,,30.00",  # 25 for the code + 5 for the written exercise 2
         "doejane,12345,,,,17.50",
     ]
     assert canvas_import(text) == ("4242", {"12345": "17.50"})
@@ -251,7 +253,7 @@ def test_canvas_download_graded_with_gradebook(tmp_path, tiny, capsys):
     text = (out / "canvas" / "gradebook.csv").read_text(encoding="utf-8")
     assert text.splitlines() == [
         "Student,ID,SIS User ID,SIS Login ID,Section,PyTorch basics: five models on the Iris data (4242)",
-        "    Points Possible,,,,,25.00",
+        "    Points Possible,,,,,30.00",  # 25 for the code + 5 for the written exercise 2
         f"doejane,12345,,,,{results['12345'].score:.2f}",
         f"山田太郎,23456,,,,{results['23456'].score:.2f}",
     ]

@@ -88,6 +88,9 @@ def feedback_comment(result: Result, messages: Messages) -> str:
     if failed:
         shown = ", ".join(failed[:MAX_FAILED_IN_COMMENT]) + (" …" if len(failed) > MAX_FAILED_IN_COMMENT else "")
         text += " " + messages.text("lms.feedback_failed", checks=shown)
+    if result.written:
+        text += " " + messages.text("lms.feedback_written", score=f"{result.written_score:g}",
+                                    max=f"{result.written_max:g}", pending=f"{result.pending_points:g}")
     return text
 
 
@@ -107,8 +110,8 @@ def write_moodle(folder: Path, kept: list[Kept], by_id: dict[str, BatchItem], re
             continue
         participant = item.lms_ref["participant_id"]
         name = item.lms_ref.get("name") or item.name
-        grade = None if result.status == "error" else result.score
-        rows.append(moodle.WorksheetRow(participant, name, grade, result.max_score, _grade_time(result),
+        grade = None if result.status == "error" else result.total_score  # with a person's written points
+        rows.append(moodle.WorksheetRow(participant, name, grade, result.total_max, _grade_time(result),
                                         feedback_comment(result, messages) + " " + messages.text("lms.feedback_see_file", file=moodle.FEEDBACK_FILE)))
         report = reports / f"{item.student_id}.html"
         if report.is_file():
@@ -136,7 +139,8 @@ def write_canvas(folder: Path, kept: list[Kept], by_id: dict[str, BatchItem], as
         elif result.status == "error":
             faults.append(item.student_id)
         else:
-            rows.append(canvas.GradebookRow(item.lms_ref.get("name") or item.name, item.lms_ref["user_id"], result.score))
+            rows.append(canvas.GradebookRow(item.lms_ref.get("name") or item.name, item.lms_ref["user_id"],
+                                            result.total_score))
     title = assignment.spec.title.get(messages.lang) or assignment.spec.id
     column = canvas.assignment_column(title, canvas_assignment_id)
     canvas.write_gradebook(folder / "gradebook.csv", column, _max_score(assignment), rows)
@@ -158,4 +162,4 @@ def write_canvas(folder: Path, kept: list[Kept], by_id: dict[str, BatchItem], as
 def _max_score(assignment: LoadedAssignment) -> float:
     from grader.checks import max_points
 
-    return round(sum(max_points(m) for m in assignment.spec.models), 2)
+    return round(sum(max_points(m) for m in assignment.spec.models) + assignment.spec.written_max, 2)

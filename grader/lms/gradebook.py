@@ -6,7 +6,8 @@
 `submission` is the submission whose result the row shows (OUT/results/<submission>.json);
 `submissions` counts how many the student handed in. When there are several, `keep` chooses:
 `latest` (the last handed in: by the file's time, then the order given) or `best` (the highest score,
-the latest of equals). `score` is the total of the check columns.
+the latest of equals). `score` is the total of the check columns. With written questions,
+`written.<id>` holds a person's points (OUT/review.csv) and `total` adds them to `score`.
 """
 
 from __future__ import annotations
@@ -86,17 +87,30 @@ def check_columns(assignment: LoadedAssignment) -> list[str]:
     return [f"{m.id}.{name}" for m in assignment.spec.models for name in check_names(m)]
 
 
+def written_columns(assignment: LoadedAssignment) -> list[str]:
+    """`written.<question>` (the points a person set, empty while pending), then `total` and `total_max`
+    (score plus the reviewed written points; max_score plus every written question): only for a spec
+    with written questions."""
+    if not assignment.spec.written:
+        return []
+    return [*(f"written.{q.id}" for q in assignment.spec.written), "total", "total_max"]
+
+
 def write_rows(handle: TextIO, kept: list[Kept], assignment: LoadedAssignment) -> None:
     check_ids = check_columns(assignment)
+    written_ids = [q.id for q in assignment.spec.written]
     writer = csv.writer(handle)
-    writer.writerow([*INFO_COLUMNS, *check_ids, "message"])
+    writer.writerow([*INFO_COLUMNS, *check_ids, *written_columns(assignment), "message"])
     for row in kept:
         result = row.entry.result
         scores = {c.id: c.score for c in result.checks}
+        written = {w.id: w.points for w in result.written if w.status == "reviewed" and w.points is not None}
+        totals = [number(result.total_score), number(result.max_score + assignment.spec.written_max)] if written_ids else []
         writer.writerow([
             row.entry.student, row.entry.name, row.entry.submission_id, row.count, result.submission.file,
             result.status, number(result.score), number(result.max_score),
             *(number(scores[c]) if c in scores else "" for c in check_ids),
+            *(number(written[q]) if q in written else "" for q in written_ids), *totals,
             result.message or "",
         ])
 

@@ -22,6 +22,7 @@ from grader.assignment import LoadedAssignment, ModelSpec
 from grader.checks import CheckResult, ModelOutcome
 from grader.grading import Graded
 from grader.i18n import CATALOGUE, Lang, Messages
+from grader.result import Result
 from grader.report import plots
 
 # What the report shows of the submission's output; the rest is cut with a note.
@@ -223,6 +224,61 @@ def output_view(label_key: str, text: str, messages: Messages) -> OutputView | N
     return OutputView(messages.text(label_key), text, note)
 
 
+@dataclass
+class WrittenView:
+    id: str
+    title: str
+    status: str
+    status_label: str
+    answer: str
+    length: int
+    shown: int
+    cut: bool
+    where: str | None
+    heading: str
+    covered: list[str]
+    not_covered: list[str]
+    points: float | None
+    max_points: float
+    comment: str
+
+
+def written_context(result: Result, assignment: LoadedAssignment, messages: Messages) -> dict:
+    """What templates/written.html.j2 shows: each answer (escaped by the template), the rubric points it
+    seems to mention (provisional) and the points a person set, or "pending review"."""
+    questions = {q.id: q for q in assignment.spec.written}
+    views = []
+    for entry in result.written:
+        question = questions.get(entry.id)
+        labels = {p.id: p.label.get(messages.lang) or p.id for p in question.rubric} if question else {}
+        if entry.found_in is None:
+            where = None
+        elif entry.found_in.startswith("file:"):
+            where = messages.text("written.where.file", file=entry.found_in[5:])
+        else:
+            key = f"written.where.{entry.found_in}"
+            where = messages.text(key) if key in CATALOGUE else entry.found_in
+        status_key = {"reviewed": "written.reviewed", "missing": "written.missing"}.get(entry.status, "written.pending")
+        views.append(WrittenView(
+            id=entry.id, title=(question.title.get(messages.lang) if question else None) or entry.id, status=entry.status,
+            status_label=messages.text(status_key), answer=entry.answer, length=entry.length, shown=len(entry.answer),
+            cut=entry.length > len(entry.answer), where=where,
+            heading=(question.find.headings[0] if question and question.find.headings else entry.id),
+            covered=[labels.get(i, i) for i in entry.covered], not_covered=[labels.get(i, i) for i in entry.missing],
+            points=entry.points, max_points=entry.max_points, comment=entry.comment,
+        ))
+    totals = {"score": result.written_score, "max": result.written_max, "pending": result.pending_points,
+              "total": result.total_score, "total_max": result.total_max}
+    return {"written": views, "written_totals": totals}
+
+
+def render_written_section(result: Result, assignment: LoadedAssignment) -> str:
+    """The written section alone, as the report holds it between its markers (grader/written.py splices it)."""
+    messages = Messages(result.lang)
+    return environment().get_template("written.html.j2").render(
+        t=messages.text, **written_context(result, assignment, messages))
+
+
 def render_report(graded: Graded, assignment: LoadedAssignment) -> str:
     result = graded.result
     messages = Messages(result.lang)
@@ -237,6 +293,7 @@ def render_report(graded: Graded, assignment: LoadedAssignment) -> str:
         incidents=[(messages.text(f"incident.{i.kind}") if f"incident.{i.kind}" in CATALOGUE else i.kind, i)
                    for i in result.incidents],
         csp=content_security_policy("report.js"), script="report.js",
+        **written_context(result, assignment, messages),
     )
 
 

@@ -21,6 +21,7 @@ from grader.i18n import CATALOGUE, Lang, Messages
 from grader.report import plots
 from grader.report.html import check_name, content_security_policy, environment
 from grader.result import Result
+from grader.similarity import SimilarPair
 
 # A pass rate below this is marked as an idea the class has missed.
 LOW_PASS_RATE = 0.6
@@ -120,13 +121,24 @@ def student_rows(results: list[Result], assignment: LoadedAssignment, messages: 
     return rows
 
 
-def render_summary_page(results: list[Result], assignment: LoadedAssignment, lang: Lang | None = None) -> str:
+def similarity_reasons(rows: list[StudentRow], similar: list[SimilarPair], messages: Messages) -> None:
+    """Both students of a similar pair need a person: "similar to X (0.93)"."""
+    by_id = {row.result.submission.student_id: row for row in rows}
+    for pair in similar:
+        for mine, other in ((pair.student_a, pair.student_b), (pair.student_b, pair.student_a)):
+            if mine in by_id:
+                by_id[mine].reasons.append(messages.text("attention.similar", other=other, score=f"{pair.score:.2f}"))
+
+
+def render_summary_page(results: list[Result], assignment: LoadedAssignment, lang: Lang | None = None,
+                        similar: list[SimilarPair] | None = None) -> str:
     spec = assignment.spec
     messages = Messages(lang or spec.lang)
     graded = [r for r in results if r.status == "graded"]
     scores = [r.score for r in graded]
     max_score = max((r.max_score for r in results), default=0.0)
     rows = student_rows(results, assignment, messages)
+    similarity_reasons(rows, similar or [], messages)
     histogram = plots.histogram_plot(scores, max_score, messages) if scores else None
     return environment().get_template("summary.html.j2").render(
         spec=spec, lang=messages.lang, t=messages.text, title=spec.title.get(messages.lang) or spec.id,
@@ -136,13 +148,15 @@ def render_summary_page(results: list[Result], assignment: LoadedAssignment, lan
         stats=messages.text("summary.stats", mean=f"{statistics.fmean(scores):.2f}", median=f"{statistics.median(scores):g}",
                             max=f"{max_score:g}") if scores else None,
         histogram=histogram, rates=check_rates(results, assignment, messages), rows=rows,
-        attention=[row for row in rows if row.reasons], models=spec.models,
+        attention=[row for row in rows if row.reasons], models=spec.models, similar=similar or [],
+        hrefs={row.result.submission.student_id: row.href for row in rows},
         version=__version__, spec_sha256=assignment.spec_sha256,
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         csp=content_security_policy("summary.js"),
     )
 
 
-def write_summary_page(path: Path, results: list[Result], assignment: LoadedAssignment, lang: Lang | None = None) -> None:
+def write_summary_page(path: Path, results: list[Result], assignment: LoadedAssignment, lang: Lang | None = None,
+                       similar: list[SimilarPair] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_summary_page(results, assignment, lang), encoding="utf-8")
+    path.write_text(render_summary_page(results, assignment, lang, similar), encoding="utf-8")
