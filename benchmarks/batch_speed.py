@@ -132,7 +132,10 @@ def grade_batch_timed(folder: Path, out: Path, jobs: int, cold: bool = False) ->
             for child in grader.children(recursive=True):
                 rss = child.memory_info().rss / MB
                 peak = max(peak, rss)
-                if "grader.harness.zygote" in " ".join(child.cmdline()) and child.uids().real == 0:
+                command = child.cmdline()
+                # The fork server itself: python (not the bwrap around it, not its children as the sandbox user).
+                if (command and "python" in Path(command[0]).name and "grader.harness.zygote" in command
+                        and child.uids().real == 0):
                     server_rss.append((done, rss))
             peak = max(peak, grader_rss[-1][1])
         except (psutil.NoSuchProcess, psutil.AccessDenied):
