@@ -26,6 +26,7 @@ import ctypes
 import errno
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -138,13 +139,33 @@ def _private_mounts(run_dir: str, tmp_bytes: int, detach: list[str]) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     _check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
+    # The runtime may be bound below /tmp (a checkout in a temporary folder): hold those mounts open
+    # before the fresh /tmp covers them, and bind them again, read-only, at the same places.
+    covered = [(path, os.open(path, os.O_PATH)) for path in _mounts_below(WORK)]
     for target in (WORK, "/dev/shm"):
         _mount(libc, "tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
+    for path, held in covered:
+        os.makedirs(path, 0o755, exist_ok=True)
+        _mount(libc, f"/proc/self/fd/{held}", path, None, MS_BIND | MS_REC)
+        _mount(libc, None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(held)
     os.mkdir(FILES, 0o755)
     _mount(libc, os.path.join(run_dir, "files"), FILES, None, MS_BIND)
     _mount(libc, None, FILES, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     for target in detach:
         _check(libc.umount2(target.encode(), MNT_DETACH), f"umount {target}")
+
+
+def _mounts_below(folder: str) -> list[str]:
+    """Mount points strictly below `folder`, outermost only (a recursive bind carries the rest)."""
+    points = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        for line in handle:
+            # Field 5 is the mount point, with space, tab, newline and backslash escaped in octal.
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])
+            if point.startswith(folder.rstrip("/") + "/"):
+                points.append(point)
+    return [p for p in sorted(set(points)) if not any(p.startswith(q + "/") for q in points if q != p)]
 
 
 def _drop_bounding_set(libc) -> None:
