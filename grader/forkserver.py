@@ -213,12 +213,15 @@ class ForkServer:
             reply = self._receive(0.2)
             if reply is not None and "exited" in reply:
                 return None, timed_out, stopped
+            if reply is None and not self.running:
+                break
         self.close()
         return None, timed_out, stopped
 
     def _receive(self, timeout_s: float) -> dict | None:
         """The server's next message, or None after `timeout_s` or when it has gone."""
-        assert self._control is not None
+        if self._control is None:
+            return None
         self._control.settimeout(max(timeout_s, 0.001))
         try:
             data = self._control.recv(1 << 16)
@@ -226,9 +229,12 @@ class ForkServer:
             return None
         except OSError:
             return None
-        if not data:
+        if not data:  # the server closed its end: it is gone, or going
             if self._process is not None:
-                self._process.wait(timeout=5)
+                try:
+                    self._process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.close()
             return None
         return json.loads(data)
 
