@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -72,6 +73,11 @@ def _figure(width: float, height: float) -> Figure:
     return figure
 
 
+# matplotlib's rcParams are one process-wide dictionary and rc_context() swaps it in place: batch
+# workers render reports in several threads, so one figure at a time.
+_MATPLOTLIB_STATE = threading.Lock()
+
+
 def _render(salt: str, draw, width: float, height: float, margins: dict[str, float]) -> str:
     import logging
     import warnings
@@ -79,9 +85,11 @@ def _render(salt: str, draw, width: float, height: float, margins: dict[str, flo
     import matplotlib
 
     # Missing-glyph warnings: with text kept as text, matplotlib only measures it; the browser draws it.
+    # A filter, not catch_warnings(): reports render in several threads at once, and catch_warnings
+    # restores the process-wide filters under the feet of the others.
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    with matplotlib.rc_context(_rc(salt)), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+    with _MATPLOTLIB_STATE, matplotlib.rc_context(_rc(salt)):
         figure = _figure(width, height)
         draw(figure)
         figure.subplots_adjust(**margins)
