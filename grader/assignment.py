@@ -35,11 +35,10 @@ class Recipe(_Strict):
     loss: Literal["mse"] = "mse"
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=20)
     aggregate: Literal["median", "best"] = "median"
-    # Train the seeds of a model together: one loop, the student's forward vmapped over the seeds'
-    # stacked parameters (grader/harness/training.py). Only with full batches; a model vmap cannot
-    # run, or whose state changes in training, falls back to one seed at a time. The scores are
-    # the same either way in every case measured; the predictions agree to about 1e-6, not to the
-    # last bit.
+    # Train the seeds of a model together: one loop steps every seed's instance, with one backward
+    # pass and one optimizer step for all (grader/harness/training.py). The observations are those
+    # of one seed at a time, to the last bit; a model whose seeds would share state (printing, a
+    # class attribute, a global, a shared layer) is trained one seed at a time.
     train_seeds_together: bool = True
 
 

@@ -21,7 +21,7 @@ from grader.dataset import IrisTable, Split
 from grader.forkserver import ForkServer, ForkServerUnavailable
 from grader.harness.zygote import FILES as FILES_INSIDE_FORK_SERVER, WORK as WORK_INSIDE_FORK_SERVER
 from grader.observations import Observations, read_observations
-from grader.sandbox import ProcessLimits, remove_tree, run_process, scrubbed_environment
+from grader.sandbox import ProcessLimits, isolated_python_flags, remove_tree, run_process, scrubbed_environment
 from grader.submission import Submission
 
 JOB_FILE = "job.json"
@@ -110,7 +110,7 @@ def _execute_cold(submission: Submission, assignment: LoadedAssignment, splits: 
         job = build_job(submission, assignment, splits, mode, str(files_dir))
         (workdir / JOB_FILE).write_text(json.dumps(job), encoding="utf-8")
         # -u: what the submission printed reaches the grader even if it is killed a moment later.
-        argv = [sys.executable, "-I", "-u", "-m", "grader.harness", JOB_FILE, OBSERVATIONS_FILE]
+        argv = [sys.executable, *isolated_python_flags(), "-u", "-m", "grader.harness", JOB_FILE, OBSERVATIONS_FILE]
         # Only the observations file is writable and comes back; the job and the submission's
         # files are read-only inside, and anything else the submission writes vanishes with the run.
         outcome = run_process(argv, workdir, limits, scrubbed_environment(workdir), outputs=[OBSERVATIONS_FILE],

@@ -29,7 +29,15 @@ from pathlib import Path
 
 from grader.isolation import FORK_SERVER_RUNS, Isolation
 from grader.observations import Observations, read_observations
-from grader.sandbox import BoundedReader, ProcessLimits, ProcessOutcome, collect_outcome, remove_tree, rlimits
+from grader.sandbox import (
+    BoundedReader,
+    ProcessLimits,
+    ProcessOutcome,
+    collect_outcome,
+    isolated_python_flags,
+    remove_tree,
+    rlimits,
+)
 
 START_TIMEOUT_S = 60
 EXIT_GRACE_S = 5  # after the run's cgroup is killed, how long the server may take to report it
@@ -89,7 +97,7 @@ class ForkServer:
             "detach": [FORK_SERVER_RUNS, *cgroup_parents],
         }
         env = scrubbed_environment(self._runs)
-        command = iso_module.bwrap_argv(self.isolation, [sys.executable, "-I", "-u", "-m", "grader.harness.zygote",
+        command = iso_module.bwrap_argv(self.isolation, [sys.executable, *isolated_python_flags(), "-u", "-m", "grader.harness.zygote",
                                                          json.dumps(config)],
                                         self._runs, iso_module.runtime_paths(), env, 64 * 1024 * 1024, None, None,
                                         fork_server_binds=cgroup_parents)

@@ -130,7 +130,7 @@ class Run(_Obs):
     reinit_predictions: TensorInfo | None = None  # the trained model with fresh parameters swapped in
     error: ErrorInfo | None = None
     seconds: float = 0.0  # trained together: an equal share of the seeds' time
-    together: bool = False  # trained with the other seeds in one vmapped loop
+    together: bool = False  # trained in one loop with the other seeds (the same numbers as one at a time)
     fallback: Text | None = None  # why the seeds were trained one at a time after all
 
 

@@ -20,6 +20,7 @@ import os
 import signal
 import stat
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -89,6 +90,13 @@ class BoundedReader(threading.Thread):
         return self.kept.decode("utf-8", errors="replace")
 
 
+def isolated_python_flags() -> list[str]:
+    """Python's isolated mode (`-I`) but for `-E`: the environment is `scrubbed_environment`, ours, and
+    its PYTHONHASHSEED must count. `-s`: no user site-packages; `-P` (3.11+): no script folder or
+    working folder on sys.path."""
+    return ["-s", "-P"] if sys.version_info >= (3, 11) else ["-s"]
+
+
 def scrubbed_environment(workdir: Path) -> dict[str, str]:
     """Only what Python needs: no tokens, no proxies, no home directory of the instructor."""
     return {
@@ -99,6 +107,7 @@ def scrubbed_environment(workdir: Path) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "PYTHONIOENCODING": "utf-8",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",  # the same set and dict orders on every run: the same outputs
         "MPLBACKEND": "Agg",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",

@@ -42,13 +42,39 @@ def zipped_with_helper(tmp_path_factory) -> Path:
     return path
 
 
+# Top-level code that draws from every generator and depends on the order of a set of strings: the
+# MLR's output moves with what it drew.
+RANDOM_AT_TOP_LEVEL = """
+import random
+import numpy
+DRAWN = float(torch.rand(1)) + random.random() + float(numpy.random.rand())
+FIRST = list({"linear", "sigmoid", "relu", "tanh", "softmax"})[0]
+"""
+
+
+@pytest.fixture(scope="module")
+def random_at_top_level(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("random") / "drawn.py"
+    solution = SOLUTION_PY.read_text(encoding="utf-8")
+    path.write_text(solution.replace("import torch\n", "import torch\n" + RANDOM_AT_TOP_LEVEL, 1).replace(
+        "        return self.l1(x)\n", "        return self.l1(x) + 0.1 * DRAWN + 0.01 * len(FIRST)\n", 1), encoding="utf-8")
+    return path
+
+
+def test_top_level_randomness_gives_the_same_result_on_every_run(random_at_top_level, assignment):
+    first, second = (grade_file(random_at_top_level, assignment, lang="en").result for _ in range(2))
+    assert first.metrics["mlr.test_mse"] is not None
+    assert comparable(first) == comparable(second)
+
+
 @needs_fork_server
 @pytest.mark.parametrize("name, mode", [
     ("solution.py", None), ("solution.ipynb", None), ("jiro_mistakes.py", None), ("hanako_lesson.ipynb", None),
-    ("zip", None), ("hanako_lesson.ipynb", "full"),
+    ("zip", None), ("hanako_lesson.ipynb", "full"), ("random", None),
 ])
-def test_warm_results_equal_cold_results(name, mode, zipped_with_helper, assignment):
-    path = {"solution.py": SOLUTION_PY, "solution.ipynb": SOLUTION_IPYNB, "zip": zipped_with_helper}.get(name, EXAMPLES / name)
+def test_warm_results_equal_cold_results(name, mode, zipped_with_helper, random_at_top_level, assignment):
+    path = {"solution.py": SOLUTION_PY, "solution.ipynb": SOLUTION_IPYNB, "zip": zipped_with_helper,
+            "random": random_at_top_level}.get(name, EXAMPLES / name)
     cold = grade_file(path, assignment, lang="en", mode=mode).result
     with forkserver.ForkServer() as server:
         warm = grade_file(path, assignment, lang="en", mode=mode, fork_server=server).result

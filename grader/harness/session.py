@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import sys
 import time
 from collections.abc import Iterator
@@ -17,13 +18,20 @@ MODULE_NAME = "__main__"
 
 
 def prepare_process(job: dict[str, Any]) -> None:
-    """Deterministic, single-threaded, no display; the submission's helper files importable."""
+    """Deterministic (one thread, seeded generators), no display; the submission's helper files importable."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     import torch
 
     # One thread on the CPU makes every kernel deterministic. torch.use_deterministic_algorithms adds
     # nothing here (it guards CUDA kernels) and costs ~0.8 s of imports per submission.
     torch.set_num_threads(1)
+    # The submission's own top-level code may draw random numbers (a layer built at module level, a
+    # notebook's training): from fixed seeds, the same draws on every run, cold or warm.
+    random.seed(0)
+    torch.manual_seed(0)
+    numpy = sys.modules.get("numpy")  # torch loads NumPy where it is installed
+    if numpy is not None:
+        numpy.random.seed(0)
     if job.get("files_dir"):
         sys.path.append(job["files_dir"])
 

@@ -1,43 +1,38 @@
 """The grader's own training of a student's model: a fresh instance per seed of the recipe, trained
 the same way for every student, and what each predicts afterwards. Nothing here judges.
 
-Two paths give the same observations:
+Two paths give the same observations, to the last bit:
 
-- One at a time: per seed, seed torch's generator, build the instance, train it. Every model can
-  take this path; it is the reference.
-- Together (the recipe's `train_seeds_together`, full batches of two seeds or more): every seed's
-  instance is built exactly as above, then one loop trains them all. The student's `forward` runs
-  once per epoch under `torch.func.vmap` over the seeds' stacked parameters (the same input batch
-  for every seed); the loss is the sum of the seeds' MSEs, so each seed's gradients are its own.
+- One at a time: per seed, seed torch's generator, build the instance, train it, report it. Every
+  model can take this path; it is the reference.
+- Together (the recipe's `train_seeds_together`, two seeds or more): every seed's instance is built
+  exactly as above, then one loop trains them all, step by step: each seed's forward and loss run
+  on its own instance, its own batch (its own shuffling generator) and its own state of torch's
+  random generator (swapped in and out around its forward, so dropout draws what it draws one at a
+  time); one backward pass over every seed's loss and one optimizer step over every instance's
+  parameters then do what each seed's own would (autograd gives each loss the gradient 1, the
+  optimizers update each tensor on its own). The per-call costs of autograd and of the optimizer
+  are paid once per step instead of once per seed.
 
-The vectorised attempt is given up, and the seeds are trained one at a time from scratch, on any
-exception (vmap refuses `.item()`, data-dependent control flow, random ops, `.data`...), on any
-output or warning (the report shows what the one-at-a-time path printed), on any change to the
-model's state other than its parameters (running statistics, a cache, a call counter, a registry of
-instances), and when the vmapped forward and the instances' own disagree at the end: a model the
-vectorised path may not reproduce gets exactly what the one-at-a-time path gives it.
+Every operation on a seed's tensors is the one the one-at-a-time path does, in the same order, so
+the results are bit-identical (tests/test_seed_training.py compares them exactly). What could still
+tell the two apart is state the seeds share, so the attempt is given up, and the seeds are trained
+one at a time from scratch, on any exception, on any output or warning (the report shows what the
+one-at-a-time path printed, in its order), when two instances share a layer, parameter or buffer,
+when building or training changes a class attribute, a global of the forward's module, Python's or
+NumPy's random generator, or torch's grad mode or default dtype (a registry of instances, a call
+counter), and when the training data was written into.
 
-Identity. Where it is taken, the together path is not bit-identical to the one at a time, and
-cannot be made so with torch's CPU kernels: batched and single kernels round some elements
-differently (`sigmoid` computes the last elements of a tensor by a scalar path that differs from its
-vector path in the last bit now and then, and which elements those are depends on the tensor's
-length; a one-output `linear` takes another matrix kernel batched). Only models without such ops
-(linear layers of two outputs or more, relu) train to the same bits. Measured on the reference and
-the faulty variants: test predictions move by about 1e-6; over seeds 0..29 a seed slow to settle
-moved its metric by up to 3e-3 and a best-of-3 metric by up to 5e-4, and no score changed; with the
-recipe's seeds 0-2 the metrics are equal to their 6 rounded decimals (tests/test_seed_training.py
-holds scores and statuses equal). The optimizer is kept exact: it steps the instances' own
-parameters, as the one-at-a-time path does, because the fused Adam kernel rounds differently on a
-stacked tensor.
-
-Speed (one CPU thread, a reference model): at three seeds the together loop takes about as long as
-the seeds one at a time (0.28 s against 0.30 s), at ten seeds 0.39 s against 1.04 s; a forward doing
-Python work of its own gains most, as that work runs once per epoch instead of once per seed.
+Speed (one CPU thread, the reference models, 3 seeds x 500 full-batch epochs): about 0.25-0.3 s
+per model together against 0.35-0.45 s one at a time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import random
+import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -45,17 +40,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch.func import functional_call, vmap
 
 from grader.harness.loader import ClassRecord
 from grader.harness.protocol import describe_error, finite_or_none, tensor_report
 
 REINIT_SEED_OFFSET = 7919  # the seed of the fresh parameters the trained ones are swapped for
-# How far the vmapped forward may be from each instance's own at the end: far above the rounding of
-# the batched kernels (~1e-7), far below a forward that did not use each seed's own parameters.
-AGREEMENT_RTOL, AGREEMENT_ATOL = 1e-4, 1e-5
-# Module attributes compared separately (parameters, buffers, submodules) or not state at all.
-_MODULE_SLOTS = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent_buffers_set"})
 MAX_CAPTURED_ITEMS = 1000  # a longer container (a notebook's loss list) is compared by length only
 
 
@@ -68,10 +57,6 @@ class Data:
     @classmethod
     def of(cls, model: dict[str, Any]) -> Data:
         return cls(*(torch.tensor(model[key], dtype=torch.float32) for key in ("train_x", "train_y", "test_x")))
-
-    def private_copy(self) -> Data:
-        """A forward that writes into its input must not spoil the data of the one-at-a-time path."""
-        return Data(self.train_x.clone(), self.train_y.clone(), self.test_x)
 
 
 class NotTogether(Exception):
@@ -186,8 +171,6 @@ def _train_together(cls: type, model: dict[str, Any], data: Data, deadline: floa
     seeds = recipe["seeds"]
     if len(seeds) < 2:
         return "one seed"
-    if recipe["batch_size"] < len(data.train_x):
-        return "mini-batches (each seed shuffles its own order)"
     if time.monotonic() > deadline:
         return "time budget used up"
     started = time.perf_counter()
@@ -195,129 +178,107 @@ def _train_together(cls: type, model: dict[str, Any], data: Data, deadline: floa
         # Any output or warning ends the attempt: the student sees what the one-at-a-time path
         # prints. Warnings are shown afresh inside, so that the fallback shows them again.
         with _watched_output() as output, warnings.catch_warnings():
-            shared = _capture(_shared_state(cls), copy_tensors=False)
-            instances = [_construct(cls, model["args"], seed) for seed in seeds]
-            _require_shared_unchanged(cls, shared)
-            histories = _fit_together(instances, recipe, data.private_copy(), deadline)
-            _require_shared_unchanged(cls, shared)
+            shared = _SharedState.of(cls)
+            seeds_state = [_Seed.build(cls, model["args"], seed) for seed in seeds]
+            shared.require_unchanged(cls)
+            histories = _fit_together(seeds_state, recipe, data, deadline)
+            shared.require_unchanged(cls)
         if output.written:
             raise NotTogether("it printed or warned")
     except BaseException as exc:  # noqa: BLE001 - whatever failed, the one-at-a-time path decides
         return f"{type(exc).__name__}: {describe_error(exc)['message'][:200]}"
-    runs = [_run(seed, lambda: _report(cls, model, seed, instance, history, data.test_x))
-            for seed, instance, history in zip(seeds, instances, histories)]
+    runs = []
+    for seed, history in zip(seeds_state, histories):
+        torch.set_rng_state(seed.rng_state)  # where the seed's own training left torch's generator
+        runs.append(_run(seed.seed, functools.partial(_report, cls, model, seed.seed, seed.instance, history, data.test_x)))
     share = round((time.perf_counter() - started) / len(runs), 3)
     for run in runs:
         run.update(seconds=share, together=True)
     return runs
 
 
-def _construct(cls: type, args: list[int], seed: int) -> torch.nn.Module:
-    torch.manual_seed(seed)  # as the one-at-a-time path does: the same initial parameters
-    return cls(*args)
+@dataclass
+class _Seed:
+    """One seed's instance and what the one-at-a-time path would keep for it: torch's generator
+    state after the instance was built, and its own shuffling generator."""
+
+    seed: int
+    instance: torch.nn.Module
+    rng_state: torch.Tensor
+    shuffler: torch.Generator
+
+    @classmethod
+    def build(cls, model_class: type, args: list[int], seed: int) -> _Seed:
+        torch.manual_seed(seed)  # as the one-at-a-time path does: the same initial parameters
+        instance = model_class(*args)
+        return cls(seed, instance, torch.get_rng_state(), torch.Generator().manual_seed(seed))
+
+    def loss(self, loss_function: torch.nn.Module, data: Data, batch: torch.Tensor) -> torch.Tensor:
+        torch.set_rng_state(self.rng_state)
+        try:
+            return loss_function(self.instance(data.train_x[batch]), data.train_y[batch])
+        finally:
+            self.rng_state = torch.get_rng_state()
 
 
-def _fit_together(instances: list[torch.nn.Module], recipe: dict[str, Any], data: Data,
-                  deadline: float) -> list[list[float]]:
-    """Train every instance's own parameters in one vmapped loop; each seed's loss history.
-
-    The forward runs on the first instance with each seed's parameters and buffers swapped in
-    (`functional_call`), so the instances may differ in nothing else, and training may change
-    nothing else.
-    """
-    shell = instances[0]
-    _require_alike(instances)
-    names = [name for name, _ in shell.named_parameters()]
-    keys = names + [name for name, _ in shell.named_buffers()]
-    leaves = [[p for _, p in instance.named_parameters()] for instance in instances]
-    buffers = _stacked([[b for _, b in instance.named_buffers()] for instance in instances])
-    state, members, initial_buffers = _capture(_plain_state(shell)), _members(shell), _capture(buffers)
-    data_versions = (data.train_x._version, data.train_y._version)
-
-    def require_only_parameters_changed() -> None:
-        if not (_same(_plain_state(shell), state) and _members(shell) == members and _same(buffers, initial_buffers)):
-            raise NotTogether("training changed the model's state beyond its parameters")
-        if (data.train_x._version, data.train_y._version) != data_versions:
-            raise NotTogether("the forward wrote into its input")
-
-    # One optimizer over the instances' own parameters: the fused kernel steps each tensor as the
-    # one-at-a-time path does (on a stacked tensor it rounds some elements differently).
-    optimizer = make_optimizer(recipe, [p for seed_leaves in leaves for p in seed_leaves])
+def _fit_together(seeds: list[_Seed], recipe: dict[str, Any], data: Data, deadline: float) -> list[list[float]]:
+    """Train every seed's instance in one loop, step for step as `_train_one` does; each seed's loss history."""
+    parameters = [list(seed.instance.parameters()) for seed in seeds]
+    members = [{id(member) for member in (*seed.instance.modules(), *parameters[index], *seed.instance.buffers())}
+               for index, seed in enumerate(seeds)]
+    if len(set().union(*members)) != sum(len(own) for own in members):
+        raise NotTogether("two seeds' instances share a layer, a parameter or a buffer")
+    # One optimizer over every instance's parameters: Adam and SGD update each tensor on its own.
+    optimizer = make_optimizer(recipe, [p for group in parameters for p in group])
     loss_function = torch.nn.MSELoss()
-
-    def forward(*tensors: torch.Tensor) -> Any:
-        # Flat tensors rather than dicts, and no untying (nothing is tied): each costs vmap and
-        # functional_call time on every epoch.
-        return functional_call(shell, dict(zip(keys, tensors)), (data.train_x,), tie_weights=False)
-
-    losses_of = vmap(lambda *tensors: loss_function(forward(*tensors), data.train_y))
-    histories: list[list[float]] = [[] for _ in instances]
+    data_versions = (data.train_x._version, data.train_y._version)
+    n, batch_size = len(data.train_x), recipe["batch_size"]
+    histories: list[list[float]] = [[] for _ in seeds]
     started = time.monotonic()
     for epoch in range(recipe["epochs"]):
-        optimizer.zero_grad()
-        losses = losses_of(*_stacked(leaves), *buffers)
-        losses.sum().backward()  # d(sum)/d(seed's loss) is exactly 1: each seed's gradients are its own
-        optimizer.step()
-        # A full batch: the one-at-a-time path's `loss * n / n` is the loss itself, exactly.
-        for history, value in zip(histories, losses.detach().tolist()):
-            history.append(value)
+        orders = [torch.arange(n) if batch_size >= n else torch.randperm(n, generator=seed.shuffler) for seed in seeds]
+        totals = [0.0 for _ in seeds]
+        for start in range(0, n, batch_size):
+            batches = [order[start:start + batch_size] for order in orders]
+            optimizer.zero_grad()
+            losses = [seed.loss(loss_function, data, batch) for seed, batch in zip(seeds, batches)]
+            torch.autograd.backward(losses)  # each loss gets the gradient 1, as its own backward() gives it
+            optimizer.step()
+            for index, (loss, batch) in enumerate(zip(losses, batches)):
+                totals[index] += float(loss.detach()) * len(batch)
+        for history, total in zip(histories, totals):
+            history.append(total / n)
+        if (data.train_x._version, data.train_y._version) != data_versions:
+            raise NotTogether("the training data was written into")
         _require_budget(started, epoch + 1, recipe["epochs"], deadline)
-        if epoch == 0:
-            require_only_parameters_changed()  # most stateful forwards show it at once: no time lost
-    require_only_parameters_changed()
-    with torch.no_grad():
-        _require_agreement(instances, vmap(forward)(*_stacked(leaves), *buffers), data.train_x)
     return histories
 
 
-def _stacked(per_seed: list[list[torch.Tensor]]) -> list[torch.Tensor]:
-    """The seeds' tensors, position by position, stacked along a new first dimension (differentiable)."""
-    return [torch.stack(tensors) for tensors in zip(*per_seed)]
+@dataclass(frozen=True)
+class _SharedState:
+    """What every seed's instance shares with the others, remembered to see that nothing changed it:
+    its classes' attributes, its forward's globals, and the process's generators and torch modes."""
+
+    classes_and_globals: Any
+    python_random: object
+    numpy_random: object
+    torch_modes: tuple[bool, torch.dtype]
+
+    @classmethod
+    def of(cls, model_class: type) -> _SharedState:
+        return cls(_capture(_classes_and_globals(model_class), copy_tensors=False), random.getstate(),
+                   _numpy_random_state(), _torch_modes())
+
+    def require_unchanged(self, model_class: type) -> None:
+        if not _same(_classes_and_globals(model_class), self.classes_and_globals):
+            raise NotTogether("building or training changed a class attribute or a global")
+        if random.getstate() != self.python_random or not _same(_numpy_random_state(), self.numpy_random):
+            raise NotTogether("building or training drew from Python's or NumPy's random generator")
+        if _torch_modes() != self.torch_modes:
+            raise NotTogether("building or training changed torch's grad mode or default dtype")
 
 
-def _require_alike(instances: list[torch.nn.Module]) -> None:
-    layout, state = _layout(instances[0]), _plain_state(instances[0])
-    if not all(dtype.is_floating_point for _, dtype, _ in layout["parameters"]):
-        raise NotTogether("a parameter is not a floating-point tensor")
-    if _has_tied_tensors(instances[0]):
-        # functional_call's re-tying puts new parameter objects into the module afterwards.
-        raise NotTogether("a parameter or buffer is reached under two names")
-    for other in instances[1:]:
-        if _layout(other) != layout:
-            raise NotTogether("the seeds' instances have different parameters or buffers")
-        if not _same(_plain_state(other), state):
-            raise NotTogether("the seeds' instances differ in more than their parameters and buffers")
-
-
-def _has_tied_tensors(module: torch.nn.Module) -> bool:
-    every = [*module.named_parameters(remove_duplicate=False), *module.named_buffers(remove_duplicate=False)]
-    return len(every) != len({id(tensor) for _, tensor in every})
-
-
-def _layout(module: torch.nn.Module) -> dict[str, list[tuple[str, torch.dtype, tuple[int, ...]]]]:
-    return {
-        "parameters": [(name, p.dtype, tuple(p.shape)) for name, p in module.named_parameters()],
-        "buffers": [(name, b.dtype, tuple(b.shape)) for name, b in module.named_buffers()],
-    }
-
-
-def _plain_state(module: torch.nn.Module) -> dict[str, Any]:
-    """Every attribute of the module and its submodules but parameters, buffers and submodules (hooks too)."""
-    state: dict[str, Any] = {}
-    for path, sub in module.named_modules():
-        state[f"{path}.__class__"] = type(sub)
-        for key, value in vars(sub).items():
-            if key not in _MODULE_SLOTS:
-                state[f"{path}.{key}"] = value
-    return state
-
-
-def _members(module: torch.nn.Module) -> list[int]:
-    """The parameters, buffers and submodules the module holds, by identity."""
-    return [id(member) for member in (*module.parameters(), *module.buffers(), *module.modules())]
-
-
-def _shared_state(cls: type) -> dict[str, Any]:
+def _classes_and_globals(cls: type) -> dict[str, Any]:
     """What every instance of `cls` shares: its classes' attributes and its forward's globals."""
     state: dict[str, Any] = {
         klass.__qualname__: dict(vars(klass)) for klass in cls.__mro__
@@ -329,11 +290,14 @@ def _shared_state(cls: type) -> dict[str, Any]:
     return state
 
 
-def _require_shared_unchanged(cls: type, shared: Any) -> None:
-    """One at a time, each instance is built after the previous one trained: what the classes or
-    the module's globals keep must not change (a registry of instances, a call counter)."""
-    if not _same(_shared_state(cls), shared):
-        raise NotTogether("building or training changed a class attribute or a global")
+def _numpy_random_state() -> object:
+    """NumPy's global generator state, where the student imported NumPy (the grader does not need it)."""
+    numpy = sys.modules.get("numpy")
+    return numpy.random.get_state(legacy=False) if numpy is not None else None
+
+
+def _torch_modes() -> tuple[bool, torch.dtype]:
+    return torch.is_grad_enabled(), torch.get_default_dtype()
 
 
 @dataclass(frozen=True)
@@ -364,8 +328,8 @@ def _capture(value: Any, copy_tensors: bool = True, depth: int = 0) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal as state: tensors by value, containers item by item, anything else by `is` or `==`.
-    `b` may be a capture of `a`'s past."""
+    """Equal as state: tensors and arrays by value, containers item by item, anything else by `is`
+    or `==`. `b` may be a capture of `a`'s past."""
     if isinstance(b, _Mark):
         return a is b.value and _Mark.version_of(a) == b.version
     if a is b:
@@ -379,6 +343,11 @@ def _same(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
     try:
         return bool(a == b)
+    except Exception:  # noqa: BLE001 - an object that cannot say (an array's ambiguous truth): compared below
+        pass
+    try:
+        import numpy
+        return bool(numpy.array_equal(a, b))
     except Exception:  # noqa: BLE001 - an object that cannot say: not the same
         return False
 
@@ -389,15 +358,6 @@ def _require_budget(started: float, done: int, epochs: int, deadline: float) -> 
     now = time.monotonic()
     if now + (now - started) / done * (epochs - done) > deadline:
         raise NotTogether("would pass the training time budget")
-
-
-def _require_agreement(instances: list[torch.nn.Module], together: torch.Tensor, inputs: torch.Tensor) -> None:
-    """The vmapped forward must be each instance's own forward (a forward that reaches a parameter
-    other than through its module attribute would silently use the first seed's)."""
-    for index, instance in enumerate(instances):
-        if not torch.allclose(instance(inputs), together[index], rtol=AGREEMENT_RTOL, atol=AGREEMENT_ATOL,
-                              equal_nan=True):
-            raise NotTogether("the vmapped forward disagrees with the instances' own")
 
 
 class _Output:
