@@ -97,8 +97,8 @@ class ForkServer:
             "detach": [FORK_SERVER_RUNS, *cgroup_parents],
         }
         env = scrubbed_environment(self._runs)
-        command = iso_module.bwrap_argv(self.isolation, [sys.executable, *isolated_python_flags(), "-u", "-m", "grader.harness.zygote",
-                                                         json.dumps(config)],
+        zygote = [sys.executable, *isolated_python_flags(), "-u", "-m", "grader.harness.zygote", json.dumps(config)]
+        command = iso_module.bwrap_argv(self.isolation, zygote,
                                         self._runs, iso_module.runtime_paths(), env, 64 * 1024 * 1024, None, None,
                                         fork_server_binds=cgroup_parents)
         try:

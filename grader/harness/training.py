@@ -117,26 +117,28 @@ def _run(seed: int, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 def _train_one(cls: type, model: dict[str, Any], seed: int, data: Data) -> dict[str, Any]:
     recipe = model["recipe"]
-    torch.manual_seed(seed)
-    instance = cls(*model["args"])
+    built = _Seed.build(cls, model["args"], seed)
+    instance = built.instance
     optimizer = make_optimizer(recipe, list(instance.parameters()))
     loss_function = torch.nn.MSELoss()
-    shuffler = torch.Generator().manual_seed(seed)
     train_x, train_y = data.train_x, data.train_y
-    n, batch_size = len(train_x), recipe["batch_size"]
     losses = []
     for _ in range(recipe["epochs"]):
-        order = torch.arange(n) if batch_size >= n else torch.randperm(n, generator=shuffler)
         total = 0.0
-        for start in range(0, n, batch_size):
-            batch = order[start:start + batch_size]
+        for batch in _epoch_batches(len(train_x), recipe["batch_size"], built.shuffler):
             optimizer.zero_grad()
             loss = loss_function(instance(train_x[batch]), train_y[batch])
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(batch)
-        losses.append(total / n)
+        losses.append(total / len(train_x))
     return _report(cls, model, seed, instance, losses, data.test_x)
+
+
+def _epoch_batches(n: int, batch_size: int, shuffler: torch.Generator) -> list[torch.Tensor]:
+    """One epoch's batches of row indices: in order for a full batch, else shuffled by the seed's own generator."""
+    order = torch.arange(n) if batch_size >= n else torch.randperm(n, generator=shuffler)
+    return [order[start:start + batch_size] for start in range(0, n, batch_size)]
 
 
 def _report(cls: type, model: dict[str, Any], seed: int, instance: torch.nn.Module, losses: list[float],
@@ -199,8 +201,8 @@ def _train_together(cls: type, model: dict[str, Any], data: Data, deadline: floa
 
 @dataclass
 class _Seed:
-    """One seed's instance and what the one-at-a-time path would keep for it: torch's generator
-    state after the instance was built, and its own shuffling generator."""
+    """One seed's instance, built the same way by both paths, with torch's generator state right
+    after it was built (where its training draws from) and its own shuffling generator."""
 
     seed: int
     instance: torch.nn.Module
@@ -232,14 +234,13 @@ def _fit_together(seeds: list[_Seed], recipe: dict[str, Any], data: Data, deadli
     optimizer = make_optimizer(recipe, [p for group in parameters for p in group])
     loss_function = torch.nn.MSELoss()
     data_versions = (data.train_x._version, data.train_y._version)
-    n, batch_size = len(data.train_x), recipe["batch_size"]
+    n = len(data.train_x)
     histories: list[list[float]] = [[] for _ in seeds]
     started = time.monotonic()
     for epoch in range(recipe["epochs"]):
-        orders = [torch.arange(n) if batch_size >= n else torch.randperm(n, generator=seed.shuffler) for seed in seeds]
+        per_seed = [_epoch_batches(n, recipe["batch_size"], seed.shuffler) for seed in seeds]
         totals = [0.0 for _ in seeds]
-        for start in range(0, n, batch_size):
-            batches = [order[start:start + batch_size] for order in orders]
+        for batches in zip(*per_seed):  # every seed has as many batches, of the same sizes
             optimizer.zero_grad()
             losses = [seed.loss(loss_function, data, batch) for seed, batch in zip(seeds, batches)]
             torch.autograd.backward(losses)  # each loss gets the gradient 1, as its own backward() gives it
