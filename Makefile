@@ -22,7 +22,7 @@ demo: venv
 	$(BIN)/grader grade assignments/iris_basics/examples solutions/iris_basics -a iris_basics -o demo-out
 
 test: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 bench: venv
 	$(BIN)/python benchmarks/check_speed.py

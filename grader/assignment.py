@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
 SPEC_FILE = "assignment.toml"
+DEFAULT_MODEL_TIMEOUT_S = 15.0
+DEFAULT_LOAD_TIMEOUT_S = 60.0
 
 
 class AssignmentError(Exception):
@@ -109,6 +111,8 @@ class ModelSpec(_Strict):
     metric: Metric
     recipe: Recipe | None = None
     points: Points = Points()
+    # This model's own budget per phase, in place of the assignment's `model_timeout_s`.
+    model_timeout_s: float | None = Field(None, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
@@ -148,6 +152,10 @@ class Limits(_Strict):
     open_files: int = Field(512, ge=64, le=65_536)
     output_kb: int = Field(256, ge=1, le=65_536)
     tmp_mb: int = Field(256, ge=16, le=16_384)
+    # Intake, on the trusted side (grader/submission.py): a submitted zip may hold this many entries
+    # (files and folders, macOS's __MACOSX copies included) and unpack to this many MB in all.
+    zip_members: int = Field(200, ge=1, le=10_000)
+    zip_total_mb: int = Field(50, ge=1, le=1024)
 
 
 class Similarity(_Strict):
@@ -212,6 +220,12 @@ class Assignment(_Strict):
     lang: Literal["ja", "en"] = "ja"
     mode: Literal["definitions", "full"] = "definitions"
     timeout_s: float = Field(300, gt=0, le=3600)
+    # Budgets inside the wall clock, so that a hang costs one model and seconds, not the whole run:
+    # each phase of each model (construction, probes, training) may take `model_timeout_s` (default
+    # timeout_s / models, at most DEFAULT_MODEL_TIMEOUT_S), and loading the submission (its top-level
+    # code) `load_timeout_s` (default DEFAULT_LOAD_TIMEOUT_S); neither beyond `timeout_s`.
+    model_timeout_s: float | None = Field(None, gt=0, le=3600)
+    load_timeout_s: float | None = Field(None, gt=0, le=3600)
     limits: Limits = Limits()
     dataset: Dataset = Dataset()
     recipe: Recipe = Recipe()
@@ -229,6 +243,29 @@ class Assignment(_Strict):
         if len(set(written)) != len(written):
             raise ValueError(f"written question ids must be unique, got {written}")
         return self
+
+    @model_validator(mode="after")
+    def _budgets_inside_the_wall_clock(self) -> Assignment:
+        budgets = [("model_timeout_s", self.model_timeout_s), ("load_timeout_s", self.load_timeout_s)]
+        budgets += [(f"models.{i}.model_timeout_s", m.model_timeout_s) for i, m in enumerate(self.models)]
+        for key, value in budgets:
+            if value is not None and value > self.timeout_s:
+                raise ValueError(f"{key} ({value:g}) must not exceed timeout_s ({self.timeout_s:g})")
+        return self
+
+    def model_timeout_for(self, model: ModelSpec) -> float:
+        """The budget of each phase of `model` (construction, probes, training), in seconds."""
+        if model.model_timeout_s is not None:
+            return model.model_timeout_s
+        if self.model_timeout_s is not None:
+            return self.model_timeout_s
+        # An honest model of iris_basics takes about a second per phase; a hang costs this much.
+        return round(min(self.timeout_s / len(self.models), DEFAULT_MODEL_TIMEOUT_S), 3)
+
+    @property
+    def load_timeout(self) -> float:
+        """The budget of loading the submission (running its top-level code), in seconds."""
+        return self.load_timeout_s if self.load_timeout_s is not None else min(DEFAULT_LOAD_TIMEOUT_S, self.timeout_s)
 
     @property
     def written_max(self) -> float:

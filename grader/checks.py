@@ -19,7 +19,7 @@ from grader.assignment import ModelSpec, Recipe
 from grader.dataset import Split
 from grader.i18n import Messages
 from grader.metrics import accuracy, mse, partial_credit
-from grader.observations import ErrorInfo, Failed, ModelLine, Observations, TensorInfo, TrainingLine
+from grader.observations import ErrorInfo, Failed, ModelLine, Observations, PhaseTimeout, TensorInfo, TrainingLine
 
 Status = Literal["passed", "failed", "error", "skipped"]
 AFFINE_TOLERANCE = 1e-3
@@ -106,6 +106,11 @@ class ModelGrader:
         self.observations = observations
         self.skipped_names = skipped_names
         self.results: list[CheckResult] = []
+        # The phase of this model the grader stopped for running past its budget; or the loading of
+        # the submission, in the run that was to observe this model.
+        self.timeout: PhaseTimeout | None = next((t for t in observations.timeouts if t.model == spec.id), None)
+        if self.timeout is None and self.observed is None:
+            self.timeout = next((t for t in observations.timeouts if t.phase == "load"), None)
 
     # -- helpers --------------------------------------------------------------------------------
     def _add(self, check: str, status: Status, key: str, fraction: float | None = None,
@@ -144,6 +149,8 @@ class ModelGrader:
     def grade(self) -> ModelOutcome:
         outcome = ModelOutcome(checks=self.results, metric_name=self.spec.metric.name,
                                test_targets=self.split.test_y, test_species=self.split.test_species)
+        if self.timeout is not None and self.timeout.phase in ("load", "construct", "probes"):
+            return self._timed_out(outcome, self.timeout)
         if not self._defined(outcome):
             self._skip_rest("skipped.not_defined")
             return outcome
@@ -183,6 +190,30 @@ class ModelGrader:
         self._add("defined", "passed", key, name=found.name, cell=found.cell, methods=", ".join(self.spec.match_methods),
                   found=found.name)
         return True
+
+    def _timed_out(self, outcome: ModelOutcome, timeout: PhaseTimeout) -> ModelOutcome:
+        """The checks of a model whose loading, construction or probes ran past the budget: what
+        came before keeps its verdict, the phase's first check says it timed out, the rest skip."""
+        names = " / ".join(self.spec.class_names)
+        if timeout.phase == "load":
+            self._add("defined", "error", "defined.load_timeout", seconds=timeout.budget_s, expected=names, found="—")
+            self._skip_rest("skipped.not_defined")
+            return outcome
+        phase = self.observations.phases.get(self.spec.id)
+        found = phase.class_ if phase is not None else None
+        name = found.name if found is not None else timeout.class_name or self.spec.class_names[0]
+        outcome.class_name = name
+        if timeout.phase == "construct" or found is None:
+            self._add("defined", "error", "timeout.construct", name=name, args=self._args_text(self.spec.args),
+                      seconds=timeout.budget_s, found=name)
+        else:
+            # The probes begin once the constructor has returned a module: the class is defined.
+            key = "defined.passed_by_methods" if found.matched_by == "methods" else "defined.passed"
+            self._add("defined", "passed", key, name=found.name, cell=found.cell, methods=", ".join(self.spec.match_methods),
+                      found=found.name)
+            self._add("structure", "error", "timeout.probes", name=name, seconds=timeout.budget_s)
+        self._skip_rest("skipped.timeout")
+        return outcome
 
     @staticmethod
     def _args_text(args: list[int]) -> str:
@@ -385,6 +416,11 @@ class ModelGrader:
         if not shape_ok:
             forward = self.observed.forward if self.observed else None
             self._add(check, "skipped", "skipped.forward_failed" if isinstance(forward, Failed) else "metric.bad_shape")
+            return
+        if self.training is None and self.timeout is not None and self.timeout.phase == "training":
+            found = self.observed.class_ if self.observed is not None else None
+            self._add(check, "error", "timeout.training", name=found.name if found else self.spec.class_names[0],
+                      seconds=self.timeout.budget_s, seeds=len(self.recipe.seeds), epochs=self.recipe.epochs)
             return
         if self.training is None or not self.training.runs:
             self._add(check, "error", "metric.no_training")

@@ -8,8 +8,16 @@ fault.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily at run time (start-up speed)
+    from rich.console import Console
+
+    from grader.assignment import LoadedAssignment
+    from grader.grading import Graded
 
 EXIT_OK, EXIT_FAULT, EXIT_USAGE = 0, 1, 2
 
@@ -35,8 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start every sandbox from a fresh interpreter instead of a warm fork server (slower)")
     grade.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="grade on this Dask distributed scheduler")
     grade.add_argument("--lms", choices=["moodle", "canvas"],
-                       help="also write what this LMS imports: Moodle's grading worksheet and feedback zip, "
-                            "or Canvas's gradebook CSV (downloads of both are read whatever this says)")
+                       help="the downloads given are from this LMS: only its layout is recognised (on the "
+                            "inputs given, never inside a folder), and what it imports is written: Moodle's grading "
+                            "worksheet and feedback zip, or Canvas's gradebook CSV (without --lms, a download of "
+                            "either given as an input is still read)")
     grade.add_argument("--keep", choices=["latest", "best"], default="latest",
                        help="which submission counts when a student handed in several (default: latest)")
     grade.add_argument("--lms-assignment-id", metavar="ID",
@@ -57,6 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="submissions graded at once (default: 1; 0 queues without grading)")
     serve.add_argument("--max-upload-mb", type=float, default=20, metavar="MB", help="upload size limit (default: 20)")
     serve.add_argument("--lang", choices=["ja", "en"], help="language of reports (default: each assignment's)")
+    from grader.server.quotas import Quotas
+
+    quotas = Quotas()
+    serve.add_argument("--uploads-per-minute", type=int, default=quotas.uploads_per_window, metavar="N",
+                       help=f"uploads one student may make per --rate-window (default: {quotas.uploads_per_window}; "
+                            "0: no limit; instructor tokens are not limited)")
+    serve.add_argument("--rate-window", type=float, default=quotas.window_s, metavar="SECONDS",
+                       help=f"the window --uploads-per-minute counts in (default: {quotas.window_s:g})")
+    serve.add_argument("--max-queued-per-student", type=int, default=quotas.max_queued_per_student, metavar="N",
+                       help="submissions of one student waiting to be graded (default: "
+                            f"{quotas.max_queued_per_student}; 0: no limit; not applied to instructor tokens)")
+    serve.add_argument("--max-queue", type=int, default=quotas.max_queue, metavar="N",
+                       help=f"submissions waiting to be graded in all, from anyone (default: {quotas.max_queue}; "
+                            "0: no limit)")
     serve.add_argument("--init-tokens", action="store_true",
                        help="add an instructor token to DATA/tokens.toml (made if need be), print it, and exit")
     serve.add_argument("--student-token", metavar="STUDENT_ID",
@@ -135,27 +159,59 @@ def main(argv: list[str] | None = None) -> int:
 def _check(args: argparse.Namespace, assignment) -> int:
     from rich.console import Console
 
-    from grader.grading import grade_file
-    from grader.report.html import write_report
-    from grader.summary import print_result
+    from grader.grading import grade_safely, render_report_safely
 
     if not args.submission.exists():
         print(f"grader: {args.submission}: no such file", file=sys.stderr)
         return EXIT_USAGE
-    graded = grade_file(args.submission, assignment, lang=args.lang, mode=args.mode)
     console = Console()
-    print_result(console, graded.result)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(graded.result.to_json(), encoding="utf-8")
-        console.print(f"JSON: {args.json}")
+    # Every step goes through the fault barrier, and the summary is rendered before anything is
+    # written, so that the JSON, the report and the terminal all say the same (`error` after a fault).
+    graded = grade_safely(args.submission, assignment, lang=args.lang, mode=args.mode)
+    graded, summary = _summary_safely(console, graded, assignment)
+    report = None
     if args.html:
-        write_report(args.html, graded, assignment)
-        console.print(f"HTML: {args.html}")
+        rendered, report = render_report_safely(graded, assignment)
+        if rendered is not graded:
+            graded, summary = rendered, _summary_safely(console, rendered, assignment)[1]
+    written = []
+    try:
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(graded.result.to_json(), encoding="utf-8")
+            written.append(f"JSON: {args.json}")
+        if report is not None:
+            args.html.parent.mkdir(parents=True, exist_ok=True)
+            args.html.write_text(report, encoding="utf-8")
+            written.append(f"HTML: {args.html}")
+    except OSError as exc:
+        print(f"grader: cannot write {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAULT
+    sys.stdout.write(summary)
+    for line in written:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     return EXIT_FAULT if graded.result.status == "error" else EXIT_OK
 
 
+def _summary_safely(console: Console, graded: Graded, assignment: LoadedAssignment) -> tuple[Graded, str]:
+    """The terminal summary as text, or, when it cannot be rendered, the error result and a plain line
+    (control characters replaced: the message may quote what the submission made)."""
+    from grader.grading import fault_graded
+    from grader.summary import print_result
+
+    try:
+        with console.capture() as capture:
+            print_result(console, graded.result)
+        return graded, capture.get()
+    except Exception as exc:
+        fault = fault_graded(graded.result, assignment, exc)
+        line = f"{fault.result.submission.student_id}: {fault.result.status}: {fault.result.message}"
+        return fault, re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", line) + "\n"
+
+
 def _grade(args: argparse.Namespace, assignment) -> int:
+    import signal
+
     from grader.batch import grade_batch
 
     missing = [str(p) for p in args.inputs if not p.exists()]
@@ -165,10 +221,17 @@ def _grade(args: argparse.Namespace, assignment) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("grader: -j must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    summary = grade_batch(args.inputs, assignment, args.out, lang=args.lang, mode=args.mode, jobs=args.jobs,
-                          force=args.force, scheduler=args.scheduler, lms=args.lms, keep=args.keep,
-                          lms_assignment_id=args.lms_assignment_id, warm=not args.cold)
-    return 130 if summary.interrupted else EXIT_OK
+    try:
+        summary = grade_batch(args.inputs, assignment, args.out, lang=args.lang, mode=args.mode, jobs=args.jobs,
+                              force=args.force, scheduler=args.scheduler, lms=args.lms, keep=args.keep,
+                              lms_assignment_id=args.lms_assignment_id, warm=not args.cold)
+    except KeyboardInterrupt:  # a second Ctrl-C: the first one's clean stop was not awaited
+        print("grader: stopped at once; the results written so far are kept, the gradebook may be missing or "
+              "out of date (run the same command again)", file=sys.stderr)
+        return 128 + signal.SIGINT
+    if summary.interrupted:  # as a shell reports a command a signal ended: 130 for Ctrl-C, 143 for SIGTERM
+        return 128 + (summary.stop_signal or signal.SIGINT)
+    return EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -195,10 +258,18 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers < 0 or not 0 < args.max_upload_mb <= 2048:
         print("grader: --workers must be 0 or more and --max-upload-mb between 0 and 2048", file=sys.stderr)
         return EXIT_USAGE
+    limits = (args.uploads_per_minute, args.max_queued_per_student, args.max_queue)
+    if min(limits) < 0 or not 0 < args.rate_window <= 86400:
+        print("grader: --uploads-per-minute, --max-queued-per-student and --max-queue must be 0 (no limit) or more, "
+              "and --rate-window between 0 and 86400 seconds", file=sys.stderr)
+        return EXIT_USAGE
     from grader.server import serve
+    from grader.server.quotas import Quotas
 
+    quotas = Quotas(uploads_per_window=args.uploads_per_minute, window_s=args.rate_window,
+                    max_queued_per_student=args.max_queued_per_student, max_queue=args.max_queue)
     serve(args.data, host=args.host, port=args.port, assignments_dir=args.assignments, workers=args.workers,
-          max_upload_mb=args.max_upload_mb, lang=args.lang)
+          max_upload_mb=args.max_upload_mb, lang=args.lang, quotas=quotas)
     return EXIT_OK
 
 

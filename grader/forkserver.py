@@ -4,10 +4,10 @@ Starting a sandboxed `python -m grader.harness` costs about a second before any 
 runs, most of it `import torch`. In a batch, each worker keeps one `ForkServer`: a bubblewrap
 sandbox running `grader.harness.zygote`, which imports and warms torch once and then forks a fresh
 child per submission. The child builds the same walls as a cold run before it runs anything of the
-student's (its own mount namespace and private /tmp, the run's cgroup, rlimits, the sandbox user,
-no-new-privs, seccomp; see the zygote's docstring), so the two paths give the same isolation and the
-same observations; the cold path (`grader.sandbox.run_process`) stays for single checks and for
-machines where this one is not available.
+student's (its own IPC and mount namespaces and private /tmp, the run's cgroup, rlimits, empty
+capability sets, the sandbox user, no-new-privs, seccomp; see the zygote's docstring), so the two
+paths give the same isolation and the same observations; the cold path (`grader.sandbox.run_process`)
+stays for single checks and for machines where this one is not available.
 
 Available only in the `bwrap-root` tier with cgroups and seccomp: the child needs root to build its
 mount namespace and drop to the sandbox user, and the cgroup is what kills every process of a run
@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from grader.isolation import FORK_SERVER_RUNS, Isolation
@@ -137,9 +138,11 @@ class ForkServer:
 
     # -- one run ---------------------------------------------------------------------------------------
     def run(self, job: dict, files: dict[str, str], limits: ProcessLimits, env: dict[str, str],
-            stop: threading.Event | None = None) -> Observations:
+            stop: threading.Event | None = None, watch: Callable[[Path], bool] | None = None) -> Observations:
         """Run one job; returns what the run observed, with what happened to its process.
 
+        `watch`: called with the run's observations file about every 0.2 s while it runs; when it
+        returns True the run is killed as on `stop` (`grader.execution.PhaseWatch`).
         Raises ForkServerUnavailable when the server cannot be started (the caller runs cold)."""
         from grader import cgroups
 
@@ -160,13 +163,14 @@ class ForkServer:
             group = cgroups.RunGroup.create(limits.memory_bytes, limits.processes)
             if group is None:
                 raise ForkServerUnavailable("a cgroup for the run could not be made")
-            outcome = self._run_in(run_dir, group, limits, env, started, stop)
+            outcome = self._run_in(run_dir, group, limits, env, started, stop,
+                                   (lambda: watch(observations)) if watch is not None else None)
             return read_observations(observations, outcome)
         finally:
             remove_tree(run_dir)
 
     def _run_in(self, run_dir: Path, group, limits: ProcessLimits, env: dict[str, str], started: float,
-                stop: threading.Event | None) -> ProcessOutcome:
+                stop: threading.Event | None, watch: Callable[[], bool] | None = None) -> ProcessOutcome:
         assert self._control is not None
         request = {
             "run_dir": f"{FORK_SERVER_RUNS}/{run_dir.name}", "cgroups": group.procs_files, "tmp_bytes": limits.tmp_bytes, "env": env,
@@ -190,7 +194,7 @@ class ForkServer:
                    BoundedReader(os.fdopen(err_read, "rb", buffering=0), limits.output_bytes)]
         for reader in readers:
             reader.start()
-        returncode, timed_out, stopped = self._wait(started + limits.timeout_s, group, stop)
+        returncode, timed_out, stopped = self._wait(started + limits.timeout_s, group, stop, watch)
         group.kill_all()  # whatever the child left running
         if returncode is None and not (timed_out or stopped):
             returncode = 125  # the server died under the run: the grader's fault, as a failed launch
@@ -198,9 +202,11 @@ class ForkServer:
         return collect_outcome(returncode, timed_out, stopped, started, readers, group, self.isolation, limits,
                                signalled_via_bwrap=False, notes=(NOTE,))
 
-    def _wait(self, deadline: float, group, stop: threading.Event | None) -> tuple[int | None, bool, bool]:
-        """(exit code, timed out, stopped). On a timeout or a stop the run's cgroup is killed and
-        the server's report of the exit awaited; a server that does not report it is closed."""
+    def _wait(self, deadline: float, group, stop: threading.Event | None,
+              watch: Callable[[], bool] | None = None) -> tuple[int | None, bool, bool]:
+        """(exit code, timed out, stopped). On a timeout or a stop (or `watch` saying so) the run's
+        cgroup is killed and the server's report of the exit awaited; a server that does not report
+        it is closed."""
         timed_out = stopped = False
         while True:
             reply = self._receive(max(0.0, min(deadline - time.perf_counter(), 0.2)))
@@ -209,7 +215,7 @@ class ForkServer:
             if reply is None and not self.running:
                 self.close()
                 return None, False, False
-            if stop is not None and stop.is_set():
+            if (stop is not None and stop.is_set()) or (watch is not None and watch()):
                 stopped = True
             elif time.perf_counter() >= deadline:
                 timed_out = True

@@ -1,13 +1,26 @@
-"""Grade one submission end to end: read -> execute in the sandbox -> check -> result."""
+"""Grade one submission end to end: read -> execute in the sandbox -> check -> result.
+
+`grade_safely` and `render_report_safely` are the fault barrier every front end goes through
+(`grader check`, `grader grade`'s local workers and Dask tasks, `grader serve`, the Gradescope runner):
+whatever the grader itself raises while grading, checking the result or rendering the report becomes
+an `error` result with a plain message, never a traceback or a stopped batch. KeyboardInterrupt and
+SystemExit are not caught.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import html
+import logging
+import math
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from grader import __version__
 from grader.assignment import LoadedAssignment
@@ -18,8 +31,11 @@ from grader.forkserver import ForkServer
 from grader.i18n import Lang, Messages
 from grader.observations import Observations
 from grader.result import Incident, Result, Skip, SubmissionInfo
-from grader.submission import Cell, InvalidSubmission, Submission, read_submission
+from grader.submission import (Cell, IntakeLimits, InvalidSubmission, Submission, read_submission,
+                               student_id_for)
 from grader.written import written_answers
+
+log = logging.getLogger("grader")
 
 
 @dataclass
@@ -32,6 +48,72 @@ class Graded:
     cells: tuple[Cell, ...] = ()
 
 
+def grade_safely(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: str | None = None,
+                 student_id: str | None = None, table: IrisTable | None = None, stop: threading.Event | None = None,
+                 fork_server: ForkServer | None = None) -> Graded:
+    """`grade_file` behind the fault barrier: a fault of the grader becomes an `error` result, and the
+    result returned always survives its own JSON (what every front end writes and reads back)."""
+    started = time.perf_counter()
+    try:
+        graded = grade_file(path, assignment, lang=lang, mode=mode, student_id=student_id, table=table, stop=stop,
+                            fork_server=fork_server)
+        Result.model_validate_json(graded.result.to_json())
+        return graded
+    except Exception as exc:
+        log.debug("grader fault on %s", path, exc_info=True)
+        path = Path(path)
+        return Graded(grader_fault_result(student_id or student_id_for(path), path.name, assignment, lang, mode,
+                                          fault_detail(exc), sha256=_file_sha256(path),
+                                          duration_s=round(time.perf_counter() - started, 2)))
+
+
+def render_report_safely(graded: Graded, assignment: LoadedAssignment) -> tuple[Graded, str]:
+    """The HTML report, behind the same barrier: when it cannot be rendered, the result becomes an
+    `error` (returned with the report of that error), so that no front end writes a result without
+    its report."""
+    from grader.report import html as report_html  # looked up at each call: tests replace render_report
+
+    try:
+        return graded, report_html.render_report(graded, assignment)
+    except Exception as exc:
+        log.debug("the report of %s could not be rendered", graded.result.submission.student_id, exc_info=True)
+        if graded.result.status == "error":  # already a fault: its own message says more than this one
+            return graded, plain_report(graded.result)
+        fault = fault_graded(graded.result, assignment, exc)
+        try:
+            return fault, report_html.render_report(fault, assignment)
+        except Exception:
+            return fault, plain_report(fault.result)
+
+
+def fault_graded(result: Result, assignment: LoadedAssignment, exc: BaseException) -> Graded:
+    """`result`'s submission, graded `error` because of `exc` (a fault after grading: the report, the summary)."""
+    info = result.submission
+    return Graded(grader_fault_result(info.student_id, info.file, assignment, result.lang, result.mode,
+                                      fault_detail(exc), sha256=info.sha256, duration_s=result.duration_s))
+
+
+def fault_detail(exc: BaseException) -> str:
+    """The exception in one plain line (a student reads it in the report; no traceback)."""
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(f"{'.'.join(str(part) for part in error['loc']) or '?'}: {error['msg']}"
+                             for error in exc.errors(include_url=False)[:3])
+        text = f"{exc.title} did not validate: {problems}"
+    else:
+        text = "".join(traceback.format_exception_only(type(exc), exc))
+    return " ".join(text.split())[:500]
+
+
+def plain_report(result: Result) -> str:
+    """A report page that cannot fail: the student, the status and the message, escaped."""
+    title = html.escape(f"{result.submission.student_id}: {result.status}")
+    return (f'<!DOCTYPE html>\n<html lang="{html.escape(result.lang)}"><head><meta charset="utf-8">'
+            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'">'
+            f"<title>{title}</title></head><body><h1>{title}</h1><p>{html.escape(result.message or '')}</p>"
+            f"<p>{html.escape(result.submission.file)} · {html.escape(result.assignment)} · "
+            f"{html.escape(result.grader_version)}</p></body></html>\n")
+
+
 def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: str | None = None,
                student_id: str | None = None, table: IrisTable | None = None,
                stop: threading.Event | None = None, fork_server: ForkServer | None = None) -> Graded:
@@ -41,11 +123,16 @@ def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = Non
     lang = lang or assignment.spec.lang
     messages = Messages(lang)
     try:
-        submission = read_submission(path, student_id)
+        submission = read_submission(path, student_id, intake_limits(assignment))
     except InvalidSubmission as exc:
         return Graded(_invalid_result(path, student_id, assignment, messages, exc, started, mode))
     execution = execute(submission, assignment, mode=mode, table=table, stop=stop, fork_server=fork_server)
     return grade_execution(submission, assignment, execution, messages, started)
+
+
+def intake_limits(assignment: LoadedAssignment) -> IntakeLimits:
+    limits = assignment.spec.limits
+    return IntakeLimits.from_mb(limits.zip_members, limits.zip_total_mb)
 
 
 def grade_execution(submission: Submission, assignment: LoadedAssignment, execution: Execution,
@@ -64,7 +151,8 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
         outcome = grader.grade()
         outcomes[model.id] = outcome
         checks += outcome.checks
-        metrics[f"{model.id}.{model.metric.name}"] = outcome.metric_value
+        # An MSE that overflowed (huge, finite predictions) is no value: the JSON could not hold it.
+        metrics[f"{model.id}.{model.metric.name}"] = _finite_or_none(outcome.metric_value)
     result = Result(
         assignment=spec.id,
         grader_version=__version__,
@@ -89,6 +177,10 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
         written=written_answers(submission, assignment),  # found and matched here, scored by a person
     )
     return Graded(result, outcomes, submission.cells)
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _fault_result(submission: Submission, assignment: LoadedAssignment, execution: Execution, messages: Messages,
@@ -118,12 +210,16 @@ def _incidents(observations: Observations, messages: Messages, timeout_s: float)
             incidents.append(Incident(kind="grader_fault", message=messages.text("run.sandbox_failed", error=error)))
         if process.timed_out:
             incidents.append(Incident(kind="timeout", message=messages.text("run.timeout", seconds=timeout_s)))
+        incidents += _phase_timeouts(observations, messages)
         if process.oom_killed:  # the cgroup's counter: student code cannot fake or hide it
             limit_mb = round((process.memory_limit_bytes or 0) / 2**20)
             incidents.append(Incident(kind="memory", message=messages.text("run.memory", limit_mb=limit_mb)))
         if process.cpu_exceeded and not process.timed_out:
             incidents.append(Incident(kind="cpu_time", message=messages.text("run.cpu_time", seconds=process.cpu_limit_s or 0)))
-        if (not (process.timed_out or process.oom_killed or process.cpu_exceeded or process.launch_failed)
+        # A run the grader itself ended at a phase's budget did not exit: its timeout says why it ended.
+        ended_at_a_budget = bool(observations.timeouts) and process.returncode is None
+        if (not (process.timed_out or process.oom_killed or process.cpu_exceeded or process.launch_failed
+                 or ended_at_a_budget)
                 and (process.returncode not in (0, None) or not observations.finished)):
             incidents.append(Incident(kind="exited", message=messages.text("run.exited", code=process.returncode)))
         if process.process_limit_hit:
@@ -147,6 +243,20 @@ def _incidents(observations: Observations, messages: Messages, timeout_s: float)
     if process is None or not process.isolated:
         reason = "; ".join(process.isolation_notes) if process is not None and process.isolation_notes else "?"
         incidents.append(Incident(kind="not_isolated", message=messages.text("run.not_isolated_fallback", reason=reason)))
+    return incidents
+
+
+def _phase_timeouts(observations: Observations, messages: Messages) -> list[Incident]:
+    """A `timeout` incident for each phase the grader stopped at its budget, naming the model and the phase."""
+    incidents = []
+    for timeout in observations.timeouts:
+        if timeout.model is None:
+            incidents.append(Incident(kind="timeout", message=messages.text("run.load_timeout", seconds=timeout.budget_s)))
+            continue
+        after = messages.text("run.model_timeout.restarted") if timeout.restarted else ""
+        incidents.append(Incident(kind="timeout", message=messages.text(
+            f"run.model_timeout.{timeout.phase}", model=timeout.model, name=timeout.class_name or timeout.model,
+            seconds=timeout.budget_s, after=after)))
     return incidents
 
 
@@ -181,7 +291,6 @@ def _file_sha256(path: Path) -> str | None:
 def _invalid_result(path: Path, student_id: str | None, assignment: LoadedAssignment, messages: Messages,
                     error: InvalidSubmission, started: float, mode: str | None) -> Result:
     from grader.checks import max_points
-    from grader.submission import student_id_for
 
     return Result(
         assignment=assignment.spec.id,

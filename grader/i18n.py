@@ -51,6 +51,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "{file} にノートブックが複数あり、どれを採点するか決められません: {files}",
         "en": "{file} holds several notebooks and the grader cannot tell which to grade: {files}",
     },
+    # ---- intake limits and notebook structure (issue 18, item 2: grader/submission.py) -------------
+    "submission.zip_too_many": {
+        "ja": "{file} には {limit} 個を超えるファイルやフォルダが入っています (上限は {limit} 個)。ノートブックかモジュールと、それが使うファイルだけを zip にしてください。",
+        "en": "{file} holds more than {limit} files and folders (the limit is {limit}). Zip only the notebook or module and the files it needs.",
+    },
+    "submission.zip_too_large": {
+        "ja": "{file} を展開すると {limit_mb} MB を超えます (展開後の合計の上限は {limit_mb} MB)。ノートブックかモジュールと、それが使うファイルだけを zip にしてください。",
+        "en": "{file} unpacks to more than {limit_mb} MB (the limit for a zip's contents is {limit_mb} MB). Zip only the notebook or module and the files it needs.",
+    },
+    "submission.notebook_field": {
+        "ja": "{file} は正しい Jupyter ノートブックではありません: {field} の型が正しくありません (JSON の {found})。Jupyter で開き直して保存してください。",
+        "en": "{file} is not a valid Jupyter notebook: {field} has the wrong type (a JSON {found}). Open it in Jupyter and save it again.",
+    },
+    "submission.notebook_cell_type": {
+        "ja": "{file} は正しい Jupyter ノートブックではありません: {field} に cell_type がありません。Jupyter で開き直して保存してください。",
+        "en": "{file} is not a valid Jupyter notebook: {field} has no cell_type. Open it in Jupyter and save it again.",
+    },
     "note.encoding": {
         "ja": "文字コードの宣言がないため {encoding} として読みました。UTF-8 で保存することをおすすめします。",
         "en": "No encoding was declared, so the file was read as {encoding}. Saving it as UTF-8 is recommended.",
@@ -125,6 +142,55 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "error.skipped_name": {
         "ja": "— 「{name}」はセル {cell} の {line} 行目で定義されていますが、定義モードではその文 (学習ループや計算) は実行されません。クラスの中で必要な値は、クラスの引数にするか、定数として定義してください。",
         "en": "— '{name}' is set in cell {cell}, line {line}, but definitions mode does not run that statement (training loops and computations are skipped). Pass the value as a constructor argument or define it as a constant.",
+    },
+    # ---- a budget per phase (issue 18, item 4: grader/execution.py, grader/checks.py) ---------------
+    "timeout.construct": {
+        "ja": "{name} の構築で時間切れ: {name}({args}) の作成が、モデルの各段階に与えられた上限 {seconds:g} 秒を超えたため打ち切りました。このモデルの残りの確認は行っていません。",
+        "en": "Timeout in the construction of {name}: building {name}({args}) took longer than {seconds:g} s, the budget of each phase of a model, and was stopped. This model's other checks were not run.",
+        "hint_ja": "__init__ では層を作るだけにしてください。ループや sleep、入力待ちがあると、いつまでもモデルを使えません。",
+        "hint_en": "Keep __init__ to building the layers: a loop, a sleep or a wait for input there keeps the model from ever being used.",
+    },
+    "timeout.probes": {
+        "ja": "{name} の検査で時間切れ: テスト入力での呼び出し (forward・出力の形・勾配の確認) が、モデルの各段階に与えられた上限 {seconds:g} 秒を超えたため打ち切りました。このモデルの残りの確認は行っていません。",
+        "en": "Timeout in the probes of {name}: calling it on the test inputs (forward, output shapes, gradients) took longer than {seconds:g} s, the budget of each phase of a model, and was stopped. This model's other checks were not run.",
+        "hint_ja": "forward が必ず値を返すか確かめてください。条件が変わらない while ループは終わりません。",
+        "hint_en": "Check that forward always returns: a while loop whose condition never changes runs forever.",
+    },
+    "timeout.training": {
+        "ja": "{name} の学習で時間切れ: 採点器による学習 (シード {seeds} 個 × {epochs} エポック) が、モデルの各段階に与えられた上限 {seconds:g} 秒を超えたため打ち切りました。テストデータでの指標はありません。",
+        "en": "Timeout in the training of {name}: the grader's training ({seeds} seed(s) x {epochs} epochs) took longer than {seconds:g} s, the budget of each phase of a model, and was stopped. There is no test metric.",
+        "hint_ja": "学習では forward がエポックごとに呼ばれます。何度も呼ばれるうちに遅くなったり止まったりしないか (回数を数える変数、増え続けるリストなど) を確かめてください。",
+        "hint_en": "Training calls forward once per epoch: check that it does not slow down or stop after many calls (a call counter, a list that keeps growing).",
+    },
+    "skipped.timeout": {
+        "ja": "未確認: このモデルは時間切れになりました (上の時間切れの説明を見てください)。",
+        "en": "Not checked: this model ran out of time (see the timeout above).",
+    },
+    "defined.load_timeout": {
+        "ja": "未採点: 提出物の読み込み (トップレベルのコードの実行) が上限 {seconds:g} 秒を超えたため打ち切り、このモデルまで進めませんでした。",
+        "en": "Not graded: loading the submission (running its top-level code) took longer than {seconds:g} s and was stopped before this model was reached.",
+        "hint_ja": "関数やメソッドの外に書いたコード (クラス定義の本体も含む) は読み込むときに実行されます。そこにループや sleep、時間のかかる計算を書かないでください。",
+        "hint_en": "Code outside functions and methods (class bodies included) runs when the file is loaded: keep loops, sleeps and long computations out of it.",
+    },
+    "run.model_timeout.construct": {
+        "ja": "モデル {model} (クラス {name}) の構築が、モデルの各段階の上限 {seconds:g} 秒を超えたため打ち切りました。{after}",
+        "en": "Model {model} (class {name}): its construction went over the {seconds:g} s budget of each phase of a model and was stopped.{after}",
+    },
+    "run.model_timeout.probes": {
+        "ja": "モデル {model} (クラス {name}) の検査が、モデルの各段階の上限 {seconds:g} 秒を超えたため打ち切りました。{after}",
+        "en": "Model {model} (class {name}): its probes went over the {seconds:g} s budget of each phase of a model and were stopped.{after}",
+    },
+    "run.model_timeout.training": {
+        "ja": "モデル {model} (クラス {name}) の学習が、モデルの各段階の上限 {seconds:g} 秒を超えたため打ち切りました。{after}",
+        "en": "Model {model} (class {name}): its training went over the {seconds:g} s budget of each phase of a model and was stopped.{after}",
+    },
+    "run.model_timeout.restarted": {
+        "ja": "後に続くモデルは、新しい実行で採点しました。",
+        "en": " The models after it were graded in a fresh run.",
+    },
+    "run.load_timeout": {
+        "ja": "提出物の読み込み (トップレベルのコード: import・クラス定義・代入の実行) が上限 {seconds:g} 秒を超えたため打ち切りました。どのモデルも採点できませんでした。",
+        "en": "Loading the submission (running its top-level code: imports, classes, assignments) took longer than its {seconds:g} s budget and was stopped; no model could be graded.",
     },
     # ---- checks: defined ---------------------------------------------------------------------
     "defined.passed": {"ja": "クラス {name} が見つかりました (セル {cell})。", "en": "Found class {name} (cell {cell})."},

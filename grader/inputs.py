@@ -8,6 +8,14 @@ name; LMS downloads carry the id in their own naming scheme:
 - a Canvas "Download Submissions" zip (or folder): the user id, or `anon_XXXXX` under anonymous
   grading (`doejane_LATE_12345_67890_hw1.ipynb`, see `grader.lms.canvas`).
 
+Only the inputs given here (what the instructor names) can be downloads; a zip or folder found inside
+a folder, or anything inside a student's submission, never is: the naming is easy to copy, and a
+student's own zip read as a download would put files in other students' rows. A zip given here is a
+download when its names say so; a folder given here when its own entries do (not a subfolder's), and
+in both at least half of the files have to be in the naming. `lms` ("moodle" or "canvas", the
+`--lms` of `grader grade`) recognises that layout alone. A submission time later than tomorrow is not
+believed (kept as unknown): it would otherwise always win "keep the latest".
+
 Downloads are unpacked into a folder this module manages (a temporary one unless the caller names
 one). What real downloads hold besides submissions is tolerated: `__MACOSX/`, dot files, several files
 per student (their notebooks and modules are packed into one zip that the submission reader takes
@@ -26,7 +34,7 @@ import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -38,6 +46,10 @@ JUNK_NAMES = {"__MACOSX", "__pycache__", "Thumbs.db", "desktop.ini"}
 MAX_MEMBER_BYTES = 200 * 1024 * 1024
 MAX_EXTRACT_BYTES = 4 * 1024**3
 FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)  # packed zips are byte-identical from run to run (reuse by sha256)
+LMS_KINDS = ("moodle", "canvas")
+LMS_TITLES = {"moodle": "Moodle", "canvas": "Canvas"}
+# Zip times are local and without a zone, file times may come from another machine's clock: a day of slack.
+FUTURE_SLACK = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -72,12 +84,15 @@ class BatchItems(list):
     """The items (a list, as before), with what the LMS import found beside them."""
 
     def __init__(self, items: list[BatchItem] = (), unattributed: list[Unattributed] | None = None,
-                 not_graded: list[Unattributed] | None = None, lms: set[str] | None = None) -> None:
+                 not_graded: list[Unattributed] | None = None, lms: set[str] | None = None,
+                 notes: list[str] | None = None) -> None:
         super().__init__(items)
         self.unattributed: list[Unattributed] = unattributed or []
         # Files that belong to a student but were not graded because another of theirs was.
         self.not_graded: list[Unattributed] = not_graded or []
         self.lms: set[str] = lms or set()
+        # What the instructor should know about how the inputs were read (printed after the batch).
+        self.notes: list[str] = notes or []
 
 
 def is_junk(relative: tuple[str, ...] | list[str]) -> bool:
@@ -88,41 +103,63 @@ def is_junk(relative: tuple[str, ...] | list[str]) -> bool:
 _is_hidden = is_junk
 
 
-def collect_inputs(inputs: list[Path], extract_dir: Path | None = None) -> BatchItems:
+def collect_inputs(inputs: list[Path], extract_dir: Path | None = None, lms: str | None = None) -> BatchItems:
     """Files as given; folders searched recursively for submissions (hidden and checkpoint folders
-    skipped); Moodle and Canvas downloads (zip or unpacked folder) read by their naming. Ids are
-    unique within the batch: a second `alice.py` becomes `alice-2`, a second submission of Moodle
-    participant 1234567 becomes `1234567-2` (both keep `student` = the first id)."""
+    skipped); an input that is itself a Moodle or Canvas download (zip or unpacked folder; with `lms`,
+    only that LMS's) read by its naming. Ids are unique within the batch: a second `alice.py` becomes
+    `alice-2`, a second submission of Moodle participant 1234567 becomes `1234567-2` (both keep
+    `student` = the first id)."""
+    if lms is not None and lms not in LMS_KINDS:
+        raise ValueError(f"lms must be one of {LMS_KINDS}, not {lms!r}")
     collector = _Collector(extract_dir)
     for item in inputs:
         item = Path(item)
         if item.is_dir():
-            collector.add_folder(item)
-        elif item.suffix.lower() == ".zip" and (kind := lms_zip_kind(item)):
+            files = _folder_files(item)
+            relatives = [p.relative_to(item).as_posix() for p in files]
+            # The folder itself must be the download: a wrapper folder is allowed in zips only.
+            kind = collector.accepted_kind(item, detect_lms(relatives, lms, wrapped=False), lms)
+            if kind:
+                collector.add_tree(item, str(item), kind, [(r, p, _mtime(p)) for r, p in zip(relatives, files)],
+                                   wrapped=False)
+            else:
+                collector.add_folder(item, files)
+        elif item.suffix.lower() == ".zip" and (kind := collector.accepted_kind(item, lms_zip_kind(item, lms), lms)):
             collector.add_download(item, kind)
         else:
             collector.add_plain(item)
     return collector.finish()
 
 
-def lms_zip_kind(path: Path) -> str | None:
-    """"moodle" or "canvas" when the zip is an LMS download, None for anything else (a student's zip)."""
+def lms_zip_kind(path: Path, lms: str | None = None) -> str | None:
+    """"moodle" or "canvas" when the zip is laid out as an LMS download, None for anything else (a
+    student's zip). Only a zip the instructor names is asked: see `collect_inputs`."""
     try:
         with zipfile.ZipFile(path) as archive:
-            names = [_member_name(m) for m in archive.infolist() if not m.is_dir()]
+            names = [_member_name(m) for m in archive.infolist() if not _is_folder(m)]
     except (zipfile.BadZipFile, OSError, ValueError):
         return None
-    return detect_lms([n for n in names if not is_junk(PurePosixPath(n).parts)])
+    return detect_lms([n for n in names if not is_junk(PurePosixPath(n).parts)], lms)
 
 
-def detect_lms(relatives: list[str]) -> str | None:
+def detect_lms(relatives: list[str], lms: str | None = None, wrapped: bool = True) -> str | None:
+    """The LMS whose download these paths are laid out as; with `lms`, tried first (the other is
+    still reported, so that the caller can say why it read the input as plain files)."""
     from grader.lms import canvas, moodle
 
-    if moodle.looks_like(relatives):
-        return "moodle"
-    if canvas.looks_like(relatives):
-        return "canvas"
-    return None
+    tests = {"moodle": lambda: moodle.looks_like(relatives, wrapped), "canvas": lambda: canvas.looks_like(relatives)}
+    order = [lms, *(k for k in LMS_KINDS if k != lms)] if lms else list(LMS_KINDS)
+    return next((kind for kind in order if tests[kind]()), None)
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    return [p for p in sorted(folder.rglob("*")) if p.is_file() and not is_junk(p.relative_to(folder).parts)]
+
+
+def _believable(when: datetime | None) -> datetime | None:
+    if when is not None and when > datetime.now() + FUTURE_SLACK:
+        return None
+    return when
 
 
 # -- the collector -------------------------------------------------------------------------------
@@ -144,6 +181,8 @@ class _Collector:
         self.unattributed: list[Unattributed] = []
         self.not_graded: list[Unattributed] = []
         self.lms: set[str] = set()
+        self.notes: list[str] = []
+        self._future = 0
         self._downloads = 0
 
     @property
@@ -154,30 +193,43 @@ class _Collector:
         self._extract_dir.mkdir(parents=True, exist_ok=True)
         return self._extract_dir
 
+    def accepted_kind(self, path: Path, layout: str | None, lms: str | None) -> str | None:
+        """The layout, unless `--lms` names another LMS: then the input is read as plain files, and
+        a note says so."""
+        if layout is None or lms is None or layout == lms:
+            return layout
+        self.notes.append(f"{path}: laid out as a {LMS_TITLES[layout]} download, but --lms {lms} says the downloads "
+                          f"are {LMS_TITLES[lms]}'s: read as plain submissions")
+        return None
+
+    def _when(self, when: datetime | None) -> datetime | None:
+        believed = _believable(when)
+        self._future += believed is None and when is not None
+        return believed
+
     # plain files and folders
     def add_plain(self, path: Path, source: str = "") -> None:
         self._pending.append({"path": path, "student_id": student_id_for(path), "source": source or str(path.parent),
-                              "submitted_at": _mtime(path)})
+                              "submitted_at": self._when(_mtime(path))})
 
-    def add_folder(self, folder: Path) -> None:
-        files = [p for p in sorted(folder.rglob("*")) if p.is_file() and not is_junk(p.relative_to(folder).parts)]
-        relatives = [p.relative_to(folder).as_posix() for p in files]
-        kind = detect_lms(relatives)
-        if kind:
-            self.add_tree(folder, str(folder), kind, [(r, p, _mtime(p)) for r, p in zip(relatives, files)])
-            return
-        for path in files:
-            if path.suffix.lower() == ".zip" and (zip_kind := lms_zip_kind(path)):
-                self.add_download(path, zip_kind)
-            elif path.suffix.lower() in SUBMISSION_SUFFIXES:
-                self.add_plain(path, str(folder))
+    def add_folder(self, folder: Path, files: list[Path] | None = None) -> None:
+        """A plain folder: every notebook, module and zip in it is one student's submission. A zip here
+        is never unpacked as a download, whatever its names (a student chose them)."""
+        for path in _folder_files(folder) if files is None else files:
+            if path.suffix.lower() not in SUBMISSION_SUFFIXES:
+                continue
+            if path.suffix.lower() == ".zip" and (layout := lms_zip_kind(path)):
+                # A download someone put in a folder is read as one submission: say how to read it instead.
+                self.notes.append(f"{path}: laid out as a {LMS_TITLES[layout]} download, but inside a folder a zip is "
+                                  f"one student's submission; give the zip itself as an input to read it as a download")
+            self.add_plain(path, str(folder))
 
     # LMS downloads
     def add_download(self, path: Path, kind: str) -> None:
         self._downloads += 1
         target = self.extract_dir / f"{self._downloads:02d}-{_safe_component(path.stem)}"
         extracted = self._extract(path, target)
-        self.add_tree(target, path.name, kind, extracted)
+        self.add_tree(target, path.name, kind, extracted, wrapped=True)
 
     def _extract(self, path: Path, target: Path) -> list[tuple[str, Path, datetime | None]]:
         """Unpack what is safe to unpack; the rest goes to `unattributed` with the reason."""
@@ -187,7 +239,7 @@ class _Collector:
             for member in archive.infolist():
                 name = _member_name(member)
                 parts = PurePosixPath(name).parts
-                if member.is_dir():
+                if _is_folder(member):
                     continue
                 if name.startswith("/") or ".." in parts or "\\" in name or not parts:
                     self.unattributed.append(Unattributed(path.name, name, "unsafe path in the zip: not unpacked"))
@@ -215,15 +267,18 @@ class _Collector:
                 files.append((name, destination, _zip_time(member)))
         return files
 
-    def add_tree(self, root: Path, source: str, kind: str, files: list[tuple[str, Path, datetime | None]]) -> None:
-        """Group a download's files by student, then make one item per student."""
+    def add_tree(self, root: Path, source: str, kind: str, files: list[tuple[str, Path, datetime | None]],
+                 wrapped: bool = True) -> None:
+        """Group a download's files by student, then make one item per student. Everything a student
+        handed in (a zip, folders in Moodle's naming) stays that student's."""
         from grader.lms import canvas, moodle
 
         self.lms.add(kind)
         entries: dict[str, _Entry] = {}
         for relative, path, when in files:
+            when = self._when(when)
             if kind == "moodle":
-                found = moodle.parse_path(relative)
+                found = moodle.parse_path(relative, wrapped)
                 if found is None:
                     self.unattributed.append(Unattributed(
                         source, relative, "not in Moodle's naming <name>_<participant id>_assignsubmission_<plugin>"))
@@ -277,7 +332,11 @@ class _Collector:
         ids = unique_ids([p["student_id"] for p in self._pending])
         items = [BatchItem(**{**fields, "student_id": sid, "student": fields["student_id"]})
                  for fields, sid in zip(self._pending, ids)]
-        return BatchItems(items, self.unattributed, self.not_graded, self.lms)
+        notes = list(self.notes)
+        if self._future:
+            notes.append(f"{self._future} file(s) carry a time later than tomorrow: not believed, so they do not count "
+                         f"as the latest submission")
+        return BatchItems(items, self.unattributed, self.not_graded, self.lms, notes)
 
 
 def unique_ids(ids: list[str]) -> list[str]:
@@ -309,6 +368,11 @@ def pack_files(files: list[tuple[str, Path]], destination: Path) -> Path:
             archive.writestr(info, file.read_bytes())
     destination.write_bytes(buffer.getvalue())
     return destination
+
+
+def _is_folder(member: zipfile.ZipInfo) -> bool:
+    # Not ZipInfo.is_dir(): it raises IndexError on an entry with an empty name.
+    return member.filename.endswith("/")
 
 
 def _member_name(member: zipfile.ZipInfo) -> str:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,7 +138,8 @@ def rlimits(limits: ProcessLimits, dedicated_uid: bool, have_pids_cgroup: bool) 
 
 def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict[str, str], *,
                 outputs: list[str] | None = None, readonly_paths: list[str] | tuple[str, ...] | None = None,
-                isolation=None, stop: threading.Event | None = None, loopback_sockets: bool = False) -> ProcessOutcome:
+                isolation=None, stop: threading.Event | None = None, loopback_sockets: bool = False,
+                watch: Callable[[], bool] | None = None) -> ProcessOutcome:
     """Run `argv` in `workdir` under the best isolation this machine gives.
 
     `outputs`: names of files in `workdir` the command may write and the caller reads afterwards
@@ -150,6 +152,8 @@ def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict
     `stop`: when another thread sets it, the run is killed at once (`stopped` in the outcome).
     `loopback_sockets`: let the command open TCP/UDP sockets, only where it has its own network
     namespace (a Jupyter kernel needs them; see `grader.seccomp_filter`).
+    `watch`: called about every 0.2 s while the command runs; when it returns True the run is killed
+    as on `stop` (the caller knows why, e.g. a phase past its budget: `grader.execution.PhaseWatch`).
     """
     from grader import cgroups, isolation as iso_module
     from grader import seccomp_filter
@@ -207,10 +211,11 @@ def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict
     try:
         while True:
             try:
-                process.wait(timeout=max(0.0, min(deadline - time.perf_counter(), 0.2 if stop else limits.timeout_s)))
+                polled = stop is not None or watch is not None
+                process.wait(timeout=max(0.0, min(deadline - time.perf_counter(), 0.2 if polled else limits.timeout_s)))
                 break
             except subprocess.TimeoutExpired:
-                if stop is not None and stop.is_set():
+                if (stop is not None and stop.is_set()) or (watch is not None and watch()):
                     stopped = True
                     break
                 if time.perf_counter() >= deadline:

@@ -1,9 +1,10 @@
 """The sandbox's seccomp filter: a deny-list built with libseccomp (PyPI `pyseccomp`), exported as BPF.
 
 Everything ordinary Python, numpy and torch need stays allowed (threads, fork, pipes, mmap,
-Unix sockets for a DataLoader). Refused with EPERM: debugging other processes, mounting, new
-namespaces, kernel keyrings, BPF, loading modules, rebooting, changing the clock, io_uring, and
-every socket that is not a Unix socket (no network, even where no network namespace exists).
+Unix sockets and /dev/shm files for a DataLoader). Refused with EPERM: debugging other processes,
+mounting, new namespaces, kernel keyrings, BPF, loading modules, rebooting, changing the clock,
+io_uring, SysV IPC and POSIX message queues, and every socket that is not a Unix socket (no
+network, even where no network namespace exists).
 The one exception, `allow_loopback=True`, is for full mode inside a network namespace: the Jupyter
 kernel's ZeroMQ insists on a TCP socket of its own, and the namespace's loopback reaches nothing.
 Syscalls of a foreign ABI (x32, i386 on x86_64) kill the process: libseccomp's default.
@@ -32,6 +33,17 @@ DENIED_SYSCALLS = (
     "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "create_module",
     "reboot", "swapon", "swapoff", "acct", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
     "nfsservctl", "uselib", "sysfs", "_sysctl",
+)
+
+# SysV shared memory, message queues and semaphores, and POSIX message queues: objects that outlive
+# the process that made them, for as long as their IPC namespace lives. Each run has a namespace of
+# its own (bwrap's, or the warm child's), but in the `none` tier that namespace is the host's, and
+# msg_msg is a favourite heap-spraying tool of kernel exploits. Nothing a submission needs uses them:
+# torch's DataLoader and multiprocessing share memory through /dev/shm files (shm_open) and sockets.
+IPC_SYSCALLS = (
+    "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop",
+    "semtimedop", "semctl", "ipc",
+    "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
 )
 
 AF_UNIX = 1
@@ -65,7 +77,7 @@ def bpf_program(allow_loopback: bool = False) -> bytes:
     allow = seccomp.ALLOW
     deny = seccomp.ERRNO(errno.EPERM)
     filt = seccomp.SyscallFilter(allow)
-    for name in DENIED_SYSCALLS:
+    for name in (*DENIED_SYSCALLS, *IPC_SYSCALLS):
         _add(filt, seccomp, deny, name)
     # No network: only Unix sockets (file-like, and inside the sandbox's own file system).
     if not allow_loopback:

@@ -27,7 +27,6 @@ tokens of its own (template removed) takes no part.
 from __future__ import annotations
 
 import builtins
-import csv
 import io
 import keyword
 import tokenize
@@ -37,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from grader.csv_safety import number_cell, safe_writer
 from grader.submission import Cell, InvalidSubmission, read_submission
 
 if TYPE_CHECKING:
@@ -378,7 +378,7 @@ def similar_in_batch(items: list[BatchItem], results: list[Result], assignment: 
 
 def write_similarity_csv(path: Path, pairs: list[SimilarPair]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = safe_writer(handle)  # ids come from file names
         writer.writerow(["student_a", "student_b", "score", "shared_lines"])
         for pair in pairs:
-            writer.writerow([pair.student_a, pair.student_b, f"{pair.score:.3f}", pair.shared_lines])
+            writer.writerow([pair.student_a, pair.student_b, number_cell(pair.score, ".3f"), pair.shared_lines])

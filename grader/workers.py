@@ -11,14 +11,17 @@ from __future__ import annotations
 import queue
 import tempfile
 import threading
-import traceback
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.assignment import SPEC_FILE, LoadedAssignment, parse_assignment
 from grader.forkserver import ForkServer
+
+if TYPE_CHECKING:
+    from grader.grading import Graded
 
 
 @dataclass(frozen=True)
@@ -51,34 +54,41 @@ def make_task(path: Path, student_id: str, assignment: LoadedAssignment, lang: s
 
 
 def run_task(task: GradeTask, stop: threading.Event | None = None, fork_server: ForkServer | None = None) -> TaskOutput:
-    """Grade one submission and render its report. Never raises: a grader fault becomes an `error` result.
-    `fork_server`: the calling worker's, for a warm start (see `grader.forkserver`)."""
-    from grader.grading import grade_file
-    from grader.report.html import render_report
+    """Grade one submission and render its report. Never raises Exception: a grader fault becomes an
+    `error` result (`grader.grading.grade_safely`), and the result JSON returned always validates, so
+    that the batch writing it goes on. `fork_server`: the calling worker's, for a warm start (see
+    `grader.forkserver`)."""
+    from grader.grading import grade_safely
 
     assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder))
-    with tempfile.TemporaryDirectory(prefix="grader-task-") as scratch:
-        if task.file_bytes is not None:
-            path = Path(scratch) / Path(task.file_name).name
-            path.write_bytes(task.file_bytes)
-        else:
-            path = Path(task.local_path or task.file_name)
-        try:
-            graded = grade_file(path, assignment, lang=task.lang, mode=task.mode, student_id=task.student_id, stop=stop,
-                                fork_server=fork_server)
-            return TaskOutput(task.student_id, graded.result.to_json(), render_report(graded, assignment))
-        except Exception as exc:  # a grader fault on one file must not stop the batch
-            return fault_output(task, exc)
+    try:
+        with tempfile.TemporaryDirectory(prefix="grader-task-") as scratch:
+            if task.file_bytes is not None:
+                path = Path(scratch) / Path(task.file_name).name
+                path.write_bytes(task.file_bytes)
+            else:
+                path = Path(task.local_path or task.file_name)
+            graded = grade_safely(path, assignment, lang=task.lang, mode=task.mode, student_id=task.student_id,
+                                  stop=stop, fork_server=fork_server)
+            return _output(task, graded, assignment)
+    except Exception as exc:  # the scratch file could not be written or removed (disk full ...)
+        return fault_output(task, exc)
 
 
 def fault_output(task: GradeTask, exc: BaseException) -> TaskOutput:
-    from grader.grading import Graded, grader_fault_result
-    from grader.report.html import render_report
+    """The output of a task that failed outside grading (a Dask worker lost, no scratch space)."""
+    from grader.grading import Graded, fault_detail, grader_fault_result
 
     assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder))
-    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    result = grader_fault_result(task.student_id, task.file_name, assignment, task.lang, task.mode, detail)
-    return TaskOutput(task.student_id, result.to_json(), render_report(Graded(result), assignment))
+    result = grader_fault_result(task.student_id, task.file_name, assignment, task.lang, task.mode, fault_detail(exc))
+    return _output(task, Graded(result), assignment)
+
+
+def _output(task: GradeTask, graded: Graded, assignment: LoadedAssignment) -> TaskOutput:
+    from grader.grading import render_report_safely
+
+    graded, report = render_report_safely(graded, assignment)
+    return TaskOutput(task.student_id, graded.result.to_json(), report)
 
 
 class ForkServers:
@@ -116,9 +126,13 @@ class LocalPool:
         executor = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grader")
         try:
             pending: set[Future[TaskOutput]] = {executor.submit(servers.run, task, self.stop) for task in tasks}
-            while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            # `stop` is set from outside (the batch's signal handler) and looked at here at least
+            # every 0.2 s: a run that ends after it was cut short, and is never handed out as a result.
+            while pending and not self.stop.is_set():
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
+                    if self.stop.is_set():
+                        return
                     yield future.result()
         finally:
             # On Ctrl-C (or any early exit): nothing new starts, running sandboxes are killed.

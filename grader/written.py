@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from grader.csv_safety import guard, unguard
 from grader.result import WrittenAnswer
 
 if TYPE_CHECKING:
@@ -258,7 +259,8 @@ def read_review(path: Path, assignment: LoadedAssignment) -> tuple[dict[tuple[st
     questions = {q.id: q for q in assignment.spec.written}
     reviews: dict[tuple[str, str], Review] = {}
     for number, row in enumerate(rows, start=2):  # line 1 is the header
-        student, question, raw = row.get("student_id", "").strip(), row.get("question", "").strip(), row.get("points", "").strip()
+        student, question, raw = (unguard(row.get("student_id", "").strip()), row.get("question", "").strip(),
+                                  row.get("points", "").strip())
         where = f"{path.name} line {number} ({student or '?'}, {question or '?'})"
         if question not in questions:
             if raw:
@@ -298,7 +300,7 @@ def _helper_cells(entry: WrittenAnswer) -> dict[str, str]:
     return {"max_points": f"{entry.max_points:g}", "status": entry.status, "covered": " ".join(entry.covered),
             "not_covered": " ".join(entry.missing), "length": str(entry.length),
             # a spreadsheet must not take the student's text for a formula
-            "answer_start": ("'" + start) if start[:1] in ("=", "+", "-", "@", "\t", "\r") else start}
+            "answer_start": guard(start)}
 
 
 def write_review(path: Path, results: list[Result]) -> int:
@@ -311,14 +313,16 @@ def write_review(path: Path, results: list[Result]) -> int:
             extra = [c for c in (csv.DictReader(handle).fieldnames or []) if c not in REVIEW_COLUMNS]
     if path.is_file() and not rows and path.stat().st_size > 0 and _read_rows(path)[1]:
         return 0  # an unreadable file is left alone: the message says why
-    index = {(r.get("student_id", "").strip(), r.get("question", "").strip()): r for r in rows}
+    index = {(unguard(r.get("student_id", "").strip()), r.get("question", "").strip()): r for r in rows}
+    for row in rows:  # ids come from file names: guarded (a file of an earlier version may hold them bare)
+        row["student_id"] = guard(unguard(row.get("student_id", "")))
     added = 0
     for result in results:
         for entry in result.written:
             key = (result.submission.student_id, entry.id)
             row = index.get(key)
             if row is None:
-                row = {"student_id": key[0], "question": key[1], "points": "", "comment": ""}
+                row = {"student_id": guard(key[0]), "question": key[1], "points": "", "comment": ""}
                 rows.append(row)
                 index[key] = row
                 added += 1

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
+import tempfile
 import textwrap
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
 
+from grader import cgroups
 from grader.assignment import LoadedAssignment, load_assignment
 from grader.checks import CheckResult
 from grader.grading import Graded, grade_file
@@ -70,6 +73,27 @@ def assert_full_marks(result: Result, models: Iterable[str]) -> None:
         bad = {name: (c.status, c.score, c.max_score, c.message) for name, c in checks.items()
                if c.status != "passed" or c.score != c.max_score}
         assert not bad, f"{model} lost points: {bad}"
+
+
+# ---- what a run may leave behind ----------------------------------------------------------------
+def leftover_cgroups() -> list[Path]:
+    """The cgroups of this test process's runs that still exist (a cgroup cannot be removed while a
+    process of it lives, so none means no survivor)."""
+    found = []
+    for base in (Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup/pids"), cgroups.V2_BASE):
+        if base.is_dir():
+            found += [p for p in base.rglob(f"{cgroups.PREFIX}{os.getpid()}-*") if p.is_dir()]
+    return found
+
+
+def private_tempdir(monkeypatch: pytest.MonkeyPatch, prefix: str) -> Path:
+    """A temporary folder for the runs of one test, to see that nothing is left in it (other tests,
+    in parallel, make and remove their own in /tmp). Under /tmp and traversable, like the default one:
+    without namespaces the sandbox user must reach its work directory."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    folder.chmod(0o711)
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
 
 
 # ---- building submissions ----------------------------------------------------------------------

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -134,6 +138,18 @@ def test_dask_scheduler_gives_the_same_results_as_local_grading(dask_cluster, lo
     assert time.perf_counter() - started < 120
 
 
+def _a_run_holds_a_process(grader_pid: int) -> bool:
+    """Whether a cgroup of a run of this `grader grade` process exists and holds a process."""
+    from grader import cgroups
+
+    for base in (Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup/pids"), cgroups.V2_BASE):
+        for group in base.rglob(f"{cgroups.PREFIX}{grader_pid}-*") if base.is_dir() else ():
+            with contextlib.suppress(OSError):
+                if (group / "cgroup.procs").read_text().split():
+                    return True
+    return False
+
+
 def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path):
     """SIGINT to `grader grade` (what Ctrl-C sends): exit 130 within seconds, every finished result
     kept with its report and the gradebook, no sandboxed process or work folder left behind."""
@@ -145,7 +161,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     shutil.copy(EXAMPLES / "taro_sequential.py", folder / "a_taro.py")
-    for index in range(4):  # each hangs in __init__ until the 12 s wall clock of the hostile spec
+    for index in range(4):  # each hangs in __init__ until its construction budget (4 s), then restarts
         shutil.copy(hostile / "slow_init.py", folder / f"b_slow{index}.py")
     out = tmp_path / "out"
     scratch = tmp_path / "tmp"
@@ -158,7 +174,10 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path):
     while not (out / "results" / "a_taro.json").exists():
         assert time.monotonic() < deadline and process.poll() is None, "the first result never came"
         time.sleep(0.2)
-    time.sleep(1.0)  # the next one, a hang, is running now
+    # taro's cgroup is gone before its result is written: a run group holding a process now is a hang's.
+    while not _a_run_holds_a_process(process.pid):
+        assert time.monotonic() < deadline and process.poll() is None, "the hanging run never started"
+        time.sleep(0.05)
     interrupted_at = time.monotonic()
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)
@@ -172,3 +191,140 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path):
     leftover = [p for base in (Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup/pids"), cgroups.V2_BASE)
                 if base.is_dir() for p in base.rglob(f"{cgroups.PREFIX}{process.pid}-*")]
     assert leftover == [], "a cgroup (so a sandboxed process) of the batch was left behind"
+
+
+# ---- a stop request in every phase of a batch, in-process -----------------------------------------
+HANG_S = 10  # how long the fake hanging submission waits for the pool's stop
+
+
+class SignalEscaped(Exception):
+    """SIGTERM reached the test's own handler: the batch had none of its own."""
+
+
+@contextlib.contextmanager
+def sigterm_raises():
+    """Where no batch handles SIGTERM, its default would end pytest itself: make it an exception."""
+    def escaped(number, frame):
+        raise SignalEscaped(f"signal {number} was not handled by the batch")
+
+    previous = signal.signal(signal.SIGTERM, escaped)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _empty_submissions(folder: Path, names: list[str]) -> Path:
+    """Empty modules: each is graded `invalid` at once, without a sandbox."""
+    folder.mkdir()
+    for name in names:
+        (folder / f"{name}.py").write_text("", encoding="utf-8")
+    return folder
+
+
+def _grade_cli(folder: Path, out: Path, capsys) -> tuple[int, str]:
+    from grader import cli
+
+    with sigterm_raises():
+        try:
+            code = cli.main(["grade", str(folder), "-a", "iris_basics", "-o", str(out), "-j", "1", "--cold",
+                             "--lang", "en"])
+        except (KeyboardInterrupt, SignalEscaped) as exc:
+            pytest.fail(f"the stop request escaped `grader grade` as {type(exc).__name__}: no gradebook")
+    return code, capsys.readouterr().err
+
+
+def test_ctrl_c_while_the_main_thread_runs_a_finalizer_is_not_lost(tmp_path, monkeypatch):
+    """CPython raises KeyboardInterrupt wherever the main thread is; raised inside a finalizer (a
+    __del__, a weakref callback, what the GC collects) it is printed as "Exception ignored" and
+    lost, and a batch that waited for that exception graded on to the end and exited 0. Here the
+    SIGINT arrives in a __del__ run just after the first result is written, while the second
+    submission hangs until the pool's stop is set."""
+    from grader import batch, workers
+
+    folder = _empty_submissions(tmp_path / "in", ["a", "b"])
+    out = tmp_path / "out"
+    stop_seen: list[bool] = []
+
+    def hang_until_stopped(self, task, stop):
+        if task.student_id == "b":
+            deadline = time.monotonic() + HANG_S
+            while not stop.is_set() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            stop_seen.append(stop.is_set())
+        return workers.run_task(task, stop)
+
+    class SignalInFinalizer:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)  # Python's handler runs as this call returns: in __del__
+
+    real_write = batch._write_output
+
+    def write_then_finalize(out_dir, output):
+        result = real_write(out_dir, output)
+        SignalInFinalizer()  # made and dropped at once: its __del__ runs here, in the main thread
+        return result
+
+    monkeypatch.setattr(workers.ForkServers, "run", hang_until_stopped)
+    monkeypatch.setattr(batch, "_write_output", write_then_finalize)
+    started = time.monotonic()
+    try:
+        summary = grade_batch([folder], load_assignment("iris_basics"), out, lang="en", jobs=1, warm=False,
+                              console=Console(file=io.StringIO()))
+    except KeyboardInterrupt:
+        pytest.fail("the Ctrl-C escaped grade_batch: no gradebook was written")
+    assert summary.interrupted and summary.stop_signal == signal.SIGINT
+    assert stop_seen == [True], "the hanging run was never told to stop"
+    assert time.monotonic() - started < HANG_S
+    assert sorted(p.stem for p in (out / "results").glob("*.json")) == ["a"]  # b was cut short: not kept
+    assert "a" in (out / "grades.csv").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("phase, number, status", [
+    ("collecting", signal.SIGINT, 130), ("writing", signal.SIGINT, 130), ("collecting", signal.SIGTERM, 143),
+])
+def test_a_stop_while_inputs_are_collected_or_outputs_written_ends_with_the_gradebook(phase, number, status, tmp_path,
+                                                                                    monkeypatch, capsys):
+    """Before and after the pool, a stop request is noted, never raised into what the main thread is
+    doing: what is collected or written is finished, the gradebook of what is done is written, and
+    the status says which signal stopped the batch (130 for Ctrl-C, 143 for SIGTERM)."""
+    from grader import batch
+
+    folder = _empty_submissions(tmp_path / "in", ["a"])
+    out = tmp_path / "out"
+    target = {"collecting": "collect_inputs", "writing": "write_grades_csv"}[phase]
+    real = getattr(batch, target)
+
+    def signalled(*args, **kwargs):
+        os.kill(os.getpid(), number)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, target, signalled)
+    code, _ = _grade_cli(folder, out, capsys)
+    assert code == status
+    assert (out / "grades.csv").is_file() and (out / "index.html").is_file()
+    graded = sorted(p.stem for p in (out / "results").glob("*.json"))
+    assert graded == ([] if phase == "collecting" else ["a"])  # nothing starts after a stop
+
+
+def test_a_second_ctrl_c_stops_at_once(tmp_path, monkeypatch, capsys):
+    """The first Ctrl-C asks for a clean stop; a second one is Python's KeyboardInterrupt again, for
+    an instructor who will not wait for the gradebook."""
+    from grader import batch
+
+    folder = _empty_submissions(tmp_path / "in", ["a"])
+    out = tmp_path / "out"
+    real = batch.write_grades_csv
+
+    def twice(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "write_grades_csv", twice)
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    code, err = _grade_cli(folder, out, capsys)
+    assert code == 130
+    assert "stopped at once" in err
+    assert not (out / "grades.csv").exists()
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers  # the batch's are gone

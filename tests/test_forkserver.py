@@ -12,8 +12,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import (
+    ASSIGNMENT_DIR,
+    SOLUTION_IPYNB,
+    SOLUTION_PY,
+    assert_full_marks,
+    private_tempdir,
+)
 
-from conftest import ASSIGNMENT_DIR, SOLUTION_IPYNB, SOLUTION_PY, assert_full_marks
 from grader import forkserver, isolation
 from grader.assignment import load_assignment
 from grader.grading import grade_file
@@ -67,6 +73,46 @@ def test_top_level_randomness_gives_the_same_result_on_every_run(random_at_top_l
     assert comparable(first) == comparable(second)
 
 
+# What the seccomp filter must leave working now that SysV IPC and POSIX message queues are refused:
+# a DataLoader whose worker processes hand tensors back through /dev/shm, and Python's own POSIX
+# shared memory, both at the first construction of MLR.
+WORKERS_IN_INIT = """
+        if not _LOADED:
+            import multiprocessing.shared_memory
+            loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(64.0).reshape(32, 2)),
+                                                 batch_size=4, num_workers=2)
+            _LOADED.append(float(sum(batch[0].sum() for batch in loader)))
+            shared = multiprocessing.shared_memory.SharedMemory(create=True, size=1 << 20)
+            shared.buf[:5] = b"hello"
+            print("DATALOADER SUM", _LOADED[0], "SHARED", bytes(shared.buf[:5]).decode())
+            shared.close()
+            shared.unlink()
+"""
+
+
+@pytest.fixture(scope="module")
+def dataloader_with_workers(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("loader") / "loader.py"
+    solution = SOLUTION_PY.read_text(encoding="utf-8")
+    first_layer = "        self.l1 = torch.nn.Linear(n_input, n_output)\n"
+    assert first_layer in solution
+    path.write_text(solution.replace("import torch\n", "import torch\n_LOADED = []\n", 1)
+                    .replace(first_layer, first_layer + WORKERS_IN_INIT.lstrip("\n"), 1), encoding="utf-8")
+    return path
+
+
+@needs_fork_server
+def test_a_dataloader_with_worker_processes_runs_warm_and_cold(dataloader_with_workers, assignment):
+    cold = grade_file(dataloader_with_workers, assignment, lang="en").result
+    with forkserver.ForkServer() as server:
+        warm = grade_file(dataloader_with_workers, assignment, lang="en", fork_server=server).result
+        assert server.runs_started == 1 and server.broken is None
+    for result in (cold, warm):
+        assert "DATALOADER SUM 2016.0 SHARED hello" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
+        assert result.score == result.max_score
+        assert [i.kind for i in result.incidents] == []
+
+
 @needs_fork_server
 @pytest.mark.parametrize("name, mode", [
     ("solution.py", None), ("solution.ipynb", None), ("jiro_mistakes.py", None), ("hanako_lesson.ipynb", None),
@@ -99,7 +145,7 @@ def test_one_server_outlives_hostile_runs_and_starts_again_after_its_own_death(a
         result = grade_file(SOLUTION_PY, assignment, lang="en", fork_server=server).result
         assert result.score == result.max_score
         assert server.running and server._process.pid != first  # noqa: SLF001
-        assert server.runs_started == 4
+        assert server.runs_started == 5  # the fork bomb's run, and the fresh one after its timeout
 
 
 def test_without_a_fork_server_grading_runs_cold_and_says_why(assignment, monkeypatch):
@@ -114,7 +160,9 @@ def test_without_a_fork_server_grading_runs_cold_and_says_why(assignment, monkey
 
 
 @needs_fork_server
-def test_nothing_is_left_behind_after_a_server_closes(assignment):
+def test_nothing_is_left_behind_after_a_server_closes(assignment, monkeypatch):
+    # A temporary folder of its own: other tests (in parallel) make and remove theirs in /tmp.
+    scratch = private_tempdir(monkeypatch, "grader-test-forkserver-")
     before = set(Path(tempfile.gettempdir()).glob("grader-*"))
     with forkserver.ForkServer() as server:
         grade_file(SOLUTION_PY, assignment, lang="en", fork_server=server)
@@ -123,3 +171,4 @@ def test_nothing_is_left_behind_after_a_server_closes(assignment):
         pid = server._process.pid  # noqa: SLF001
     assert not Path(f"/proc/{pid}").exists()
     assert set(Path(tempfile.gettempdir()).glob("grader-*")) == before
+    scratch.rmdir()  # empty: nothing of the server or its runs is left in it

@@ -1,10 +1,12 @@
 """Reading LMS downloads: Moodle and Canvas names -> student ids, and what real downloads hold besides.
 
-Nothing here grades (no sandbox): `collect_inputs` only unpacks and attributes files.
+Nearly nothing here grades (no sandbox): `collect_inputs` only unpacks and attributes files. The one
+exception grades the planted-download attack end to end (two real submissions, the fast hostile spec).
 """
 
 from __future__ import annotations
 
+import csv
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -12,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from fixtures.lms.builders import JIRO_PY, SOLUTION_IPYNB, SOLUTION_PY, canvas_entries, moodle_entries, write_zip
+from grader.cli import main
 from grader.inputs import collect_inputs, lms_zip_kind
 from grader.lms import canvas, moodle
+from grader.result import Result
 
 
 # ---- Moodle names (lms-formats.md §1.1, §1.4) ----------------------------------------------------
@@ -208,3 +212,127 @@ def test_plain_ids_stay_unique_without_clobbering_an_existing_name(tmp_path):
     items = collect_inputs([tmp_path / "a", tmp_path / "b"])
     # b/alice-2.py sorts before b/alice.py: the second alice becomes alice-3, not a second alice-2.
     assert [(i.student_id, i.student) for i in items] == [("alice", "alice"), ("alice-2", "alice-2"), ("alice-3", "alice")]
+
+
+# ---- a student's file never acts as an LMS download (issue 18, item 5) ------------------------------
+HANAKO = "Hanako Sato_1234567_assignsubmission_file"
+PLANTED = "class MLR:\n    pass\n"  # earns nothing: what an attacker would plant in another's row
+
+
+def attack_batch(tmp_path: Path) -> tuple[Path, Path]:
+    """The real Moodle download (Hanako's correct solution) and, in a plain folder, Mallory's own zip
+    whose entries follow Moodle's naming for Hanako's participant id, dated 2099 to win `--keep latest`."""
+    download = write_zip(tmp_path / "moodle" / "CS101-HW1-4711.zip", {f"{HANAKO}/solution.py": SOLUTION_PY},
+                         date_time=(2024, 3, 4, 15, 15, 0))
+    plain = tmp_path / "plain"
+    write_zip(plain / "mallory.zip", {f"{HANAKO}/x.py": PLANTED}, date_time=(2099, 1, 1, 0, 0, 0))
+    (plain / "alice.py").write_text("x = 1\n", encoding="utf-8")
+    return download, plain
+
+
+def test_a_zip_inside_a_plain_folder_is_its_students_submission_not_a_download(tmp_path):
+    download, plain = attack_batch(tmp_path)
+    items = collect_inputs([download, plain], extract_dir=tmp_path / "x")
+    by_id = {i.student_id: i for i in items}
+    assert sorted(by_id) == ["1234567", "alice", "mallory"]
+    assert by_id["1234567"].path.read_bytes() == SOLUTION_PY.read_bytes()
+    assert (by_id["mallory"].path, by_id["mallory"].lms, by_id["mallory"].student) == (plain / "mallory.zip", None, "mallory")
+    assert items.unattributed == []
+    assert items.notes == [f"{plain / 'mallory.zip'}: laid out as a Moodle download, but inside a folder a zip is one "
+                           "student's submission; give the zip itself as an input to read it as a download"]
+
+
+def test_a_folder_of_student_folders_is_plain_even_when_one_holds_moodle_names(tmp_path):
+    """Only a folder that is itself the download (its own entries in Moodle's naming) is read as one."""
+    inbox = tmp_path / "inbox"
+    (inbox / "mallory" / HANAKO).mkdir(parents=True)
+    (inbox / "mallory" / HANAKO / "x.py").write_text(PLANTED, encoding="utf-8")
+    (inbox / "alice.py").write_text("x = 1\n", encoding="utf-8")
+    (inbox / "bob.py").write_text("x = 2\n", encoding="utf-8")
+    items = collect_inputs([inbox])
+    assert [(i.student_id, i.lms) for i in items] == [("alice", None), ("bob", None), ("x", None)]
+    assert items.lms == set() and items.unattributed == []
+
+
+def test_a_plain_folder_with_one_moodle_named_file_among_others_stays_plain(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("alice.py", "bob.py", "carol.py"):
+        (inbox / name).write_text("x = 1\n", encoding="utf-8")
+    (inbox / f"{HANAKO}_x.py").write_text(PLANTED, encoding="utf-8")  # Moodle's flat layout, named by a student
+    items = collect_inputs([inbox])
+    assert all(i.lms is None for i in items) and "1234567" not in {i.student for i in items}
+
+
+def test_inside_a_moodle_download_a_zip_or_a_moodle_named_folder_is_that_participants(tmp_path):
+    planted = write_zip(tmp_path / "evil.zip", {f"{HANAKO}/x.py": PLANTED}, date_time=(2099, 1, 1, 0, 0, 0))
+    download = write_zip(tmp_path / "moodle.zip", {
+        f"{HANAKO}/solution.py": SOLUTION_PY,
+        "Mallory Evans_7654321_assignsubmission_file/evil.zip": planted,
+        f"Mallory Evans_7654321_assignsubmission_file/{HANAKO}/y.py": PLANTED,
+    })
+    items = collect_inputs([download], extract_dir=tmp_path / "x")
+    by_id = {i.student_id: i for i in items}
+    assert sorted(by_id) == ["1234567", "7654321"]
+    assert by_id["1234567"].path.read_bytes() == SOLUTION_PY.read_bytes()
+    with zipfile.ZipFile(by_id["7654321"].path) as packed:  # her two files, packed as her one submission
+        assert sorted(packed.namelist()) == [f"{HANAKO}/y.py", "evil.zip"]
+
+
+def test_a_submission_time_in_the_future_is_not_believed(tmp_path):
+    download = write_zip(tmp_path / "moodle.zip", {f"{HANAKO}/solution.py": SOLUTION_PY}, date_time=(2099, 1, 1, 0, 0, 0))
+    items = collect_inputs([download], extract_dir=tmp_path / "x")
+    assert items[0].submitted_at is None
+    assert items.notes == ["1 file(s) carry a time later than tomorrow: not believed, so they do not count as the "
+                           "latest submission"]
+
+
+def test_with_lms_moodle_a_canvas_shaped_input_is_not_read_as_canvas(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "doejane_12345_67890_hw1.py").write_text("x = 1\n", encoding="utf-8")
+    assert [i.lms for i in collect_inputs([inbox])] == ["canvas"]
+    items = collect_inputs([inbox], lms="moodle")
+    assert [(i.student_id, i.lms) for i in items] == [("doejane_12345_67890_hw1", None)]
+    assert any("Canvas" in note and "--lms moodle" in note for note in items.notes)
+
+
+def test_planted_moodle_zip_cannot_take_another_students_row(tmp_path, capsys):
+    """The attack end to end: Hanako's row in grades.csv and in Moodle's worksheet shows her own
+    25 / 25, and Mallory's zip is graded as Mallory's own submission."""
+    download, plain = attack_batch(tmp_path)
+    out = tmp_path / "out"
+    spec = Path(__file__).resolve().parent / "hostile" / "spec"
+    assert main(["grade", str(download), str(plain), "-a", str(spec), "-o", str(out), "--lang", "en", "-j", "1",
+                 "--lms", "moodle", "--keep", "latest"]) == 0
+    results = {p.stem: Result.model_validate_json(p.read_text(encoding="utf-8")) for p in (out / "results").glob("*.json")}
+    assert sorted(results) == ["1234567", "alice", "mallory"]  # no `1234567-2`: nothing planted under her id
+    hanako, mallory = results["1234567"], results["mallory"]
+    # Her own file, graded as the reference solution is (25 / 25 unless a loaded machine cuts a model's budget).
+    assert (hanako.status, hanako.submission.file, hanako.max_score) == ("graded", "solution.py", 25)
+    assert hanako.score > mallory.score == 0
+    assert (mallory.submission.student_id, mallory.submission.file) == (
+        "mallory", f"mallory.zip/{HANAKO}/x.py")  # her own zip, read as her submission
+    with (out / "grades.csv").open(encoding="utf-8") as handle:
+        grades = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert sorted(grades) == ["1234567", "alice", "mallory"]
+    assert (grades["1234567"]["name"], grades["1234567"]["submission"], grades["1234567"]["submissions"],
+            grades["1234567"]["score"]) == ("Hanako Sato", "1234567", "1", f"{hanako.score:g}")
+    assert (grades["mallory"]["submission"], grades["mallory"]["score"]) == ("mallory", "0")
+    with (out / "moodle" / "grading-worksheet.csv").open(encoding="utf-8") as handle:
+        worksheet = list(csv.DictReader(handle))
+    assert [(w["Identifier"], w["Full name"], w["Grade"]) for w in worksheet] == [
+        ("Participant 1234567", "Hanako Sato", f"{hanako.score:.2f}")]
+
+
+def test_a_zip_entry_with_an_empty_name_does_not_stop_the_collection(tmp_path):
+    """`ZipInfo.is_dir()` raises IndexError on an entry whose name is empty: one such zip, given as an
+    input or found in a folder, must not stop the batch before anything is graded."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "odd.zip", "w") as archive:
+        archive.writestr(zipfile.ZipInfo(""), b"x")
+    (folder / "alice.py").write_text("print(1)\n", encoding="utf-8")
+    items = collect_inputs([folder, folder / "odd.zip"])
+    assert sorted(item.student_id for item in items) == ["alice", "odd", "odd-2"]
+    assert lms_zip_kind(folder / "odd.zip") is None

@@ -40,8 +40,10 @@ def free_port() -> int:
 class Server:
     """`grader serve` in a subprocess, on loopback only."""
 
-    def __init__(self, data: Path, assignments: Path, workers: int, max_upload_mb: float = 1) -> None:
+    def __init__(self, data: Path, assignments: Path, workers: int, max_upload_mb: float = 1,
+                 options: tuple[str, ...] = ()) -> None:
         self.data, self.assignments, self.workers, self.max_upload_mb = data, assignments, workers, max_upload_mb
+        self.options = options  # more `grader serve` options (the quotas)
         self.process: subprocess.Popen | None = None
         self.url = ""
 
@@ -52,7 +54,7 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "grader", "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(self.data),
              "--assignments", str(self.assignments), "--workers", str(self.workers if workers is None else workers),
-             "--max-upload-mb", str(self.max_upload_mb), "--lang", "en"],
+             "--max-upload-mb", str(self.max_upload_mb), "--lang", "en", *self.options],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -149,7 +151,10 @@ def test_health_and_openapi_document(graded):
     assert {"/health", "/submissions", "/submissions/{submission_id}", "/submissions/{submission_id}/report",
             "/submissions/{submission_id}/result", "/assignments/{assignment}/gradebook.csv"} <= set(document["paths"])
     form = document["paths"]["/submissions"]["post"]
-    assert {"202", "401", "413", "415", "422"} <= set(form["responses"])
+    assert {"202", "401", "413", "415", "422", "429"} <= set(form["responses"])
+    too_many = form["responses"]["429"]
+    assert too_many["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert too_many["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
 
 
 def test_upload_poll_fetch_report_dedupe_and_gradebook(graded):
@@ -348,6 +353,154 @@ def test_100_concurrent_uploads_are_all_accepted_and_recorded(queue_only):
     queue_only.kill()
     queue_only.start()
     assert recorded() == rows
+
+
+# ---- quotas ------------------------------------------------------------------------------------
+def link_for(server: Server, student: str) -> str:
+    made = httpx.post(f"{server.url}/assignments/tiny/student-tokens", json={"student_id": student},
+                      headers=auth(server.token))
+    assert made.status_code == 201, made.text
+    return made.json()["token"]
+
+
+def module(n: int) -> bytes:
+    """A distinct small .py for each n (these servers grade nothing, so what it holds does not matter)."""
+    return f"answer = {n}\n".encode()
+
+
+def stored_uploads(data: Path) -> tuple[int, list[str]]:
+    """(submission folders under DATA/files, files left under DATA/incoming)."""
+    return len(list((data / "files").iterdir())), sorted(p.name for p in (data / "incoming").iterdir())
+
+
+def head_only_upload(server: Server, token: str, length: int = 500_000) -> bytes:
+    """Sends the head of an upload (a Content-Length of `length`) and no body, and returns what the
+    server answers within 5 s: an answer comes only from a server that decides without the body."""
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall((f"POST /submissions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+                      f"Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: {length}\r\n\r\n").encode())
+        try:
+            return sock.recv(65536)
+        except TimeoutError:
+            return b"(no answer in 5 s: the server waited for the body)"
+
+
+def test_upload_rate_window_is_exact_shared_by_a_students_tokens_and_forgets_idle_students():
+    """The sliding window on a fake clock: 2 per 10 s; Retry-After is when the oldest upload leaves
+    the window (rounded up); refused attempts do not push it further; idle students are dropped."""
+    from grader.server.auth import Principal
+    from grader.server.quotas import UploadRate
+
+    clock = [100.0]
+    rate = UploadRate(2, 10, clock=lambda: clock[0])
+    alice = Principal("student", "alice", assignment="tiny", student_id="alice")
+    alice_by_link = Principal("student", "alice", assignment="tiny", student_id="alice")
+    teacher = Principal("instructor", "sato", frozenset({"*"}))
+    assert rate.admit(alice) is None
+    clock[0] = 104.0
+    assert rate.admit(alice_by_link) is None
+    clock[0] = 105.5
+    refused = rate.admit(alice)
+    assert (refused.error, refused.retry_after_s) == ("rate_limited", 5)  # 100 + 10 - 105.5 = 4.5, rounded up
+    clock[0] = 109.9
+    assert rate.admit(alice).retry_after_s == 1
+    clock[0] = 110.0
+    assert rate.admit(alice) is None  # the upload at 100 left the window; the one at 104 is still in it
+    assert rate.admit(alice).retry_after_s == 4
+    assert all(rate.admit(teacher) is None for _ in range(50))
+    assert rate.admit(Principal("student", "bob", assignment="tiny", student_id="bob")) is None
+    clock[0] = 130.0
+    assert rate.admit(Principal("student", "carol", assignment="tiny", student_id="carol")) is None
+    assert rate.tracked == {("student", "tiny", "carol")}
+
+
+def test_upload_rate_is_per_student_answered_429_with_retry_after_and_spares_instructors(tmp_path, assignments):
+    """2 uploads per 3 s: alice's third is refused (also through her signed link: the same student,
+    the same count) before its body is read, and nothing of it is stored; bob and an instructor
+    uploading for many students go on; after Retry-After seconds alice is accepted again."""
+    data, token = make_data(tmp_path)
+    server = Server(data, assignments, workers=0, options=("--uploads-per-minute", "2", "--rate-window", "3",
+                                                                "--max-queued-per-student", "0"))
+    server.token = token
+    server.start()
+    try:
+        alice_link, bob_link = link_for(server, "alice"), link_for(server, "bob")
+        accepted = [upload(server, "alice", token=STUDENT_TOKEN, name="a.py", content=module(i)) for i in range(2)]
+        assert [a.status_code for a in accepted] == [202, 202], [a.text for a in accepted]
+        before = stored_uploads(data)
+
+        refused = upload(server, "alice", token=alice_link, name="a.py", content=module(2))
+        assert refused.status_code == 429, refused.text
+        wait = int(refused.headers["retry-after"])
+        assert 1 <= wait <= 3
+        assert refused.json() == {"error": "rate_limited", "detail": (
+            f"too many uploads: at most 2 every 3 s for student alice of tiny; try again in {wait} s")}
+        assert head_only_upload(server, STUDENT_TOKEN).startswith(b"HTTP/1.1 429 ")
+        assert head_only_upload(server, "not-a-token-at-all").startswith(b"HTTP/1.1 401 ")  # authentication first
+        assert stored_uploads(data) == before == (2, [])
+
+        assert upload(server, "bob", token=bob_link, content=module(0)).status_code == 202
+        by_instructor = [upload(server, student, content=module(10 + i)).status_code
+                         for i, student in enumerate(["alice", "alice", "carol", "dave", "erin", "frank"])]
+        assert by_instructor == [202] * 6
+
+        time.sleep(wait)
+        again = upload(server, "alice", token=STUDENT_TOKEN, name="a.py", content=module(2))
+        assert again.status_code == 202, again.text
+        assert stored_uploads(data) == (2 + 1 + 6 + 1, [])
+    finally:
+        server.stop()
+
+
+def test_queued_jobs_per_student_and_in_all_are_limited_from_storage(tmp_path, assignments):
+    """At most 2 waiting jobs per student and 5 in all, on a server that grades nothing: alice's third
+    is `too_many_queued` while bob is accepted; the same file again is still 200 with its earlier
+    id; an instructor hands in for alice past her limit; the sixth job is `queue_full` for everyone.
+    The counts come from storage: after a SIGKILL and a restart they hold."""
+    data, token = make_data(tmp_path)
+    server = Server(data, assignments, workers=0, options=("--max-queued-per-student", "2", "--max-queue", "5"))
+    server.token = token
+    server.start()
+    try:
+        bob_link = link_for(server, "bob")
+        first, second = (upload(server, "alice", token=STUDENT_TOKEN, content=module(i)) for i in range(2))
+        assert (first.status_code, second.status_code) == (202, 202)
+
+        def assert_too_many_queued(waiting: int) -> None:
+            refused = upload(server, "alice", token=STUDENT_TOKEN, content=module(9))
+            assert refused.status_code == 429, refused.text
+            assert refused.headers["retry-after"] == "30"
+            assert refused.json() == {"error": "too_many_queued", "detail": (
+                f"student alice already has {waiting} submissions of tiny waiting to be graded, the most this service "
+                "queues for one student; try again when one is graded")}
+
+        assert_too_many_queued(2)
+        duplicate = upload(server, "alice", token=STUDENT_TOKEN, content=module(0))
+        assert (duplicate.status_code, duplicate.json()["id"], duplicate.json()["duplicate"]) == (
+            200, first.json()["id"], True)
+        assert upload(server, "bob", token=bob_link, content=module(0)).status_code == 202
+        assert upload(server, "alice", content=module(2)).status_code == 202  # an instructor, for alice
+        assert upload(server, "carol", content=module(0)).status_code == 202
+        assert stored_uploads(data) == (5, [])
+
+        for student, who in (("dave", token), ("bob", bob_link)):
+            full = upload(server, student, token=who, content=module(5))
+            assert full.status_code == 429, full.text
+            assert full.headers["retry-after"] == "30"
+            assert full.json() == {"error": "queue_full", "detail": (
+                "the service already has 5 submissions waiting to be graded, the most it queues; try again later")}
+        assert upload(server, "carol", content=module(0)).status_code == 200  # a duplicate adds nothing
+        assert stored_uploads(data) == (5, [])
+        assert httpx.get(f"{server.url}/health").json()["queue"] == {"queued": 5, "running": 0, "done": 0}
+
+        server.kill()
+        server.start()
+        assert_too_many_queued(3)  # her two and the instructor's one
+        assert upload(server, "erin", content=module(0)).json()["error"] == "queue_full"
+        assert stored_uploads(data) == (5, [])
+    finally:
+        server.stop()
 
 
 # ---- fuzzing the OpenAPI document ----------------------------------------------------------------

@@ -18,6 +18,7 @@ def run_job(job: dict[str, Any], stream: TextIO) -> int:
     if job["mode"] == "full" and job["kind"] == "notebook":
         from grader.harness.notebook import run_full_notebook
 
+        emitter.emit("phase", phase="load")
         run_full_notebook(job, emitter)
     else:
         from grader.harness.session import run_session
@@ -35,9 +36,16 @@ def finish(status: int) -> None:
 
 
 def main(argv: list[str]) -> int:
+    from grader.harness.zygote import warm_up
+
     job_path, observations_path = argv[1], argv[2]
     with open(job_path, encoding="utf-8") as handle:
         job = json.load(handle)
+    if job["mode"] != "full":
+        # What a warm child gets from the fork server, here before any phase is timed: the first
+        # model's budget is then the student's code's, not torch's lazy start (1-2 s of its first
+        # training). Full mode trains in its kernel, another process.
+        warm_up()
     # What is written stays written, even if the student's code later kills the process.
     with open(observations_path, "a", encoding="utf-8") as stream:
         return run_job(job, stream)

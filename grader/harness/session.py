@@ -72,24 +72,63 @@ def bound_as_defined(namespace: dict[str, Any], record: ClassRecord | None) -> I
             namespace[record.name] = previous
 
 
+@contextmanager
+def probes_marked(emitter: Emitter, model_id: str) -> Iterator[None]:
+    """Emit the `probes` phase line when the first forward pass is traced.
+
+    `probes.observe_model` builds the instance and probes it in one call; its first traced forward
+    comes right after the constructor has returned a module, so that is where construction ends
+    and the probes begin (a hang in either then gets the right name).
+    """
+    from grader.harness import probes
+
+    traced = probes.record_layers
+    marked = False
+
+    def record_layers(*args: Any, **kwargs: Any) -> Any:
+        nonlocal marked
+        if not marked:
+            marked = True
+            emitter.emit("phase", phase="probes", model=model_id)
+        return traced(*args, **kwargs)
+
+    probes.record_layers = record_layers
+    try:
+        yield
+    finally:
+        probes.record_layers = traced
+
+
 def observe_models(job: dict[str, Any], namespace: dict[str, Any], history: ClassHistory, emitter: Emitter) -> None:
+    """Observe the job's models in order; `observe` (when present) names the ones still to observe, after a
+    run that hung on an earlier one. Every model still takes part in choosing the classes, so that each
+    model is played by the same class as in the first run."""
     from grader.harness.probes import choose_classes, observe_model
     from grader.harness.training import train_model
 
     emitter.emit("classes", classes=[r.describe() for r in history.records][:100])
     choices = choose_classes(job["models"], history.records)
+    observe = job.get("observe")
     for model in job["models"]:
-        started = time.monotonic()
+        if observe is not None and model["id"] not in observe:
+            continue
         choice = choices[model["id"]]
+        described = {**choice[0].describe(), "matched_by": choice[1]} if choice else None
+        # Before each phase, a line the grader times the phase by (it ends the run past the budget).
+        emitter.emit("phase", phase="construct", model=model["id"], **{"class": described})
         with bound_as_defined(namespace, choice[0] if choice else None):
-            observation = observe_model(model, choice)
+            with probes_marked(emitter, model["id"]):
+                observation = observe_model(model, choice)
             emitter.emit("model", **observation)
             if choice is not None and "construct" in observation and "error" not in observation["construct"]:
-                runs = train_model(model, choice[0], started + job["model_budget_s"])
+                emitter.emit("phase", phase="training", model=model["id"])
+                # The same budget as the grader's: training gives up on its own where it can.
+                runs = train_model(model, choice[0], time.monotonic() + model["budget_s"])
                 emitter.emit("training", model=model["id"], runs=runs)
 
 
 def run_session(job: dict[str, Any], emitter: Emitter) -> None:
     prepare_process(job)
+    emitter.emit("phase", phase="load")
     namespace, history = load_submission(job, emitter)
     observe_models(job, namespace, history, emitter)

@@ -10,13 +10,16 @@ server's memory, which every later child inherits, holds nothing of any submissi
 
 Per request (one JSON message and two file descriptors, the run's stdout and stderr, on a Unix
 SEQPACKET socket) the child, still root, in this order: leaves for its own session; joins the
-run's cgroups; reads the job and opens the observations file; gets its own mount namespace with a
-fresh size-limited /tmp (its working directory) and /dev/shm, the submission's files read-only at
-/tmp/files, and the run folders and cgroup file systems unmounted; sets the rlimits; empties the
-capability bounding set and drops to the sandbox user (all capabilities go with root); sets
-no-new-privs, the parent-death signal and the seccomp filter; closes every other descriptor; and
-only then runs the harness. The server answers `{"forked": pid}` and, when the child ends,
-`{"exited": code}` (negative: killed by that signal).
+run's cgroups; reads the job and opens the observations file; gets its own IPC namespace (no SysV
+object or POSIX message queue of one run outlives it or reaches the next, as in a cold run's own
+bwrap) and its own mount namespace with a fresh size-limited /tmp (its working directory) and
+/dev/shm, the submission's files read-only at /tmp/files, and the run folders and cgroup file
+systems unmounted; sets the rlimits; empties the capability bounding, inheritable and ambient sets
+(as `setpriv --bounding-set=-all --inh-caps=-all` in a cold run) and drops to the sandbox user
+(the permitted and effective sets go with root); sets no-new-privs, the parent-death signal and
+the seccomp filter; closes every other descriptor; and only then runs the harness. The server
+answers `{"forked": pid}` and, when the child ends, `{"exited": code}` (negative: killed by that
+signal).
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ import sys
 import traceback
 from typing import Any
 
-CLONE_NEWNS = 0x00020000
+CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 1, 24, 38, 22, 2
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
 WORK = "/tmp"
 FILES = "/tmp/files"
 LAUNCH_FAILED = 125  # the same status as the cold launcher's: the sandbox, not the student, failed
@@ -101,13 +106,15 @@ def _child(config: dict[str, Any], request: dict[str, Any], fds: list[int]) -> N
             job = json.load(handle)
         job["files_dir"] = FILES
         observations_fd = os.open(os.path.join(run_dir, "observations.jsonl"), os.O_WRONLY | os.O_APPEND)
+        libc = ctypes.CDLL(None, use_errno=True)
+        _check(libc.unshare(CLONE_NEWIPC), "unshare(CLONE_NEWIPC)")
         _private_mounts(run_dir, request["tmp_bytes"], config["detach"])
         import resource
 
         for name, soft, hard in request["rlimits"]:
             resource.setrlimit(getattr(resource, name), (soft, hard))
-        libc = ctypes.CDLL(None, use_errno=True)
         _drop_bounding_set(libc)
+        _drop_inheritable_and_ambient(libc)
         os.setgroups([])
         os.setresgid(request["gid"], request["gid"], request["gid"])
         os.setresuid(request["uid"], request["uid"], request["uid"])
@@ -175,6 +182,27 @@ def _drop_bounding_set(libc) -> None:
             if ctypes.get_errno() == errno.EINVAL:  # past the last capability this kernel knows
                 return
             _check(-1, f"prctl(PR_CAPBSET_DROP, {cap})")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_inheritable_and_ambient(libc) -> None:
+    """As `setpriv --inh-caps=-all`: the server's inheritable set (what bwrap's --cap-add put there)
+    survives the uid change, which clears only the permitted, effective and ambient sets. The
+    effective and permitted sets stay as they are here: the uid change still needs CAP_SETUID."""
+    _prctl(libc, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()  # version 3: two 32-bit words of each set
+    _check(libc.capget(ctypes.byref(header), data), "capget")
+    for word in data:
+        word.inheritable = 0
+    _check(libc.capset(ctypes.byref(header), data), "capset")
 
 
 def _mount(libc, source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:

@@ -7,11 +7,12 @@ or `anon_<anonymous id>_...` under anonymous grading; text entries and URLs come
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from grader.csv_safety import number_cell, safe_writer
 
 # lms-formats.md §2.4 (tried in this order). `late` in either case: older Canvas lower-cased it.
 CANVAS_ANON = re.compile(
@@ -83,8 +84,9 @@ class GradebookRow:
 def write_gradebook(path: Path, column: str, points_possible: float, rows: list[GradebookRow]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = safe_writer(handle)  # the student's name is their own
         writer.writerow([*GRADEBOOK_INFO_COLUMNS, column])
-        writer.writerow([POINTS_POSSIBLE, "", "", "", "", f"{points_possible:.2f}"])
+        writer.writerow([POINTS_POSSIBLE, "", "", "", "", number_cell(points_possible, ".2f")])
         for row in rows:
-            writer.writerow([row.student, row.user_id, "", "", "", "" if row.score is None else f"{row.score:.2f}"])
+            writer.writerow([row.student, row.user_id, "", "", "",
+                             "" if row.score is None else number_cell(row.score, ".2f")])

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 from grader.i18n import Messages
 from grader.lms import canvas, moodle
 from grader.lms.gradebook import Keep, Kept, entries_from_items, select
+from grader.terminal import safe_line, safe_text
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from grader.assignment import LoadedAssignment
-    from grader.inputs import BatchItem
+    from grader.inputs import BatchItem, Unattributed
     from grader.result import Result
 
 LMS_CHOICES = ("moodle", "canvas")
@@ -37,7 +38,7 @@ def write_lms_outputs(out: Path, items: list[BatchItem], results: Iterable[Resul
                       lms: str | None = None, keep: Keep = "latest", lms_assignment_id: str | None = None,
                       lang: str | None = None, console: Console | None = None) -> list[str]:
     """Write the import report and the `lms` exports; return (and print) one line per thing to know."""
-    notes: list[str] = []
+    notes: list[str] = list(getattr(items, "notes", []))
     unattributed = list(getattr(items, "unattributed", []))
     not_graded = list(getattr(items, "not_graded", []))
     if getattr(items, "lms", None) or unattributed or not_graded:
@@ -62,17 +63,23 @@ def write_lms_outputs(out: Path, items: list[BatchItem], results: Iterable[Resul
         else:
             raise ValueError(f"lms must be one of {LMS_CHOICES}, not {lms!r}")
     if console is not None:
-        for line in notes:
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        for line in notes:  # entry names, names and ids from the downloads: no control codes, no markup
+            console.print(safe_text(line), markup=False, highlight=False, soft_wrap=True)
     return notes
 
 
 def write_unattributed(path: Path, unattributed: list, not_graded: list) -> None:
+    # One line per entry, tab-separated: a tab, newline or escape sequence in an entry's name would
+    # forge lines, or reach the terminal of whoever reads the file with cat.
     lines = ["# Files in the LMS downloads that no student could be told from (not graded):"]
-    lines += [f"{u.source}\t{u.path}\t{u.reason}" for u in unattributed] or ["(none)"]
+    lines += [_unattributed_line(u) for u in unattributed] or ["(none)"]
     lines += ["", "# Files of a student that were not graded (another file of theirs was):"]
-    lines += [f"{u.source}\t{u.path}\t{u.reason}" for u in not_graded] or ["(none)"]
+    lines += [_unattributed_line(u) for u in not_graded] or ["(none)"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _unattributed_line(entry: Unattributed) -> str:
+    return "\t".join(safe_line(part) for part in (entry.source, entry.path, entry.reason))
 
 
 def feedback_comment(result: Result, messages: Messages) -> str:

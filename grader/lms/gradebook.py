@@ -12,7 +12,6 @@ the latest of equals). `score` is the total of the check columns. With written q
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
 from grader.checks import check_names
+from grader.csv_safety import number_cell, safe_writer
 
 if TYPE_CHECKING:
     from grader.assignment import LoadedAssignment
@@ -79,8 +79,8 @@ def select(entries: Iterable[Entry], keep: Keep = "latest") -> list[Kept]:
 
 
 def number(value: float) -> str:
-    """`17.5`, `25`, and never `-0`."""
-    return f"{value + 0.0:g}"
+    """`17.5`, `25`, and never `-0`: a cell the CSV writers leave as a number."""
+    return number_cell(value, "g")
 
 
 def check_columns(assignment: LoadedAssignment) -> list[str]:
@@ -99,7 +99,7 @@ def written_columns(assignment: LoadedAssignment) -> list[str]:
 def write_rows(handle: TextIO, kept: list[Kept], assignment: LoadedAssignment) -> None:
     check_ids = check_columns(assignment)
     written_ids = [q.id for q in assignment.spec.written]
-    writer = csv.writer(handle)
+    writer = safe_writer(handle)  # names, files, ids and messages come from students
     writer.writerow([*INFO_COLUMNS, *check_ids, *written_columns(assignment), "message"])
     for row in kept:
         result = row.entry.result

@@ -27,7 +27,6 @@ import json
 import stat
 import sys
 import time
-import traceback
 import zipfile
 from pathlib import Path
 
@@ -180,9 +179,8 @@ def run(source: Path, submission: Path, results: Path, metadata: Path) -> dict:
     import tempfile
 
     from grader.assignment import load_assignment
-    from grader.grading import Graded, grade_file, grader_fault_result
+    from grader.grading import grade_safely, render_report_safely
     from grader.i18n import Messages
-    from grader.report.html import write_report
 
     started = time.perf_counter()
     config = json.loads((source / CONFIG_FILE).read_text(encoding="utf-8"))
@@ -198,14 +196,11 @@ def run(source: Path, submission: Path, results: Path, metadata: Path) -> dict:
                     "stdout_visibility": "hidden", "tests": [], "extra_data": {"status": "invalid"}}
         else:
             student_id = student_from_metadata(metadata)
-            try:
-                graded = grade_file(path, assignment, lang=config.get("lang"), mode=config.get("mode"),
-                                    student_id=student_id)
-            except Exception as exc:  # a grader fault still ends in a results.json that says so
-                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                graded = Graded(grader_fault_result(student_id, path.name, assignment, config.get("lang"),
-                                                    config.get("mode"), detail))
-            write_report(results / "report.html", graded, assignment)
+            # A grader fault (grading or the report) still ends in a results.json that says so.
+            graded = grade_safely(path, assignment, lang=config.get("lang"), mode=config.get("mode"),
+                                  student_id=student_id)
+            graded, report = render_report_safely(graded, assignment)
+            (results / "report.html").write_text(report, encoding="utf-8")
             data = results_json(graded.result, assignment, visibility, time.perf_counter() - started)
     (results / "results.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return data

@@ -13,12 +13,13 @@ same person `Participant 1234567`, and the feedback zip is matched on it.
 
 from __future__ import annotations
 
-import csv
 import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from grader.csv_safety import number_cell, safe_writer
 
 # lms-formats.md §1.4, applied to the path inside the download (or below any folder around it).
 MOODLE_PATH = re.compile(
@@ -42,14 +43,15 @@ class MoodleFile:
     inner_path: str  # the file's name (and folders) as the student uploaded it
 
 
-def parse_path(relative: str) -> MoodleFile | None:
+def parse_path(relative: str, wrapped: bool = True) -> MoodleFile | None:
     """Attribute a path inside a Moodle download, or None when it is not in Moodle's naming.
 
-    The pattern is tried on the whole path, then below each leading folder, so that a download that
-    was unpacked into a folder and zipped again is still read.
+    The pattern is tried on the whole path and, when `wrapped`, below its first folder: a download
+    that was unpacked into a folder and zipped again is still read. Never deeper: a folder in Moodle's
+    naming inside someone's files (a student's own) attributes nothing.
     """
     parts = PurePosixPath(relative).parts
-    for start in range(len(parts)):
+    for start in range(min(len(parts), 2 if wrapped else 1)):
         match = MOODLE_PATH.match("/".join(parts[start:]))
         if match:
             inner = match["inner_path"] or match["flat_name"]
@@ -57,10 +59,13 @@ def parse_path(relative: str) -> MoodleFile | None:
     return None
 
 
-def looks_like(relatives: Iterable[str]) -> bool:
-    """A tree is a Moodle download when any of its paths is in Moodle's naming (the
-    `_<digits>_assignsubmission_` marker does not occur by chance)."""
-    return any(parse_path(r) is not None for r in relatives)
+def looks_like(relatives: Iterable[str], wrapped: bool = True) -> bool:
+    """A tree is a Moodle download when at least half of its files are in Moodle's naming at its top
+    (`wrapped`: or below one folder). The naming is easy to copy, so one student's file or folder
+    named like Moodle's cannot turn a folder of other submissions into a download."""
+    relatives = list(relatives)
+    matched = sum(parse_path(r, wrapped) is not None for r in relatives)
+    return matched >= 1 and matched * 2 >= len(relatives)
 
 
 def participant_identifier(participant_id: str) -> str:
@@ -81,12 +86,12 @@ def write_worksheet(path: Path, rows: list[WorksheetRow]) -> None:
     """The CSV that "Upload grading worksheet" imports (UTF-8, comma: the form's defaults)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = safe_writer(handle)  # the full name is the student's own
         writer.writerow(WORKSHEET_HEADER)
         for row in rows:
             writer.writerow([
                 participant_identifier(row.participant_id), row.full_name,
-                "" if row.grade is None else f"{row.grade:.2f}", f"{row.max_grade:.2f}",
+                "" if row.grade is None else number_cell(row.grade, ".2f"), number_cell(row.max_grade, ".2f"),
                 row.modified, row.feedback,
             ])
 

@@ -4,6 +4,7 @@ at once, and fetches the status, the result JSON and the HTML report when gradin
     GET  /health                                   liveness, queue counts (no token)
     GET  /assignments                              the assignments served
     POST /submissions                              multipart: file, student_id, assignment[, lang] -> 202
+                                                   (429 over a quota: see `grader.server.quotas`)
     GET  /submissions/{id}                         state, score, and the result JSON once graded
     GET  /submissions/{id}/result                  the result JSON (409 until graded)
     GET  /submissions/{id}/report                  the HTML report (409 until graded)
@@ -24,6 +25,7 @@ import json
 import logging
 import os
 import re
+import threading
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -42,6 +44,7 @@ from grader.assignment import ASSIGNMENTS_DIR, SPEC_FILE, AssignmentError, Loade
 from grader.result import Result
 from grader.server.auth import AuthConfigError, Principal, Tokens
 from grader.server.jobs import WorkerPool
+from grader.server.quotas import Quotas, Refusal, UploadRate, queue_refusal
 from grader.server.storage import Row, Storage
 
 log = logging.getLogger("grader.server")
@@ -59,12 +62,24 @@ class ServerConfig:
     workers: int = 1
     max_upload_bytes: int = 20 * 1024 * 1024
     lang: str | None = None
+    quotas: Quotas = Quotas()
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, detail: str) -> None:
+    def __init__(self, status: int, error: str, detail: str, retry_after_s: int | None = None) -> None:
         super().__init__(detail)
-        self.status, self.error, self.detail = status, error, detail
+        self.status, self.error, self.detail, self.retry_after_s = status, error, detail, retry_after_s
+
+    @classmethod
+    def refused(cls, refusal: Refusal) -> ApiError:
+        return cls(429, refusal.error, refusal.detail, refusal.retry_after_s)
+
+    def response(self) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else {}
+        if self.retry_after_s is not None:
+            headers["Retry-After"] = str(self.retry_after_s)
+        return JSONResponse({"error": self.error, "detail": self.detail}, status_code=self.status,
+                            headers=headers or None)
 
 
 # -- response bodies (they make the OpenAPI document) ---------------------------------------------
@@ -141,7 +156,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         409: "not graded yet", 413: "the file is over the size limit",
         415: "not a .ipynb, .py or .zip file", 422: "a field is missing or wrong",
     }.items()
-}
+} | {429: {"model": ErrorBody, "description": "over a quota: rate_limited (one student's uploads per minute), "
+                                              "too_many_queued (one student's submissions waiting to be graded) "
+                                              "or queue_full (all submissions waiting)",
+           "headers": {"Retry-After": {"description": "seconds to wait before trying again",
+                                       "schema": {"type": "integer"}}}}}
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -177,7 +196,11 @@ class RedactTokens(logging.Filter):
 
 def create_app(config: ServerConfig) -> FastAPI:
     # The assignments are read once, here, so that the OpenAPI document can list them.
-    state: dict[str, Any] = {"assignments": load_assignments(config.assignments_dir)}
+    state: dict[str, Any] = {"assignments": load_assignments(config.assignments_dir),
+                             "rate": UploadRate(config.quotas.uploads_per_window, config.quotas.window_s),
+                             # One upload at a time between counting the queue and adding to it, so
+                             # concurrent uploads cannot all pass a limit that only one of them fits.
+                             "admission": threading.Lock()}
     served = sorted(state["assignments"]) or ["(none)"]
     an_assignment = {"json_schema_extra": {"enum": served}}
     a_submission_id = {"json_schema_extra": {"pattern": SUBMISSION_ID.pattern}}
@@ -219,8 +242,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     # -- errors: always JSON, 4xx for what the caller can fix ---------------------------------
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status, headers=headers)
+        return exc.response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -257,8 +279,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     # -- who is calling -----------------------------------------------------------------------
     bearer = HTTPBearer(auto_error=False, description="an instructor or student token, or a signed student link token")
 
-    def principal(credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-                  token: str | None = Query(None, description="the token, for links opened in a browser")) -> Principal:
+    def authenticate(credentials: HTTPAuthorizationCredentials | None, token: str | None) -> Principal:
         given = credentials.credentials if credentials is not None else token
         if not given:
             raise ApiError(401, "unauthorized", "no token: send `Authorization: Bearer <token>` or `?token=`")
@@ -266,6 +287,26 @@ def create_app(config: ServerConfig) -> FastAPI:
         if found is None:
             raise ApiError(401, "unauthorized", "the token is not valid (unknown, or an expired or altered link)")
         return found
+
+    def principal(credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+                  token: str | None = Query(None, description="the token, for links opened in a browser")) -> Principal:
+        return authenticate(credentials, token)
+
+    # Registered after `_limit_body`, so it runs first. FastAPI reads a form body before it resolves
+    # the route's dependencies: an upload is authenticated and rate limited here, from its head
+    # alone, so a refused client costs no body read (and nothing of it reaches the disk).
+    @app.middleware("http")
+    async def _upload_gate(request: Request, call_next):
+        if request.method != "POST" or request.url.path != "/submissions":
+            return await call_next(request)
+        try:
+            who = authenticate(await bearer(request), request.query_params.get("token"))
+            refusal = state["rate"].admit(who)
+        except ApiError as exc:
+            return exc.response()
+        if refusal is not None:
+            return ApiError.refused(refusal).response()
+        return await call_next(request)
 
     def assignment_or_404(name: str) -> LoadedAssignment:
         found = state["assignments"].get(name)
@@ -296,7 +337,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.post("/submissions", status_code=202, response_model=SubmissionOut, tags=["submissions"],
               responses={200: {"model": SubmissionOut, "description": "this student already handed in this file: "
                                                                        "the earlier submission"},
-                         **_errors(400, 401, 403, 413, 415, 422)})
+                         **_errors(400, 401, 403, 413, 415, 422, 429)})
     def submit(response: Response,
                file: UploadFile = File(description="the notebook (.ipynb), module (.py) or a .zip holding one"),
                student_id: str = Form(description="the student's id (letters, digits, . @ + - _ and single spaces)"),
@@ -330,7 +371,15 @@ def create_app(config: ServerConfig) -> FastAPI:
                 os.fsync(out.fileno())
             if size == 0:
                 raise ApiError(422, "empty_file", f"{name} is empty")
-            row, created = storage.add(assignment, student_id, name, digest.hexdigest(), size, incoming, lang)
+            # The queue limits are checked once the file is hashed, not before its body is read: the
+            # same file again must still get 200 and its earlier id (it adds nothing to the queue).
+            # What a refused upload costs is bounded by the rate limit times the size limit.
+            with state["admission"]:
+                if storage.find(assignment, student_id, digest.hexdigest()) is None:
+                    refusal = queue_refusal(config.quotas, storage, who, assignment, student_id)
+                    if refusal is not None:
+                        raise ApiError.refused(refusal)
+                row, created = storage.add(assignment, student_id, name, digest.hexdigest(), size, incoming, lang)
         finally:
             incoming.unlink(missing_ok=True)
         if not created and row.state == "done" and row.result_status == "error":

@@ -87,7 +87,7 @@ class WorkerPool:
             return
         task = make_task(self.storage.file_path(row), row.student_id, assignment, row.lang or self.lang, None,
                          ship_file=False)
-        output = run_task(task, self.stop, fork_server)
+        output = run_task(task, self.stop, fork_server)  # behind the fault barrier: its result JSON validates
         if self.stop.is_set():
             return  # cut off: not a result
         result = Result.model_validate_json(output.result_json)
@@ -100,8 +100,7 @@ class WorkerPool:
         write_atomic(self.storage.result_path(submission_id), result_json)
 
     def _record_fault(self, row: Row, detail: str) -> None:
-        from grader.grading import Graded, grader_fault_result
-        from grader.report.html import render_report
+        from grader.grading import Graded, grader_fault_result, render_report_safely
 
         assignment = self.assignments.get(row.assignment)
         if assignment is None:
@@ -109,5 +108,6 @@ class WorkerPool:
             return
         result = grader_fault_result(row.student_id, Path(row.file_name).name, assignment, row.lang or self.lang,
                                      None, detail)
-        self._write(row.id, result.to_json(), render_report(Graded(result), assignment))
-        self.storage.finish(row.id, "error", result.score, result.max_score)
+        graded, report = render_report_safely(Graded(result), assignment)
+        self._write(row.id, graded.result.to_json(), report)
+        self.storage.finish(row.id, "error", graded.result.score, graded.result.max_score)

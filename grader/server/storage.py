@@ -194,6 +194,16 @@ class Storage:
         return self._rows("SELECT * FROM submissions WHERE assignment=? AND student_id=? ORDER BY seq",
                           (assignment, student_id))
 
+    def waiting(self, assignment: str | None = None, student_id: str | None = None) -> int:
+        """Jobs not graded yet (queued or running): of one student of one assignment, or in all."""
+        if assignment is None or student_id is None:
+            sql, params = "SELECT COUNT(*) FROM submissions WHERE state IN ('queued', 'running')", ()
+        else:
+            sql, params = ("SELECT COUNT(*) FROM submissions WHERE assignment=? AND student_id=? "
+                           "AND state IN ('queued', 'running')", (assignment, student_id))
+        with self._lock:
+            return self._db.execute(sql, params).fetchone()[0]
+
     def counts(self) -> dict[str, int]:
         with self._lock:
             rows = self._db.execute("SELECT state, COUNT(*) AS n FROM submissions GROUP BY state").fetchall()
