@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -192,10 +191,10 @@ exec(sys.argv[2], namespace)
 
 def write_models_json(folder: Path) -> Path:
     """The models of the assignment as the harness gets them (recipe, arguments, data splits)."""
-    from grader.assignment import load_assignment
-    from grader.dataset import IrisTable
-    from grader.execution import build_job
-    from grader.submission import read_submission
+    from grader.evaluate.execute import build_job
+    from grader.intake.submission import read_submission
+    from grader.spec import load_assignment
+    from grader.spec.datasets import IrisTable
 
     assignment = load_assignment("iris_basics")
     table = IrisTable.load()

@@ -27,12 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+import test_intake_fuzz as fuzz  # noqa: E402
 from hypothesis import given, seed, settings  # noqa: E402
 
-import test_intake_fuzz as fuzz  # noqa: E402
 from grader.i18n import CATALOGUE, LANGS, Messages  # noqa: E402
-from grader.inputs import collect_inputs  # noqa: E402
-from grader.submission import InvalidSubmission, read_submission  # noqa: E402
+from grader.intake.collect import collect_inputs  # noqa: E402
+from grader.intake.submission import InvalidSubmission, read_submission  # noqa: E402
 
 
 def peak_rss_mb() -> float:

@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.assignment import load_assignment  # noqa: E402
-from grader.grading import grade_file  # noqa: E402
-from grader.report.html import render_report  # noqa: E402
-from grader.report.summary_page import render_summary_page  # noqa: E402
+from grader.outputs.report.class_summary import render_summary_page  # noqa: E402
+from grader.outputs.report.html import render_report  # noqa: E402
+from grader.pipeline import grade_file  # noqa: E402
+from grader.spec import load_assignment  # noqa: E402
 
 SIZE_LIMIT = 1024 * 1024
 TIME_LIMIT = 0.5

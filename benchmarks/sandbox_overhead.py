@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader import isolation
-from grader.sandbox import ProcessLimits, run_process, scrubbed_environment
+from grader.sandbox import tiers as isolation
+from grader.sandbox.process import ProcessLimits, run_process, scrubbed_environment
 
 BUDGET_S = 0.2
 LIMITS = ProcessLimits(timeout_s=60, memory_bytes=2048 << 20, processes=128, cpu_s=600,

@@ -7,7 +7,7 @@ classes are written in one of several styles with random names, each with its ow
 (random statements, as a student's own code is), a few renamed copies of the examples and the
 solutions, and `--copies` planted copies of other submissions of the batch (renamed, reindented,
 comments and blank lines changed). Then times the similarity step alone as `grader grade` runs it
-(read every file again + normalise + compare, `grader.similarity.similar_in_batch`), and prints the
+(read every file again + normalise + compare, `grader.outputs.similarity.similar_in_batch`), and prints the
 pairs found, whether each planted copy was found, the pairs that were not planted, and the step's
 share of the batch time. The batch time is `count` x the grading time per submission: 0.8 s at
 `-j 2` (benchmarks/batch_speed.py), or measured with `--grade N` (grades N of the files with
@@ -30,11 +30,18 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.assignment import load_assignment  # noqa: E402
-from grader.inputs import collect_inputs  # noqa: E402
-from grader.similarity import (COMMON_MIN, COMMON_SHARE, find_similar, normalise, similar_in_batch,  # noqa: E402
-                               template_keys, template_paths)
-from grader.submission import read_submission  # noqa: E402
+from grader.intake.collect import collect_inputs  # noqa: E402
+from grader.intake.submission import read_submission  # noqa: E402
+from grader.outputs.similarity import (  # noqa: E402
+    COMMON_MIN,
+    COMMON_SHARE,
+    find_similar,
+    normalise,
+    similar_in_batch,
+    template_keys,
+    template_paths,
+)
+from grader.spec import load_assignment  # noqa: E402
 
 SOLUTION_PY = ROOT / "solutions" / "iris_basics" / "solution.py"
 SOLUTION_NB = ROOT / "solutions" / "iris_basics" / "solution.ipynb"

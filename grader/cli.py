@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported lazily at run time (start-up speed)
     from rich.console import Console
 
-    from grader.assignment import LoadedAssignment
-    from grader.grading import Graded
+    from grader.result import Graded
+    from grader.spec import LoadedAssignment
 
 EXIT_OK, EXIT_FAULT, EXIT_USAGE = 0, 1, 2
 
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="submissions graded at once (default: 1; 0 queues without grading)")
     serve.add_argument("--max-upload-mb", type=float, default=20, metavar="MB", help="upload size limit (default: 20)")
     serve.add_argument("--lang", choices=["ja", "en"], help="language of reports (default: each assignment's)")
-    from grader.server.quotas import Quotas
+    from grader.apps.server.quotas import Quotas
 
     quotas = Quotas()
     serve.add_argument("--uploads-per-minute", type=int, default=quotas.uploads_per_window, metavar="N",
@@ -127,18 +127,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
     if args.command == "doctor":
-        from grader.doctor import main as doctor
+        from grader.sandbox.doctor import main as doctor
 
         return doctor(as_json=args.json, strict=args.strict)
     if args.command == "serve":
         return _serve(args)
     if args.command == "gradescope" and args.gradescope_command == "run":
-        from grader.lms.gradescope import run
+        from grader.apps.gradescope import run
 
         run(args.source, args.submission, args.results, args.metadata)
         return EXIT_OK
 
-    from grader.assignment import AssignmentError, load_assignment
+    from grader.pipeline import load_assignment
+    from grader.spec import AssignmentError
 
     try:
         assignment = load_assignment(args.assignment)
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return _check(args, assignment)
     if args.command == "gradescope":
-        from grader.lms.gradescope import build_autograder
+        from grader.apps.gradescope import build_autograder
 
         path = build_autograder(assignment, args.out, lang=args.lang, mode=args.mode, visibility=args.visibility)
         print(f"autograder: {path} (upload it under Configure Autograder > Zip file upload)")
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 def _check(args: argparse.Namespace, assignment) -> int:
     from rich.console import Console
 
-    from grader.grading import grade_safely, render_report_safely
+    from grader.pipeline import grade_safely, render_report_safely
 
     if not args.submission.exists():
         print(f"grader: {args.submission}: no such file", file=sys.stderr)
@@ -196,8 +197,8 @@ def _check(args: argparse.Namespace, assignment) -> int:
 def _summary_safely(console: Console, graded: Graded, assignment: LoadedAssignment) -> tuple[Graded, str]:
     """The terminal summary as text, or, when it cannot be rendered, the error result and a plain line
     (control characters replaced: the message may quote what the submission made)."""
-    from grader.grading import fault_graded
-    from grader.summary import print_result
+    from grader.outputs.console import print_result
+    from grader.pipeline import fault_graded
 
     try:
         with console.capture() as capture:
@@ -212,7 +213,7 @@ def _summary_safely(console: Console, graded: Graded, assignment: LoadedAssignme
 def _grade(args: argparse.Namespace, assignment) -> int:
     import signal
 
-    from grader.batch import grade_batch
+    from grader.apps.batch import grade_batch
 
     missing = [str(p) for p in args.inputs if not p.exists()]
     if missing:
@@ -236,14 +237,14 @@ def _grade(args: argparse.Namespace, assignment) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     if args.init_tokens:
-        from grader.server.auth import init_tokens
+        from grader.apps.server.auth import init_tokens
 
         path, token = init_tokens(args.data, args.name, args.assignment)
         print(f"added an instructor token for {args.name} ({', '.join(args.assignment or ['all assignments'])}) "
               f"to {path}\n(only its sha256 is kept there: copy the token now)\n\n{token}")
         return EXIT_OK
     if args.student_token:
-        from grader.server.auth import AuthConfigError, Tokens
+        from grader.apps.server.auth import AuthConfigError, Tokens
 
         if not args.assignment or len(args.assignment) != 1:
             print("grader: --student-token needs one -a ASSIGNMENT", file=sys.stderr)
@@ -263,8 +264,8 @@ def _serve(args: argparse.Namespace) -> int:
         print("grader: --uploads-per-minute, --max-queued-per-student and --max-queue must be 0 (no limit) or more, "
               "and --rate-window between 0 and 86400 seconds", file=sys.stderr)
         return EXIT_USAGE
-    from grader.server import serve
-    from grader.server.quotas import Quotas
+    from grader.apps.server import serve
+    from grader.apps.server.quotas import Quotas
 
     quotas = Quotas(uploads_per_window=args.uploads_per_minute, window_s=args.rate_window,
                     max_queued_per_student=args.max_queued_per_student, max_queue=args.max_queue)

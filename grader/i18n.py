@@ -373,6 +373,17 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "hint_ja": "{method} はデコーダーを通さず、中間層の値 (シグモイドの後) を返します。",
         "hint_en": "{method} returns the hidden layer's values (after the sigmoid), without the decoder.",
     },
+    # ---- checks: parameter count (graded where the spec asks) ---------------------------------
+    "parameter_count.passed": {
+        "ja": "パラメータの数は {count} で、上限の {max} 以下です。",
+        "en": "The model has {count} parameters, within the limit of {max}.",
+    },
+    "parameter_count.failed": {
+        "ja": "パラメータの数が {count} あり、上限の {max} を超えています。",
+        "en": "The model has {count} parameters, over the limit of {max}.",
+        "hint_ja": "中間層を小さくするか、層の数を減らしてください。パラメータの数は sum(p.numel() for p in model.parameters()) で数えられます。",
+        "hint_en": "Make the hidden layers smaller or use fewer of them; sum(p.numel() for p in model.parameters()) counts the parameters.",
+    },
     # ---- checks: metrics ---------------------------------------------------------------------
     "metric.full.mse": {
         "ja": "テストデータの MSE は {value} で、満点の基準 {full} 以下です ({seeds} 通りの初期値の{aggregate})。",
@@ -470,6 +481,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "check.output_range": {"ja": "出力の範囲", "en": "Output range"},
     "check.grad_flow": {"ja": "勾配の流れ", "en": "Gradient flow"},
     "check.project_shape": {"ja": "project の出力の形", "en": "Shape of project()"},
+    "check.parameter_count": {"ja": "パラメータの数", "en": "Number of parameters"},
     "check.test_mse": {"ja": "テストデータの MSE", "en": "Test MSE"},
     "check.test_accuracy": {"ja": "テストデータの正解率", "en": "Test accuracy"},
     "idea.defined": {
@@ -495,6 +507,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "idea.project_shape": {
         "ja": "オートエンコーダーの project は、入力を中間層の表現 (次元削減した 2 次元の値) に変換して返します。",
         "en": "The autoencoder's project maps an input to its hidden-layer code: the reduced, 2-D representation.",
+    },
+    "idea.parameter_count": {
+        "ja": "パラメータ (重みとバイアス) が多いほど、モデルは大きく、学習データに過剰に適合しやすくなります。",
+        "en": "The more parameters (weights and biases) a model has, the larger it is and the more easily it overfits its training data.",
     },
     "idea.test_mse": {
         "ja": "教材と同じく、学習に使っていないテストデータ (偶数番目のデータ) で予測値と実測値の平均二乗誤差 (MSE) を測ります。",

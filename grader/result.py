@@ -1,12 +1,30 @@
-"""The result JSON: the contract every output (table, report, CSV, LMS export) is built from."""
+"""The result contract every output (table, report, CSV, LMS export) is built from.
+
+`Result` is the result JSON; `Graded` is a result with what the report draws (each model's curves and
+predictions, the submission's code cells) beside it. Depends on nothing of the grader.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 
-from grader.checks import CheckResult
+Status = Literal["passed", "failed", "error", "skipped"]
+
+
+class CheckResult(BaseModel):
+    id: str  # `<model>.<check>`
+    model: str
+    status: Status
+    score: float
+    max_score: float
+    message: str
+    hint: str = ""
+    expected: str | None = None
+    found: str | None = None
 
 
 class SubmissionInfo(BaseModel):
@@ -94,3 +112,39 @@ class Result(BaseModel):
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
+
+
+@dataclass
+class ModelOutcome:
+    """Everything graded about one model, for the result JSON and the report's plots."""
+
+    checks: list[CheckResult]
+    metric_name: str
+    metric_value: float | None = None
+    per_seed: list[float | None] = field(default_factory=list)
+    chosen_seed: int | None = None
+    loss_history: list[float | None] | None = None
+    predictions: np.ndarray | None = None
+    code: np.ndarray | None = None
+    class_name: str | None = None
+    # The test set's targets and species, for the report's plots (trusted side only).
+    test_targets: np.ndarray | None = None
+    test_species: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class CodeCell:
+    """One code cell of the submission (its 1-based position among all cells), for the report's
+    quotes of the lines an error points to."""
+
+    number: int
+    source: str
+
+
+@dataclass
+class Graded:
+    """The result JSON and what the report draws from (curves, predictions) beside it."""
+
+    result: Result
+    outcomes: dict[str, ModelOutcome] = field(default_factory=dict)
+    cells: tuple[CodeCell, ...] = ()

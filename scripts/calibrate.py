@@ -15,12 +15,12 @@ import statistics
 import time
 from pathlib import Path
 
-from grader.assignment import LoadedAssignment, load_assignment
-from grader.checks import aggregate
-from grader.execution import execute
-from grader.grading import grade_execution
+from grader.checks.metrics import aggregate
+from grader.evaluate.execute import execute
 from grader.i18n import Messages
-from grader.submission import read_submission
+from grader.intake.submission import read_submission
+from grader.pipeline import grade_execution
+from grader.spec import LoadedAssignment, load_assignment
 
 
 def with_seeds(assignment: LoadedAssignment, seeds: list[int]) -> LoadedAssignment:

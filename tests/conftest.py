@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import cgroups
-from grader.assignment import LoadedAssignment, load_assignment
-from grader.checks import CheckResult
-from grader.grading import Graded, grade_file
-from grader.result import Result
+from grader.pipeline import grade_file
+from grader.result import CheckResult, Graded, Result
+from grader.sandbox import cgroups
+from grader.spec import LoadedAssignment, load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_PY = ROOT / "solutions" / "iris_basics" / "solution.py"

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ASSIGNMENT_DIR, MODEL_IDS, ROOT, SOLUTION_PY
-from grader.assignment import AssignmentError, load_assignment
+
+from grader.checks.registry import max_score
+from grader.spec import AssignmentError, load_assignment
 
 SCRIPT = Path(sys.executable).parent / "grader"
 GRADER = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "grader"]
@@ -22,7 +23,7 @@ def test_iris_basics_loads():
     assert spec.id == "iris_basics"
     assert tuple(m.id for m in spec.models) == MODEL_IDS
     assert spec.lang == "ja" and spec.mode == "definitions"
-    assert spec.max_score == 25
+    assert max_score(spec) == 25
     assert len(loaded.spec_sha256) == 64
     assert loaded.folder.resolve() == ASSIGNMENT_DIR.resolve()
 

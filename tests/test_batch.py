@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.assignment import load_assignment
-from grader.batch import grade_batch
+from grader.apps.batch import grade_batch
+from grader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "assignments" / "iris_basics" / "examples"
@@ -140,7 +140,7 @@ def test_dask_scheduler_gives_the_same_results_as_local_grading(dask_cluster, lo
 
 def _a_run_holds_a_process(grader_pid: int) -> bool:
     """Whether a cgroup of a run of this `grader grade` process exists and holds a process."""
-    from grader import cgroups
+    from grader.sandbox import cgroups
 
     for base in (Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup/pids"), cgroups.V2_BASE):
         for group in base.rglob(f"{cgroups.PREFIX}{grader_pid}-*") if base.is_dir() else ():
@@ -155,7 +155,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path):
     kept with its report and the gradebook, no sandboxed process or work folder left behind."""
     import signal
 
-    from grader import cgroups
+    from grader.sandbox import cgroups
 
     hostile = ROOT / "tests" / "hostile"
     folder = tmp_path / "in"
@@ -240,7 +240,8 @@ def test_ctrl_c_while_the_main_thread_runs_a_finalizer_is_not_lost(tmp_path, mon
     lost, and a batch that waited for that exception graded on to the end and exited 0. Here the
     SIGINT arrives in a __del__ run just after the first result is written, while the second
     submission hangs until the pool's stop is set."""
-    from grader import batch, workers
+    from grader.apps import batch
+    from grader.apps import pool as workers
 
     folder = _empty_submissions(tmp_path / "in", ["a", "b"])
     out = tmp_path / "out"
@@ -288,7 +289,7 @@ def test_a_stop_while_inputs_are_collected_or_outputs_written_ends_with_the_grad
     """Before and after the pool, a stop request is noted, never raised into what the main thread is
     doing: what is collected or written is finished, the gradebook of what is done is written, and
     the status says which signal stopped the batch (130 for Ctrl-C, 143 for SIGTERM)."""
-    from grader import batch
+    from grader.apps import batch
 
     folder = _empty_submissions(tmp_path / "in", ["a"])
     out = tmp_path / "out"
@@ -310,7 +311,7 @@ def test_a_stop_while_inputs_are_collected_or_outputs_written_ends_with_the_grad
 def test_a_second_ctrl_c_stops_at_once(tmp_path, monkeypatch, capsys):
     """The first Ctrl-C asks for a clean stop; a second one is Python's KeyboardInterrupt again, for
     an instructor who will not wait for the gradebook."""
-    from grader import batch
+    from grader.apps import batch
 
     folder = _empty_submissions(tmp_path / "in", ["a"])
     out = tmp_path / "out"

@@ -18,11 +18,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from fixtures.sample_graded import sample_graded
 
-from grader.assignment import load_assignment
-from grader.report.html import write_report
-from grader.report.sample import sample_graded
-from grader.report.summary_page import write_summary_page
+from grader.outputs.report.class_summary import write_summary_page
+from grader.outputs.report.html import write_report
+from grader.spec import load_assignment
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -104,7 +104,7 @@ def pages(tmp_path_factory, assignment) -> dict[str, Path]:
     reports and index.html, and a class summary with several scores to sort."""
     from rich.console import Console
 
-    from grader.batch import grade_batch
+    from grader.apps.batch import grade_batch
 
     folder = tmp_path_factory.mktemp("pages")
     made = {}
@@ -123,7 +123,7 @@ def pages(tmp_path_factory, assignment) -> dict[str, Path]:
     results = [base.model_copy(update={"score": score, "submission": base.submission.model_copy(update={"student_id": name})})
                for name, score in (("alice", 21.1), ("bob", 5.0), ("carol", 13.5), ("dave", 24.0))]
     made["summary"] = folder / "summary" / "index.html"
-    from grader.similarity import Segment, SharedBlock, SimilarPair
+    from grader.outputs.similarity import Segment, SharedBlock, SimilarPair
 
     code = ("x = '<script>alert(1)</script>'", "y = x  # <img src=x onerror=alert(1)>")
     similar = [SimilarPair("alice", "bob", 0.93, 20, (SharedBlock((Segment(3, 1, 2, code),), (Segment(1, 7, 8, code),)),))]

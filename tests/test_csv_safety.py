@@ -13,11 +13,16 @@ import math
 from pathlib import Path
 
 import pytest
-
 from fixtures.lms.builders import write_zip
+
 from grader.cli import main
-from grader.csv_safety import Number, guard, number_cell, safe_cell, unguard
-from grader.similarity import Segment, SharedBlock, SimilarPair, write_similarity_csv
+from grader.outputs.csv_safety import Number, guard, number_cell, safe_cell, unguard
+from grader.outputs.similarity import (
+    Segment,
+    SharedBlock,
+    SimilarPair,
+    write_similarity_csv,
+)
 
 SPEC = Path(__file__).resolve().parent / "hostile" / "spec"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
@@ -125,9 +130,9 @@ def test_canvas_gradebook_guards_the_name_and_keeps_scores_numbers(batches):
 def test_review_csv_guards_ids_and_reads_its_points_back(tmp_path):
     """review.csv (written questions) uses the same guard, and a person's points still reach the
     student whose id the guard quoted."""
-    from grader.assignment import load_assignment
+    from grader.outputs.review import read_review, write_review
     from grader.result import Result, SubmissionInfo, WrittenAnswer
-    from grader.written import read_review, write_review
+    from grader.spec import load_assignment
 
     assignment = load_assignment("iris_basics")
     question = assignment.spec.written[0]

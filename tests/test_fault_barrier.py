@@ -21,14 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import load_assignment
-from grader.dataset import IrisTable
-from grader.execution import Execution
-from grader.grading import grade_execution
+from grader.evaluate.execute import Execution
+from grader.evaluate.observations import read_observations
 from grader.i18n import CATALOGUE, Messages
-from grader.observations import read_observations
+from grader.intake.submission import read_submission
+from grader.pipeline import grade_execution
 from grader.result import Result
-from grader.submission import read_submission
+from grader.spec import load_assignment
+from grader.spec.datasets import IrisTable
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "hostile"
@@ -39,7 +39,7 @@ GRADER = ROOT / ".venv" / "bin" / "grader"
 FAULT_PREFIX_EN = CATALOGUE["run.grader_fault"]["en"].split("{")[0]  # "The grader failed internally ...: "
 
 HUGE_INT = "1" + "0" * 399
-STARTED = '{"kind": "started", "pid": 1}'
+STARTED = '{"kind": "started", "version": 1, "pid": 1}'
 
 
 def training_line(run: str, model: str = "mlr") -> str:
@@ -153,8 +153,9 @@ def test_check_survives_forged_non_finite_lines(tmp_path):
 
 def test_forged_non_finite_lines_warm_are_malformed_too():
     # Forked from a batch worker's fork server the observations file is descriptor 3, and found so.
-    from grader import forkserver, isolation
-    from grader.grading import grade_safely
+    from grader.pipeline import grade_safely
+    from grader.sandbox import forkserver
+    from grader.sandbox import tiers as isolation
 
     reason = forkserver.unavailable_reason(isolation.detect())
     if reason:
@@ -170,15 +171,15 @@ def test_forged_non_finite_lines_warm_are_malformed_too():
 
 FAULTS = {
     # After the sandboxed run: the trusted checks raise.
-    "grading": ("valid", "import grader.checks\n"
-                "def boom(self): raise RuntimeError('checks exploded')\n"
-                "grader.checks.ModelGrader.grade = boom", "RuntimeError: checks exploded"),
-    "report": ("empty", "import grader.report.html\n"
+    "grading": ("valid", "import grader.checks.library.structure\n"
+                "def boom(self, context): raise RuntimeError('checks exploded')\n"
+                "grader.checks.library.structure.Structure.grade = boom", "RuntimeError: checks exploded"),
+    "report": ("empty", "import grader.outputs.report.html\n"
                "def boom(*a, **k): raise ValueError('template exploded')\n"
-               "grader.report.html.render_report = boom", "ValueError: template exploded"),
-    "summary": ("empty", "import grader.summary\n"
+               "grader.outputs.report.html.render_report = boom", "ValueError: template exploded"),
+    "summary": ("empty", "import grader.outputs.console\n"
                 "def boom(*a, **k): raise KeyError('console exploded')\n"
-                "grader.summary.print_result = boom", "KeyError: 'console exploded'"),
+                "grader.outputs.console.print_result = boom", "KeyError: 'console exploded'"),
 }
 
 
@@ -214,10 +215,10 @@ def _faulty_grade_file(original):
 
 
 def test_batch_goes_on_past_a_grader_fault_and_an_invalid_result_json(tmp_path, monkeypatch):
-    import grader.grading
-    from grader.batch import grade_batch
+    import grader.pipeline
+    from grader.apps.batch import grade_batch
 
-    monkeypatch.setattr(grader.grading, "grade_file", _faulty_grade_file(grader.grading.grade_file))
+    monkeypatch.setattr(grader.pipeline, "grade_file", _faulty_grade_file(grader.pipeline.grade_file))
     inputs = tmp_path / "in"
     inputs.mkdir()
     for name in ("good", "bad", "nan"):
@@ -245,13 +246,13 @@ def _raising(*args, **kwargs):
 
 
 def test_worker_task_output_is_always_valid(tmp_path, monkeypatch):
-    import grader.report.html
-    from grader.workers import fault_output, make_task, run_task
+    import grader.outputs.report.html
+    from grader.apps.pool import fault_output, make_task, run_task
 
     empty = tmp_path / "empty.py"
     empty.write_text("", encoding="utf-8")
     task = make_task(empty, "s1", SPEC, "en", None, ship_file=True)
-    monkeypatch.setattr(grader.report.html, "render_report", _raising)  # a report that cannot be rendered
+    monkeypatch.setattr(grader.outputs.report.html, "render_report", _raising)  # a report that cannot be rendered
     output = run_task(task)
     result = Result.model_validate_json(output.result_json)
     assert (result.status, result.message) == ("error", FAULT_PREFIX_EN + "RuntimeError: injected")
@@ -263,13 +264,13 @@ def test_worker_task_output_is_always_valid(tmp_path, monkeypatch):
 
 
 def test_dask_task_runs_behind_the_barrier(tmp_path, monkeypatch):
-    import grader.grading
-    from grader import dask_pool
-    from grader.workers import make_task
+    import grader.pipeline
+    from grader.apps import dask_pool
+    from grader.apps.pool import make_task
 
     empty = tmp_path / "empty.py"
     empty.write_text("", encoding="utf-8")
-    monkeypatch.setattr(grader.grading, "grade_file", _raising)
+    monkeypatch.setattr(grader.pipeline, "grade_file", _raising)
 
     class Worker:
         plugins: dict = {}
@@ -280,28 +281,28 @@ def test_dask_task_runs_behind_the_barrier(tmp_path, monkeypatch):
 
 
 def test_interrupts_are_not_swallowed(tmp_path, monkeypatch):
-    import grader.grading
+    import grader.pipeline
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(grader.grading, "grade_file", interrupted)
+    monkeypatch.setattr(grader.pipeline, "grade_file", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        grader.grading.grade_safely(SOLUTION_PY, SPEC)
+        grader.pipeline.grade_safely(SOLUTION_PY, SPEC)
 
 
 def test_service_records_a_grader_fault(tmp_path, monkeypatch):
     import hashlib
 
-    import grader.report.html
-    from grader.server.jobs import WorkerPool
-    from grader.server.storage import Storage
+    import grader.outputs.report.html
+    from grader.apps.server.jobs import WorkerPool
+    from grader.apps.server.storage import Storage
 
     storage = Storage(tmp_path / "data")
     incoming = storage.incoming_path()
     incoming.write_bytes(b"")  # graded `invalid` at once; then its report cannot be rendered
     row, _ = storage.add("iris_basics", "s1", "empty.py", hashlib.sha256(b"").hexdigest(), 0, incoming, "en")
-    monkeypatch.setattr(grader.report.html, "render_report", _raising)
+    monkeypatch.setattr(grader.outputs.report.html, "render_report", _raising)
     pool = WorkerPool(storage, {"iris_basics": SPEC}, workers=0, lang="en")
     pool._grade(storage.claim(), None)
     result = Result.model_validate_json(storage.result_path(row.id).read_text(encoding="utf-8"))
@@ -314,9 +315,9 @@ def test_service_records_a_grader_fault(tmp_path, monkeypatch):
 
 
 def test_gradescope_run_records_a_grader_fault(tmp_path, monkeypatch):
-    import grader.grading
-    import grader.report.html
-    from grader.lms.gradescope import CONFIG_FILE, run
+    import grader.outputs.report.html
+    import grader.pipeline
+    from grader.apps.gradescope import CONFIG_FILE, run
 
     source = tmp_path / "source"
     shutil.copytree(SPEC_DIR, source / "assignment")
@@ -324,14 +325,14 @@ def test_gradescope_run_records_a_grader_fault(tmp_path, monkeypatch):
     submission = tmp_path / "submission"
     submission.mkdir()
     shutil.copy(SOLUTION_PY, submission / "solution.py")
-    monkeypatch.setattr(grader.grading, "execute", _raising)
+    monkeypatch.setattr(grader.pipeline, "execute", _raising)
     data = run(source, submission, tmp_path / "results", tmp_path / "none.json")
     assert data["extra_data"]["status"] == "error"
     assert FAULT_PREFIX_EN + "RuntimeError: injected" in data["output"]
     monkeypatch.undo()
     # A report that cannot be rendered still ends in a results.json that says so.
     (submission / "solution.py").write_text("", encoding="utf-8")
-    monkeypatch.setattr(grader.report.html, "render_report", _raising)
+    monkeypatch.setattr(grader.outputs.report.html, "render_report", _raising)
     data = run(source, submission, tmp_path / "results2", tmp_path / "none.json")
     assert data["extra_data"]["status"] == "error"
     assert (tmp_path / "results2" / "report.html").is_file()

@@ -8,8 +8,6 @@ each test asserts one fault's checks. Faults are local: a model with no fault ke
 from __future__ import annotations
 
 import pytest
-
-from grader.i18n import Messages
 from conftest import (
     MODEL_IDS,
     SOLUTION_IPYNB,
@@ -25,6 +23,8 @@ from conftest import (
     write_module,
     write_notebook,
 )
+
+from grader.i18n import Messages
 
 EN = Messages("en")
 FORWARD_DEPENDENT = ("structure", "forward_shape", "output_range", "grad_flow", "project_shape",

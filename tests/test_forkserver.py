@@ -20,10 +20,11 @@ from conftest import (
     private_tempdir,
 )
 
-from grader import forkserver, isolation
-from grader.assignment import load_assignment
-from grader.grading import grade_file
+from grader.pipeline import grade_file
 from grader.result import Result
+from grader.sandbox import forkserver
+from grader.sandbox import tiers as isolation
+from grader.spec import load_assignment
 
 ISOLATION = isolation.detect()
 REASON = forkserver.unavailable_reason(ISOLATION)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import load_assignment
-from grader.checks import check_names
+from grader.checks.registry import check_names
 from grader.cli import main
+from grader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_IPYNB = ROOT / "solutions" / "iris_basics" / "solution.ipynb"
@@ -64,8 +64,8 @@ def test_zip_has_setup_and_run_autograder_at_its_root(autograder):
         setup = archive.read("setup.sh").decode()
         config = json.loads(archive.read("grader-gradescope.json"))
     assert {"setup.sh", "run_autograder", "grader-gradescope.json", "assignment/assignment.toml",
-            "package/pyproject.toml", "package/grader/__init__.py", "package/grader/lms/gradescope.py",
-            "package/grader/report/templates/report.html.j2"} <= names
+            "package/pyproject.toml", "package/grader/__init__.py", "package/grader/apps/gradescope.py",
+            "package/grader/outputs/report/templates/report.html.j2"} <= names
     assert not any("__pycache__" in n or n.startswith("assignment/examples/") for n in names)
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
     assert 'pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu' in setup

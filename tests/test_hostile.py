@@ -31,10 +31,11 @@ from conftest import (
     private_tempdir,
 )
 
-from grader import forkserver, isolation, seccomp_filter
-from grader.assignment import load_assignment
-from grader.grading import grade_file
+from grader.pipeline import grade_file
 from grader.result import Result
+from grader.sandbox import forkserver, seccomp_filter
+from grader.sandbox import tiers as isolation
+from grader.spec import load_assignment
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 SPEC = load_assignment(str(HOSTILE / "spec"))

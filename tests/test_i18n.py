@@ -15,19 +15,18 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from fixtures.sample_graded import sample_graded
 
-from grader.assignment import load_assignment
-from grader.checks import CheckResult
-from grader.grading import grade_file
 from grader.i18n import CATALOGUE, LANGS
-from grader.report.html import render_report
-from grader.report.sample import sample_graded
-from grader.report.summary_page import render_summary_page
-from grader.result import Incident, Result
+from grader.outputs.report.class_summary import render_summary_page
+from grader.outputs.report.html import render_report
+from grader.pipeline import grade_file
+from grader.result import CheckResult, Incident, Result
+from grader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 I18N = ROOT / "grader" / "i18n.py"
-TEMPLATES = ROOT / "grader" / "report" / "templates"
+TEMPLATES = ROOT / "grader" / "outputs" / "report" / "templates"
 SOLUTION_PY = ROOT / "solutions" / "iris_basics" / "solution.py"
 ALLOWED_FIELDS = {"ja", "en", "hint_ja", "hint_en"}
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff60]")
@@ -92,7 +91,7 @@ def test_templates_use_only_catalogue_keys():
 
 def test_every_check_has_a_name_and_an_idea():
     spec = load_assignment("iris_basics").spec
-    from grader.checks import check_names
+    from grader.checks.registry import check_names
 
     for model in spec.models:
         for name in check_names(model):

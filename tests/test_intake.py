@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import load_assignment
-from grader.grading import grade_file
 from grader.i18n import CATALOGUE, Messages
-from grader.submission import IntakeLimits, InvalidSubmission, read_submission
+from grader.intake.submission import IntakeLimits, InvalidSubmission, read_submission
+from grader.pipeline import grade_file
+from grader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = ROOT / "tests" / "hostile" / "spec"
@@ -121,7 +121,7 @@ def test_a_member_whose_headers_lie_about_its_size_is_cut_off(tmp_path):
 def test_the_running_count_stops_at_the_limit_while_streaming(tmp_path):
     # Three members of 2 MB against a 5 MB total: the third is cut off after at most its first 64 KB
     # past the limit, whatever the directory said.
-    from grader import submission
+    from grader.intake import submission
 
     path = zip_of(tmp_path / "three.zip", {f"m{i}.py": b"#" * (2 * MB) for i in range(3)}, zipfile.ZIP_STORED)
     limits = IntakeLimits(zip_members=10, zip_total_bytes=5 * MB)
@@ -156,7 +156,7 @@ def test_the_limits_come_from_the_assignment(tmp_path):
 @pytest.mark.parametrize("key, value", [("zip_members", 0), ("zip_members", 10_001), ("zip_total_mb", 0),
                                         ("zip_total_mb", 2000)])
 def test_limits_out_of_bounds_are_a_spec_error(tmp_path, key, value):
-    from grader.assignment import AssignmentError
+    from grader.spec import AssignmentError
 
     spec = tmp_path / "spec"
     shutil.copytree(SPEC_DIR, spec)

@@ -21,8 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.i18n import CATALOGUE, LANGS, Messages
-from grader.inputs import collect_inputs
-from grader.submission import IntakeLimits, InvalidSubmission, Submission, read_submission
+from grader.intake.collect import collect_inputs
+from grader.intake.submission import (
+    IntakeLimits,
+    InvalidSubmission,
+    Submission,
+    read_submission,
+)
 
 # A fuzzed module declared `unicode_escape` with a stray backslash: Python warns while decoding it, as
 # it would for the student; that is the input's doing, not a problem of the intake.

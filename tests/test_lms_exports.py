@@ -15,17 +15,28 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from fixtures.lms.builders import (
+    JIRO_PY,
+    canvas_entries,
+    moodle_entries,
+    tiny_assignment,
+    write_zip,
+)
 
-from fixtures.lms.builders import JIRO_PY, canvas_entries, moodle_entries, tiny_assignment, write_zip
-from grader.assignment import load_assignment
-from grader.checks import CheckResult
 from grader.cli import main
-from grader.inputs import BatchItem
-from grader.lms import canvas
-from grader.lms.exports import feedback_comment, write_lms_outputs
-from grader.lms.gradebook import Entry, check_columns, gradebook_text, select, write_grades_csv
 from grader.i18n import Messages
-from grader.result import Result, SubmissionInfo
+from grader.intake.collect import BatchItem
+from grader.outputs.gradebook import (
+    Entry,
+    check_columns,
+    gradebook_text,
+    select,
+    write_grades_csv,
+)
+from grader.outputs.lms import canvas
+from grader.outputs.lms.exports import feedback_comment, write_lms_outputs
+from grader.result import CheckResult, Result, SubmissionInfo
+from grader.spec import load_assignment
 
 CHECK_IDS_HEAD = ["mlr.defined", "mlr.structure", "mlr.forward_shape", "mlr.grad_flow", "mlr.test_mse"]
 

@@ -12,11 +12,18 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from fixtures.lms.builders import (
+    JIRO_PY,
+    SOLUTION_IPYNB,
+    SOLUTION_PY,
+    canvas_entries,
+    moodle_entries,
+    write_zip,
+)
 
-from fixtures.lms.builders import JIRO_PY, SOLUTION_IPYNB, SOLUTION_PY, canvas_entries, moodle_entries, write_zip
 from grader.cli import main
-from grader.inputs import collect_inputs, lms_zip_kind
-from grader.lms import canvas, moodle
+from grader.intake.collect import collect_inputs, lms_zip_kind
+from grader.intake.downloads import canvas, moodle
 from grader.result import Result
 
 

@@ -28,10 +28,11 @@ from conftest import (
     private_tempdir,
 )
 
-from grader import forkserver, isolation
-from grader.assignment import AssignmentError, load_assignment, parse_assignment
-from grader.grading import grade_file
+from grader.pipeline import grade_file
 from grader.result import Result
+from grader.sandbox import forkserver
+from grader.sandbox import tiers as isolation
+from grader.spec import AssignmentError, load_assignment, parse_assignment
 
 HOSTILE = ROOT / "tests" / "hostile"
 GRADER = ROOT / ".venv" / "bin" / "grader"
@@ -117,7 +118,7 @@ def test_budgets_are_spec_keys_with_a_per_model_override(tmp_path):
 
 
 def test_the_watch_times_each_phase_and_forged_lines_cannot_hold_its_clock(tmp_path):
-    from grader.execution import Budgets, PhaseWatch
+    from grader.evaluate.execute import Budgets, PhaseWatch
 
     now = [100.0]
     watch = PhaseWatch(["mlr", "lr"], Budgets(load_s=10.0, model_s={"mlr": 2.0, "lr": 3.0}), clock=lambda: now[0])

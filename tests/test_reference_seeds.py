@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import load_assignment
-from grader.grading import grade_file
+from grader.pipeline import grade_file
+from grader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 

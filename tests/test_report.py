@@ -1,6 +1,6 @@
 """The student report and the class summary (issue 4).
 
-Most tests render the sample submission (`grader.report.sample`: every kind of check, figure and
+Most tests render the sample submission (`tests/fixtures/sample_graded.py`: every kind of check, figure and
 incident, no sandbox run); a few grade real files once per module: the reference module (figures
 from real training) and a hostile module whose output and error messages carry markup.
 """
@@ -17,16 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures.sample_graded import sample_graded
 
-from grader.assignment import load_assignment
-from grader.grading import Graded, grade_file
 from grader.i18n import Messages
-from grader.report import html as report_html
-from grader.report import plots
-from grader.report.html import error_locations, render_report, write_report
-from grader.report.sample import sample_graded
-from grader.report.summary_page import render_summary_page, report_href
-from grader.result import Incident, Result, SubmissionInfo
+from grader.outputs.report import html as report_html
+from grader.outputs.report import plots
+from grader.outputs.report.class_summary import render_summary_page, report_href
+from grader.outputs.report.html import error_locations, render_report, write_report
+from grader.pipeline import grade_file
+from grader.result import Graded, Incident, Result, SubmissionInfo
+from grader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_PY = ROOT / "solutions" / "iris_basics" / "solution.py"
@@ -338,7 +338,7 @@ def test_summary_page_with_nothing_graded(assignment):
 def test_grade_batch_writes_index(assignment, tmp_path):
     from rich.console import Console
 
-    from grader.batch import grade_batch
+    from grader.apps.batch import grade_batch
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "empty.ipynb").write_text("", encoding="utf-8")
@@ -350,7 +350,7 @@ def test_grade_batch_writes_index(assignment, tmp_path):
 
 # ---- lazy imports ---------------------------------------------------------------------------------
 def test_matplotlib_is_imported_only_to_draw():
-    code = ("import sys, grader.cli, grader.report.html, grader.report.summary_page, grader.report.plots; "
+    code = ("import sys, grader.cli, grader.outputs.report.html, grader.outputs.report.class_summary, grader.outputs.report.plots; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"

@@ -1,4 +1,4 @@
-"""The sandbox itself (grader.sandbox, grader.isolation, grader.cgroups, grader.seccomp_filter):
+"""The sandbox itself (grader.sandbox.process, grader.sandbox.tiers, grader.sandbox.cgroups, grader.sandbox.seccomp_filter):
 what a sandboxed command can see and do, every limit, the cleanup, the fallback, and `grader doctor`.
 
 Each test runs a few lines of Python through `run_process`, as the harness would be run, and
@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 from conftest import leftover_cgroups
 
-from grader import isolation
-from grader.sandbox import (
+from grader.sandbox import tiers as isolation
+from grader.sandbox.bwrap import runtime_paths
+from grader.sandbox.process import (
     ProcessLimits,
     ProcessOutcome,
     run_process,
@@ -45,7 +46,7 @@ def run(code: str, workdir: Path, *, timeout_s: float = 30, outputs: list[str] |
     (workdir / "input.txt").write_text("the job")
     argv = [sys.executable, "-I", "-u", "-c", textwrap.dedent(code)]
     return run_process(argv, workdir, ProcessLimits(timeout_s=timeout_s, **limits), scrubbed_environment(workdir),
-                       outputs=["out.txt"] if outputs is None else outputs, isolation=iso, stop=stop)
+                       outputs=["out.txt"] if outputs is None else outputs, isolation=iso or ISOLATION, stop=stop)
 
 
 @pytest.fixture
@@ -137,7 +138,7 @@ def test_runs_as_an_unprivileged_user_with_no_capabilities(workdir):
 def test_sees_the_system_the_runtime_and_its_work_directory_only(workdir):
     outcome = run(f"""
         import os
-        import grader.harness.protocol
+        import grader.harness.emit
         print(sorted(os.listdir("/")))
         print(sorted(os.listdir("/etc")))
         print(sorted(os.listdir({str(ROOT)!r})))
@@ -153,9 +154,9 @@ def test_sees_the_system_the_runtime_and_its_work_directory_only(workdir):
     assert outcome.returncode == 0, outcome.stderr
     root, etc, repo, cwd = (eval(line) for line in outcome.stdout.splitlines()[:4])
     assert set(root) <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp", "usr",
-                         *(Path(p).parts[1] for p in isolation.runtime_paths())}
+                         *(Path(p).parts[1] for p in runtime_paths())}
     assert set(etc) <= {"ld.so.cache", "localtime"}
-    assert set(repo) <= {Path(p).name for p in isolation.runtime_paths() if Path(p).parent == ROOT}
+    assert set(repo) <= {Path(p).name for p in runtime_paths() if Path(p).parent == ROOT}
     assert "solutions" not in repo and "tests" not in repo
     assert sorted(cwd) == ["input.txt", "out.txt"]
     assert "VISIBLE" not in outcome.stdout
@@ -406,9 +407,9 @@ def test_the_sandbox_failing_to_start_is_reported_as_such(workdir):
 
 # ---- the result ----------------------------------------------------------------------------------------------
 def _incident_kinds(**outcome) -> list[str]:
-    from grader.grading import _incidents
+    from grader.evaluate.observations import Observations
     from grader.i18n import Messages
-    from grader.observations import Observations
+    from grader.pipeline import _incidents
 
     fields = dict(returncode=0, timed_out=False, duration_s=1.0, stdout="", stderr="", output_truncated=False)
     fields.update(outcome)
@@ -428,7 +429,7 @@ def test_incidents_name_what_happened():
 
 
 def test_limits_live_in_the_assignment_spec_with_defaults(tmp_path):
-    from grader.assignment import AssignmentError, Limits, load_assignment
+    from grader.spec import AssignmentError, Limits, load_assignment
 
     spec = load_assignment("iris_basics").spec
     assert spec.limits == Limits()
@@ -442,17 +443,22 @@ def test_limits_live_in_the_assignment_spec_with_defaults(tmp_path):
 
 
 def test_the_job_carries_no_test_labels():
-    from grader.assignment import load_assignment
-    from grader.dataset import IrisTable
-    from grader.execution import build_job
-    from grader.submission import read_submission
+    from grader.evaluate.execute import build_job
+    from grader.intake.submission import read_submission
+    from grader.spec import load_assignment
+    from grader.spec.datasets import IrisTable
 
     assignment = load_assignment("iris_basics")
     table = IrisTable.load()
     splits = {m.id: table.split_for(m, assignment.spec.dataset) for m in assignment.spec.models}
     job = build_job(read_submission(ROOT / "solutions" / "iris_basics" / "solution.py"), assignment, splits,
                     "definitions", "/nonexistent")
-    for model in job["models"]:
+    import json
+
+    from grader.protocol import wire
+
+    written = json.loads(json.dumps(wire.encode(job)))  # what the sandbox gets
+    for model in written["models"]:
         assert not {"test_y", "test_species", "labels"} & set(model)
         assert model["test_x"] == splits[model["id"]].test_x.tolist()
 
@@ -471,7 +477,7 @@ def test_grader_doctor_says_which_isolation_and_why():
         assert inside["writable_system_dirs"] == []
         assert info["listener_reached"] is False
         assert inside["uid"] != 0
-    from grader.forkserver import unavailable_reason
+    from grader.sandbox.forkserver import unavailable_reason
 
     reason = unavailable_reason(ISOLATION)
     assert info["warm_starts"].startswith("no") if reason else info["warm_starts"].startswith("yes"), info["warm_starts"]

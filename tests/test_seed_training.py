@@ -10,11 +10,11 @@ layer) must take the one-at-a-time path, say why, and get exactly its score.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
 import pytest
-
 from conftest import (
     SOLUTION_IPYNB,
     SOLUTION_PY,
@@ -23,13 +23,6 @@ from conftest import (
     substitute,
     write_module,
 )
-from grader.assignment import LoadedAssignment
-from grader.execution import execute
-from grader.grading import grade_execution
-from grader.i18n import Messages
-from grader.observations import Observations
-from grader.result import Result
-from grader.submission import read_submission
 from test_faulty_variants import (
     AE_NO_PROJECT,
     AUTOENCODER,
@@ -42,6 +35,14 @@ from test_faulty_variants import (
     MLR_FLATTENED,
     MLR_SQUARED,
 )
+
+from grader.evaluate.execute import execute
+from grader.evaluate.observations import Observations
+from grader.i18n import Messages
+from grader.intake.submission import read_submission
+from grader.pipeline import grade_execution
+from grader.result import Result
+from grader.spec import LoadedAssignment
 
 
 # ---- models with state of their own: trained together, bit for bit as one at a time ---------------
@@ -119,7 +120,7 @@ def grade_both(path: Path, assignment: LoadedAssignment, **recipe_changes) -> di
 
 def observed_runs(observations: Observations) -> dict[str, list[dict]]:
     """What each seed's training gave, without how it was trained (the path taken, its time)."""
-    return {model: [run.model_dump(exclude={"seconds", "together", "fallback"}) for run in line.runs]
+    return {model: [dataclasses.replace(run, seconds=0.0, together=False, fallback=None) for run in line.runs]
             for model, line in observations.training.items()}
 
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from fixtures.lms.builders import JIRO_PY, SOLUTION_IPYNB, SOLUTION_PY, tiny_assignment
+
+from grader.apps.server.auth import Tokens
 from grader.cli import main
-from grader.server.auth import Tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT_TOKEN = "alice-token-0123456789abcdef"  # a per-student token in tokens.toml
@@ -92,7 +92,7 @@ def make_data(folder: Path, capsys=None) -> tuple[Path, str]:
     """A data folder with tokens.toml as an instructor makes it (`grader serve --init-tokens`), plus a
     student token and an instructor of another assignment; returns (folder, instructor token)."""
     data = folder / "data"
-    from grader.server.auth import init_tokens
+    from grader.apps.server.auth import init_tokens
 
     _, token = init_tokens(data, "sato")
     with (data / "tokens.toml").open("a", encoding="utf-8") as handle:
@@ -389,8 +389,8 @@ def head_only_upload(server: Server, token: str, length: int = 500_000) -> bytes
 def test_upload_rate_window_is_exact_shared_by_a_students_tokens_and_forgets_idle_students():
     """The sliding window on a fake clock: 2 per 10 s; Retry-After is when the oldest upload leaves
     the window (rounded up); refused attempts do not push it further; idle students are dropped."""
-    from grader.server.auth import Principal
-    from grader.server.quotas import UploadRate
+    from grader.apps.server.auth import Principal
+    from grader.apps.server.quotas import UploadRate
 
     clock = [100.0]
     rate = UploadRate(2, 10, clock=lambda: clock[0])

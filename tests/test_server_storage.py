@@ -7,12 +7,12 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
 from fixtures.lms.builders import tiny_assignment
-from grader.assignment import load_assignment
+
+from grader.apps.server.jobs import WorkerPool
+from grader.apps.server.storage import MAX_ATTEMPTS, Storage
 from grader.result import Result
-from grader.server.jobs import WorkerPool
-from grader.server.storage import MAX_ATTEMPTS, Storage
+from grader.spec import load_assignment
 
 
 def put(storage: Storage, student: str, content: bytes = b"x = 1\n", name: str = "a.py"):
@@ -72,7 +72,7 @@ def test_requeue_clears_the_earlier_outcome(tmp_path):
 
 @pytest.mark.parametrize("name", ["../../etc/passwd.py", "..\\evil.py", ".hidden.py"])
 def test_upload_names_cannot_leave_the_submission_folder(name):
-    from grader.server.app import _clean_file_name
+    from grader.apps.server.app import _clean_file_name
 
     cleaned = _clean_file_name(name)
     assert "/" not in cleaned and "\\" not in cleaned and not cleaned.startswith(".")

@@ -12,11 +12,18 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.assignment import load_assignment
-from grader.report.summary_page import render_summary_page
-from grader.similarity import (Segment, SharedBlock, SimilarPair, find_similar, normalise, template_keys,
-                               template_paths)
-from grader.submission import Cell, read_submission
+from grader.intake.submission import Cell, read_submission
+from grader.outputs.report.class_summary import render_summary_page
+from grader.outputs.similarity import (
+    Segment,
+    SharedBlock,
+    SimilarPair,
+    find_similar,
+    normalise,
+    template_keys,
+    template_paths,
+)
+from grader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "iris_basics" / "solution.py"
@@ -130,7 +137,7 @@ def test_summary_page_lists_pairs_side_by_side_escaped():
 
 
 def test_batch_writes_similarity_csv_and_flags_both_students(tmp_path):
-    from grader.batch import grade_batch
+    from grader.apps.batch import grade_batch
 
     folder = tmp_path / "in"
     folder.mkdir()

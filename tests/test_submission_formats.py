@@ -11,11 +11,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import write_notebook
-from grader.grading import grade_file
+
 from grader.i18n import Messages
-from grader.submission import InvalidSubmission, read_submission
+from grader.intake.submission import InvalidSubmission, read_submission
+from grader.pipeline import grade_file
 
 JAPANESE_MODULE = (
     "# アヤメのデータで線形重回帰をします\n"

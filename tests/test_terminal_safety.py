@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fixtures.lms.builders import write_zip
-from grader.terminal import safe_line, safe_text
+
+from grader.outputs.terminal import safe_line, safe_text
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "hostile"

@@ -11,14 +11,16 @@ from pathlib import Path
 
 import pytest
 from fixtures.lms.builders import tiny_assignment
+from fixtures.sample_graded import sample_graded
 
-from grader.assignment import AssignmentError, load_assignment, parse_assignment
-from grader.batch import grade_batch
-from grader.report.html import render_report
-from grader.report.sample import sample_graded
+from grader.apps.batch import grade_batch
+from grader.checks.registry import max_score
+from grader.checks.written import coverage, find_answer, template_lines, written_answers
+from grader.intake.submission import read_submission
+from grader.outputs.report.html import render_report
+from grader.outputs.review import REVIEW_FILE
 from grader.result import Result
-from grader.submission import read_submission
-from grader.written import REVIEW_FILE, coverage, find_answer, template_lines, written_answers
+from grader.spec import AssignmentError, load_assignment, parse_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT_DIR = ROOT / "assignments" / "iris_basics"
@@ -56,7 +58,7 @@ QUESTION = "線形重回帰、ロジスティック回帰、多層パーセプ�
 # ---- the spec ------------------------------------------------------------------------------------
 def test_spec_has_exercise_2_and_written_is_optional(assignment, tmp_path):
     assert [w.id for w in assignment.spec.written] == ["compare_models"]
-    assert assignment.spec.written_max == 5 and assignment.spec.max_score == 25  # written points are not automatic
+    assert assignment.spec.written_max == 5 and max_score(assignment.spec) == 25  # written points are not automatic
     text = (ASSIGNMENT_DIR / "assignment.toml").read_text(encoding="utf-8")
     without = text[:text.index("[[written]]")]
     assert parse_assignment(without.encode(), tmp_path).spec.written == []
@@ -217,8 +219,8 @@ def test_review_csv_round_trip_without_regrading(tmp_path, capsys):
 
     # The Moodle worksheet carries the manual points (exports built from the same results).
     from grader.i18n import Messages
-    from grader.lms.exports import feedback_comment, write_moodle
-    from grader.lms.gradebook import Entry, Kept
+    from grader.outputs.gradebook import Entry, Kept
+    from grader.outputs.lms.exports import feedback_comment, write_moodle
 
     class Item:
         student_id, lms, lms_ref, name = "hanako", "moodle", {"participant_id": "1234567", "name": "Hanako"}, "Hanako"

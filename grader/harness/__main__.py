@@ -6,25 +6,27 @@ import json
 import os
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
+
+from grader.protocol.wire import VERSION, Finished, Job, PhaseLine, Started, decode
 
 
-def run_job(job: dict[str, Any], stream: TextIO) -> int:
+def run_job(job: Job, stream: TextIO) -> int:
     """Grade one job, writing observations to `stream` (opened before any student code runs)."""
-    from grader.harness.protocol import Emitter
+    from grader.harness.emit import Emitter
 
     emitter = Emitter(stream)
-    emitter.emit("started", pid=os.getpid())
-    if job["mode"] == "full" and job["kind"] == "notebook":
+    emitter.emit(Started, version=VERSION, pid=os.getpid())
+    if job.mode == "full" and job.kind == "notebook":
         from grader.harness.notebook import run_full_notebook
 
-        emitter.emit("phase", phase="load")
+        emitter.emit(PhaseLine, phase="load")
         run_full_notebook(job, emitter)
     else:
         from grader.harness.session import run_session
 
         run_session(job, emitter)
-    emitter.emit("finished", seconds=round(time.perf_counter(), 3))
+    emitter.emit(Finished, seconds=round(time.perf_counter(), 3))
     return 0
 
 
@@ -40,8 +42,8 @@ def main(argv: list[str]) -> int:
 
     job_path, observations_path = argv[1], argv[2]
     with open(job_path, encoding="utf-8") as handle:
-        job = json.load(handle)
-    if job["mode"] != "full":
+        job = decode(Job, json.load(handle))
+    if job.mode != "full":
         # What a warm child gets from the fork server, here before any phase is timed: the first
         # model's budget is then the student's code's, not torch's lazy start (1-2 s of its first
         # training). Full mode trains in its kernel, another process.

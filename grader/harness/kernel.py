@@ -9,18 +9,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from grader.harness.emit import Emitter
 from grader.harness.loader import ClassHistory
-from grader.harness.protocol import Emitter
 from grader.harness.session import MODULE_NAME, observe_models, prepare_process
+from grader.protocol.wire import Job, decode
 
 
 class KernelSession:
     def __init__(self, shell: Any, job_path: str, observations_path: str) -> None:
         with open(job_path, encoding="utf-8") as handle:
-            self.job = json.load(handle)
+            self.job = decode(Job, json.load(handle))
         self.shell = shell
         self.observations_path = observations_path
-        self.cell_numbers = [cell["number"] for cell in self.job["cells"]]
+        self.cell_numbers = [cell.number for cell in self.job.cells]
         self.index = -1  # the injected install cell is not a student cell
         self.history = ClassHistory(MODULE_NAME)
         prepare_process(self.job)

@@ -10,8 +10,9 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from grader.harness.protocol import Emitter, describe_error
+from grader.harness.emit import Emitter, describe_error
 from grader.harness.source import Plan
+from grader.protocol.wire import ExecError
 
 
 @dataclass
@@ -114,10 +115,10 @@ def run_plan(plan: Plan, namespace: dict[str, Any], history: ClassHistory, emitt
         try:
             _execute(statement, namespace)
         except SystemExit as exc:
-            emitter.emit("exec_error", cell=statement.cell, line=statement.line, statement=statement.kind,
+            emitter.emit(ExecError, cell=statement.cell, line=statement.line, statement=statement.kind,
                          error={"type": "SystemExit", "message": str(exc.code)[:200], "frames": []})
         except BaseException as exc:  # the student's code may raise anything; KeyboardInterrupt too
-            emitter.emit("exec_error", cell=statement.cell, line=statement.line, statement=statement.kind,
+            emitter.emit(ExecError, cell=statement.cell, line=statement.line, statement=statement.kind,
                          error=describe_error(exc))
         else:
             if statement.kind == "class":

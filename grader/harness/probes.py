@@ -4,19 +4,18 @@ training and its predictions: `grader.harness.training`). Nothing here judges; t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from grader.harness.emit import describe_error, tensor_report
 from grader.harness.loader import ClassRecord
-from grader.harness.protocol import describe_error, tensor_report
 from grader.harness.trace import record_layers
-# Training has its own module; importing it here keeps the fork server's warm-up (which imports
-# this module) loading it, and `probes.train_model` working for older callers.
-from grader.harness.training import train_model  # noqa: F401 - re-exported
+from grader.protocol.wire import ModelJob
 
 
-def choose_classes(models: list[dict[str, Any]], records: list[ClassRecord]) -> dict[str, tuple[ClassRecord, str] | None]:
+def choose_classes(models: list[ModelJob], records: list[ClassRecord]) -> dict[str, tuple[ClassRecord, str] | None]:
     """Match each model to a class, by name or by behaviour (its methods).
 
     Models matched by methods go first and claim their class, so that the lesson's redefined
@@ -25,14 +24,14 @@ def choose_classes(models: list[dict[str, Any]], records: list[ClassRecord]) -> 
     """
     chosen: dict[str, tuple[ClassRecord, str] | None] = {}
     claimed: set[int] = set()
-    for model in sorted(models, key=lambda m: not m["match_methods"]):
+    for model in sorted(models, key=lambda m: not m.match_methods):
         ranked = []
         for order, record in enumerate(records):
-            by_name = record.name in model["class_names"]
-            has_methods = bool(model["match_methods"]) and all(
-                callable(getattr(record.cls, method, None)) for method in model["match_methods"]
+            by_name = record.name in model.class_names
+            has_methods = bool(model.match_methods) and all(
+                callable(getattr(record.cls, method, None)) for method in model.match_methods
             )
-            if by_name and (has_methods or not model["match_methods"]):
+            if by_name and (has_methods or not model.match_methods):
                 rank, how = 0, "name"
             elif has_methods:
                 rank, how = 1, "methods"
@@ -45,9 +44,9 @@ def choose_classes(models: list[dict[str, Any]], records: list[ClassRecord]) -> 
         if ranked:
             _, record, how = min(ranked, key=lambda item: item[0])
             claimed.add(id(record.cls))
-            chosen[model["id"]] = (record, how)
+            chosen[model.id] = (record, how)
         else:
-            chosen[model["id"]] = None
+            chosen[model.id] = None
     return chosen
 
 
@@ -60,16 +59,19 @@ def _attempt(observation: dict[str, Any], key: str, action: Any) -> Any:
         return None
 
 
-def observe_model(model: dict[str, Any], choice: tuple[ClassRecord, str] | None) -> dict[str, Any]:
-    observation: dict[str, Any] = {"model": model["id"]}
+def observe_model(model: ModelJob, choice: tuple[ClassRecord, str] | None,
+                  on_probes: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """The model's observation, as the fields of a `ModelObservation`. `on_probes` is called once the
+    constructor has returned a module, before the first probe."""
+    observation: dict[str, Any] = {"model": model.id}
     if choice is None:
         observation["class"] = None
         return observation
     record, how = choice
     observation["class"] = {**record.describe(), "matched_by": how}
-    cls, args = record.cls, model["args"]
-    test_x = torch.tensor(model["test_x"], dtype=torch.float32)
-    probe_x = torch.tensor(model["probe_x"], dtype=torch.float32)
+    cls, args = record.cls, model.args
+    test_x = torch.tensor(model.test_x, dtype=torch.float32)
+    probe_x = torch.tensor(model.probe_x, dtype=torch.float32)
 
     def construct(arguments: list[int]) -> torch.nn.Module:
         torch.manual_seed(0)
@@ -85,6 +87,7 @@ def observe_model(model: dict[str, Any], choice: tuple[ClassRecord, str] | None)
         {"name": name, "shape": list(p.shape)} for name, p in instance.named_parameters()
     ][:50]}
 
+    on_probes()
     traced = _attempt(observation, "forward", lambda: record_layers(instance, test_x))
     if traced is not None:
         layers, output = traced
@@ -98,16 +101,16 @@ def observe_model(model: dict[str, Any], choice: tuple[ClassRecord, str] | None)
             observation["probe"] = tensor_report(probe)
         observation["grad_flow"] = _attempt(observation, "grad_flow", lambda: _grad_flow(construct(args), test_x)) or {}
 
-    hidden_arg = model.get("hidden_arg")
+    hidden_arg = model.hidden_arg
     if hidden_arg is not None:
         other_args = list(args)
-        other_args[hidden_arg] = model["probe_hidden"]
+        other_args[hidden_arg] = model.probe_hidden
         observation["probe_hidden_args"] = other_args
         traced = _attempt(observation, "hidden_probe", lambda: record_layers(construct(other_args), test_x[:4]))
         if traced is not None:
             observation["hidden_probe"] = {"layers": traced[0]}
 
-    project = model.get("project_method")
+    project = model.project_method
     if project:
         method = getattr(instance, project, None)
         if not callable(method):

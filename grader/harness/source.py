@@ -12,6 +12,8 @@ import ast
 import builtins
 from dataclasses import dataclass, field
 
+from grader.protocol.wire import CellProblem, Skipped
+
 KEEP_ALWAYS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass)
 # Plotting and data libraries a model class does not need at definition time: in definitions mode
 # their imports bind a proxy that imports on first use (matplotlib and scikit-learn cost about 1.5 s
@@ -31,23 +33,6 @@ class Statement:
     # import, what to bind) bound to a proxy that imports on first use. What to bind: None for the
     # module itself, "" for its top-level package (`import a.b` binds `a`), a name for `from m import name`.
     lazy: list[tuple[str, str, str | None]] | None = None
-
-
-@dataclass
-class Skipped:
-    cell: int
-    line: int
-    text: str
-    names: list[str]
-
-
-@dataclass
-class CellProblem:
-    cell: int
-    line: int
-    error_type: str
-    message: str
-    text: str
 
 
 @dataclass

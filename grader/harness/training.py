@@ -41,8 +41,9 @@ from typing import Any
 
 import torch
 
+from grader.harness.emit import describe_error, finite_or_none, tensor_report
 from grader.harness.loader import ClassRecord
-from grader.harness.protocol import describe_error, finite_or_none, tensor_report
+from grader.protocol.wire import ModelJob, Recipe
 
 REINIT_SEED_OFFSET = 7919  # the seed of the fresh parameters the trained ones are swapped for
 MAX_CAPTURED_ITEMS = 1000  # a longer container (a notebook's loss list) is compared by length only
@@ -55,18 +56,18 @@ class Data:
     test_x: torch.Tensor
 
     @classmethod
-    def of(cls, model: dict[str, Any]) -> Data:
-        return cls(*(torch.tensor(model[key], dtype=torch.float32) for key in ("train_x", "train_y", "test_x")))
+    def of(cls, model: ModelJob) -> Data:
+        return cls(*(torch.tensor(rows, dtype=torch.float32) for rows in (model.train_x, model.train_y, model.test_x)))
 
 
 class NotTogether(Exception):
     """The seeds of this model cannot be trained together; they are trained one at a time."""
 
 
-def train_model(model: dict[str, Any], record: ClassRecord, deadline: float) -> list[dict[str, Any]]:
+def train_model(model: ModelJob, record: ClassRecord, deadline: float) -> list[dict[str, Any]]:
     """Train a fresh instance per seed under the assignment's recipe; report raw predictions."""
     data = Data.of(model)
-    if not model["recipe"].get("train_seeds_together"):
+    if not model.recipe.train_seeds_together:
         return _train_each(record.cls, model, data, deadline)
     started = time.perf_counter()
     outcome = _train_together(record.cls, model, data, deadline)
@@ -81,21 +82,21 @@ def train_model(model: dict[str, Any], record: ClassRecord, deadline: float) -> 
     return runs
 
 
-def make_optimizer(recipe: dict[str, Any], parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    if recipe["optimizer"] == "sgd":
-        return torch.optim.SGD(parameters, lr=recipe["lr"])
+def make_optimizer(recipe: Recipe, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=recipe.lr)
     # The fused Adam kernel computes the same update about 25% faster on these tiny models; it
     # refuses some parameter kinds, and then the plain one does the job.
     try:
-        return torch.optim.Adam(parameters, lr=recipe["lr"], fused=True)
+        return torch.optim.Adam(parameters, lr=recipe.lr, fused=True)
     except (RuntimeError, ValueError, TypeError):
-        return torch.optim.Adam(parameters, lr=recipe["lr"])
+        return torch.optim.Adam(parameters, lr=recipe.lr)
 
 
 # ---- one at a time ---------------------------------------------------------------------------------
-def _train_each(cls: type, model: dict[str, Any], data: Data, deadline: float) -> list[dict[str, Any]]:
+def _train_each(cls: type, model: ModelJob, data: Data, deadline: float) -> list[dict[str, Any]]:
     runs = []
-    for seed in model["recipe"]["seeds"]:
+    for seed in model.recipe.seeds:
         if time.monotonic() > deadline:
             runs.append({"seed": seed, "error": {"type": "Budget", "message": "training time budget used up", "frames": []}})
             continue
@@ -115,17 +116,17 @@ def _run(seed: int, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return run
 
 
-def _train_one(cls: type, model: dict[str, Any], seed: int, data: Data) -> dict[str, Any]:
-    recipe = model["recipe"]
-    built = _Seed.build(cls, model["args"], seed)
+def _train_one(cls: type, model: ModelJob, seed: int, data: Data) -> dict[str, Any]:
+    recipe = model.recipe
+    built = _Seed.build(cls, model.args, seed)
     instance = built.instance
     optimizer = make_optimizer(recipe, list(instance.parameters()))
     loss_function = torch.nn.MSELoss()
     train_x, train_y = data.train_x, data.train_y
     losses = []
-    for _ in range(recipe["epochs"]):
+    for _ in range(recipe.epochs):
         total = 0.0
-        for batch in _epoch_batches(len(train_x), recipe["batch_size"], built.shuffler):
+        for batch in _epoch_batches(len(train_x), recipe.batch_size, built.shuffler):
             optimizer.zero_grad()
             loss = loss_function(instance(train_x[batch]), train_y[batch])
             loss.backward()
@@ -141,13 +142,13 @@ def _epoch_batches(n: int, batch_size: int, shuffler: torch.Generator) -> list[t
     return [order[start:start + batch_size] for start in range(0, n, batch_size)]
 
 
-def _report(cls: type, model: dict[str, Any], seed: int, instance: torch.nn.Module, losses: list[float],
+def _report(cls: type, model: ModelJob, seed: int, instance: torch.nn.Module, losses: list[float],
             test_x: torch.Tensor) -> dict[str, Any]:
     """What a trained instance predicts, its code (`project`), and its predictions with fresh parameters."""
     with torch.no_grad():
         predictions = instance(test_x)
         result: dict[str, Any] = {"loss_history": finite_or_none(losses), "predictions": tensor_report(predictions)}
-        project = model.get("project_method")
+        project = model.project_method
         if project and callable(getattr(instance, project, None)):
             result["code"] = tensor_report(getattr(instance, project)(test_x))
     # The same trained instance with its parameters reset to a fresh initialisation (another seed):
@@ -155,7 +156,7 @@ def _report(cls: type, model: dict[str, Any], seed: int, instance: torch.nn.Modu
     # model that looks the answers up in the public data set). The trusted side judges.
     try:
         torch.manual_seed(seed + REINIT_SEED_OFFSET)
-        fresh = cls(*model["args"])
+        fresh = cls(*model.args)
         with torch.no_grad():
             for mine, other in zip(instance.parameters(), fresh.parameters()):
                 if mine.shape == other.shape:
@@ -167,10 +168,10 @@ def _report(cls: type, model: dict[str, Any], seed: int, instance: torch.nn.Modu
 
 
 # ---- together --------------------------------------------------------------------------------------
-def _train_together(cls: type, model: dict[str, Any], data: Data, deadline: float) -> list[dict[str, Any]] | str:
+def _train_together(cls: type, model: ModelJob, data: Data, deadline: float) -> list[dict[str, Any]] | str:
     """The runs of every seed trained together, or why they must be trained one at a time."""
-    recipe = model["recipe"]
-    seeds = recipe["seeds"]
+    recipe = model.recipe
+    seeds = recipe.seeds
     if len(seeds) < 2:
         return "one seed"
     if time.monotonic() > deadline:
@@ -181,7 +182,7 @@ def _train_together(cls: type, model: dict[str, Any], data: Data, deadline: floa
         # prints. Warnings are shown afresh inside, so that the fallback shows them again.
         with _watched_output() as output, warnings.catch_warnings():
             shared = _SharedState.of(cls)
-            seeds_state = [_Seed.build(cls, model["args"], seed) for seed in seeds]
+            seeds_state = [_Seed.build(cls, model.args, seed) for seed in seeds]
             shared.require_unchanged(cls)
             histories = _fit_together(seeds_state, recipe, data, deadline)
             shared.require_unchanged(cls)
@@ -223,7 +224,7 @@ class _Seed:
             self.rng_state = torch.get_rng_state()
 
 
-def _fit_together(seeds: list[_Seed], recipe: dict[str, Any], data: Data, deadline: float) -> list[list[float]]:
+def _fit_together(seeds: list[_Seed], recipe: Recipe, data: Data, deadline: float) -> list[list[float]]:
     """Train every seed's instance in one loop, step for step as `_train_one` does; each seed's loss history."""
     parameters = [list(seed.instance.parameters()) for seed in seeds]
     members = [{id(member) for member in (*seed.instance.modules(), *parameters[index], *seed.instance.buffers())}
@@ -237,8 +238,8 @@ def _fit_together(seeds: list[_Seed], recipe: dict[str, Any], data: Data, deadli
     n = len(data.train_x)
     histories: list[list[float]] = [[] for _ in seeds]
     started = time.monotonic()
-    for epoch in range(recipe["epochs"]):
-        per_seed = [_epoch_batches(n, recipe["batch_size"], seed.shuffler) for seed in seeds]
+    for epoch in range(recipe.epochs):
+        per_seed = [_epoch_batches(n, recipe.batch_size, seed.shuffler) for seed in seeds]
         totals = [0.0 for _ in seeds]
         for batches in zip(*per_seed):  # every seed has as many batches, of the same sizes
             optimizer.zero_grad()
@@ -251,7 +252,7 @@ def _fit_together(seeds: list[_Seed], recipe: dict[str, Any], data: Data, deadli
             history.append(total / n)
         if (data.train_x._version, data.train_y._version) != data_versions:
             raise NotTogether("the training data was written into")
-        _require_budget(started, epoch + 1, recipe["epochs"], deadline)
+        _require_budget(started, epoch + 1, recipe.epochs, deadline)
     return histories
 
 

@@ -1,6 +1,6 @@
 """The fork server inside the sandbox: import torch once, then fork one fresh child per run.
 
-Started by `grader.forkserver` inside bubblewrap (new pid, net, mount, ipc and uts namespaces,
+Started by `grader.sandbox.forkserver` inside bubblewrap (new pid, net, mount, ipc and uts namespaces,
 read-only system) as root with only CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID and CAP_SETPCAP: what a
 child needs to build its own sandbox before it drops them all. It never runs student code and never
 reads a job: a request names a run folder, and only the forked child reads what is in it, so the
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import ctypes
+import dataclasses
 import errno
 import json
 import os
@@ -36,14 +37,22 @@ import sys
 import traceback
 from typing import Any
 
+from grader.protocol.wire import (
+    FORK_CHILD_FILES,
+    FORK_CHILD_WORK,
+    JOB_FILE,
+    OBSERVATIONS_FILE,
+    Job,
+    decode,
+)
+
 CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 1, 24, 38, 22, 2
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
-WORK = "/tmp"
-FILES = "/tmp/files"
+WORK, FILES = FORK_CHILD_WORK, FORK_CHILD_FILES
 LAUNCH_FAILED = 125  # the same status as the cold launcher's: the sandbox, not the student, failed
 
 
@@ -58,6 +67,7 @@ def warm_up() -> None:
     import grader.harness.probes  # noqa: F401
     import grader.harness.session  # noqa: F401
     import grader.harness.source  # noqa: F401
+    import grader.harness.training  # noqa: F401
 
     # One tiny training step: the first forward, backward and Adam step initialise lazily.
     layer = torch.nn.Linear(3, 2)
@@ -102,10 +112,9 @@ def _child(config: dict[str, Any], request: dict[str, Any], fds: list[int]) -> N
             with open(path, "w") as handle:
                 handle.write(str(os.getpid()))
         run_dir = request["run_dir"]
-        with open(os.path.join(run_dir, "job.json"), encoding="utf-8") as handle:
-            job = json.load(handle)
-        job["files_dir"] = FILES
-        observations_fd = os.open(os.path.join(run_dir, "observations.jsonl"), os.O_WRONLY | os.O_APPEND)
+        with open(os.path.join(run_dir, JOB_FILE), encoding="utf-8") as handle:
+            job = dataclasses.replace(decode(Job, json.load(handle)), files_dir=FILES)
+        observations_fd = os.open(os.path.join(run_dir, OBSERVATIONS_FILE), os.O_WRONLY | os.O_APPEND)
         libc = ctypes.CDLL(None, use_errno=True)
         _check(libc.unshare(CLONE_NEWIPC), "unshare(CLONE_NEWIPC)")
         _private_mounts(run_dir, request["tmp_bytes"], config["detach"])

@@ -8,6 +8,7 @@ and the fake verdict is only shown as the submission's own output.
 
 import json
 import os
+
 import torch
 
 

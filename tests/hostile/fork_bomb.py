@@ -5,6 +5,7 @@ marks; the result names the process limit and the timeout.
 
 
 import os
+
 import torch
 
 

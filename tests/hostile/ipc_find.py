@@ -9,6 +9,7 @@ both; all five models keep full marks.
 
 import ctypes
 import os
+
 import torch
 
 SHM_KEYS = (0x47524431, 0x47524432, 0x47524433)

@@ -10,6 +10,7 @@ tests/hostile/ipc_find.py run next, warm or cold, finds nothing, and the host's 
 
 import ctypes
 import os
+
 import torch
 
 SHM_KEYS = (0x47524431, 0x47524432, 0x47524433)

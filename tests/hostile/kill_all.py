@@ -6,6 +6,7 @@ MLR, LR and MLPR keep full marks; the result says the run ended early.
 
 import os
 import signal
+
 import torch
 
 

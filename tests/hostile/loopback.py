@@ -5,6 +5,7 @@ the submission, and every model keeps full marks.
 
 
 import socket
+
 import torch
 
 

@@ -5,6 +5,7 @@ result says the run ended early.
 
 
 import os
+
 import torch
 
 

@@ -7,6 +7,7 @@ assignment spec, the hidden labels' source, a canary in the grader's home and ou
 
 
 import os
+
 import torch
 
 

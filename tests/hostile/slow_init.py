@@ -5,6 +5,7 @@ names the timeout.
 
 
 import time
+
 import torch
 
 

@@ -5,6 +5,7 @@ normally (full marks).
 
 
 import sys
+
 import torch
 
 

@@ -4,6 +4,7 @@ grading early. Expected: the grader carries on; only MLPR (which cannot be built
 
 
 import sys
+
 import torch
 
 

@@ -1,0 +1,143 @@
+"""Where a batch's grading runs: a local pool of threads (a Dask cluster: `grader.apps.dask_pool`).
+
+Every submission is graded in its own sandboxed subprocess, so local workers are threads: they
+start that subprocess, wait for it, and turn its observations into a result and a report. A task
+carries everything a worker needs as plain bytes (the submission file and the assignment spec), so
+a Dask worker on another machine needs only the grader installed, not the instructor's files.
+"""
+
+from __future__ import annotations
+
+import queue
+import tempfile
+import threading
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from grader.pipeline import parse_assignment
+from grader.sandbox.forkserver import ForkServer
+from grader.spec import SPEC_FILE, LoadedAssignment
+
+if TYPE_CHECKING:
+    from grader.result import Graded
+
+
+@dataclass(frozen=True)
+class GradeTask:
+    student_id: str
+    file_name: str
+    file_bytes: bytes | None  # None: read `local_path` (same machine)
+    local_path: str | None
+    spec_bytes: bytes
+    assignment_folder: str
+    lang: str | None
+    mode: str | None
+
+
+@dataclass(frozen=True)
+class TaskOutput:
+    student_id: str
+    result_json: str
+    report_html: str
+
+
+def make_task(path: Path, student_id: str, assignment: LoadedAssignment, lang: str | None, mode: str | None,
+              ship_file: bool) -> GradeTask:
+    return GradeTask(
+        student_id=student_id, file_name=path.name,
+        file_bytes=path.read_bytes() if ship_file else None, local_path=None if ship_file else str(path),
+        spec_bytes=(assignment.folder / SPEC_FILE).read_bytes(), assignment_folder=str(assignment.folder),
+        lang=lang, mode=mode,
+    )
+
+
+def run_task(task: GradeTask, stop: threading.Event | None = None, fork_server: ForkServer | None = None) -> TaskOutput:
+    """Grade one submission and render its report. Never raises Exception: a grader fault becomes an
+    `error` result (`grader.pipeline.grade_safely`), and the result JSON returned always validates, so
+    that the batch writing it goes on. `fork_server`: the calling worker's, for a warm start (see
+    `grader.sandbox.forkserver`)."""
+    from grader.pipeline import grade_safely
+
+    assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder))
+    try:
+        with tempfile.TemporaryDirectory(prefix="grader-task-") as scratch:
+            if task.file_bytes is not None:
+                path = Path(scratch) / Path(task.file_name).name
+                path.write_bytes(task.file_bytes)
+            else:
+                path = Path(task.local_path or task.file_name)
+            graded = grade_safely(path, assignment, lang=task.lang, mode=task.mode, student_id=task.student_id,
+                                  stop=stop, fork_server=fork_server)
+            return _output(task, graded, assignment)
+    except Exception as exc:  # the scratch file could not be written or removed (disk full ...)
+        return fault_output(task, exc)
+
+
+def fault_output(task: GradeTask, exc: BaseException) -> TaskOutput:
+    """The output of a task that failed outside grading (a Dask worker lost, no scratch space)."""
+    from grader.pipeline import fault_detail, grader_fault_result
+    from grader.result import Graded
+
+    assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder))
+    result = grader_fault_result(task.student_id, task.file_name, assignment, task.lang, task.mode, fault_detail(exc))
+    return _output(task, Graded(result), assignment)
+
+
+def _output(task: GradeTask, graded: Graded, assignment: LoadedAssignment) -> TaskOutput:
+    from grader.pipeline import render_report_safely
+
+    graded, report = render_report_safely(graded, assignment)
+    return TaskOutput(task.student_id, graded.result.to_json(), report)
+
+
+class ForkServers:
+    """One fork server per worker thread: a worker borrows one for each task and gives it back."""
+
+    def __init__(self, count: int, warm: bool = True) -> None:
+        self._free: queue.SimpleQueue[ForkServer | None] = queue.SimpleQueue()
+        self._all = [ForkServer() for _ in range(count)] if warm else []
+        for server in self._all or [None] * count:
+            self._free.put(server)
+
+    def run(self, task: GradeTask, stop: threading.Event | None) -> TaskOutput:
+        server = self._free.get()
+        try:
+            return run_task(task, stop, server)
+        finally:
+            self._free.put(server)
+
+    def close(self) -> None:
+        for server in self._all:
+            server.close()
+
+
+class LocalPool:
+    """`jobs` threads, each grading one submission at a time, warm from its own fork server unless
+    `warm` is False (every sandbox then starts a fresh interpreter)."""
+
+    def __init__(self, jobs: int, warm: bool = True) -> None:
+        self.jobs = max(1, jobs)
+        self.warm = warm
+        self.stop = threading.Event()
+
+    def run(self, tasks: list[GradeTask]) -> Iterator[TaskOutput]:
+        servers = ForkServers(self.jobs, self.warm)
+        executor = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grader")
+        try:
+            pending: set[Future[TaskOutput]] = {executor.submit(servers.run, task, self.stop) for task in tasks}
+            # `stop` is set from outside (the batch's signal handler) and looked at here at least
+            # every 0.2 s: a run that ends after it was cut short, and is never handed out as a result.
+            while pending and not self.stop.is_set():
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    if self.stop.is_set():
+                        return
+                    yield future.result()
+        finally:
+            # On Ctrl-C (or any early exit): nothing new starts, running sandboxes are killed.
+            self.stop.set()
+            executor.shutdown(wait=True, cancel_futures=True)
+            servers.close()

@@ -1,0 +1,31 @@
+"""The upload hook service: `grader serve`.
+
+    app.py      the HTTP API (FastAPI), its errors and its OpenAPI document (/openapi.json)
+    storage.py  SQLite (one file) and the files beside it; the queue survives restarts
+    jobs.py     the worker pool that grades the queue in sandboxed subprocesses
+    auth.py     instructor tokens, student tokens and signed student links (tokens.toml)
+    quotas.py   uploads per minute of a student, waiting jobs per student and in all (429)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.apps.server.quotas import Quotas
+
+DEFAULT_DATA = Path("grader-data")
+
+
+def serve(data: Path, host: str = "127.0.0.1", port: int = 8000, assignments_dir: Path | None = None,
+          workers: int = 1, max_upload_mb: float = 20, lang: str | None = None, quotas: Quotas | None = None) -> None:
+    import logging
+
+    import uvicorn
+
+    from grader.apps.server.app import ServerConfig, create_app
+    from grader.spec import ASSIGNMENTS_DIR
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config = ServerConfig(data=Path(data), assignments_dir=Path(assignments_dir or ASSIGNMENTS_DIR), workers=workers,
+                          max_upload_bytes=int(max_upload_mb * 1024 * 1024), lang=lang, quotas=quotas or Quotas())
+    uvicorn.run(create_app(config), host=host, port=port, log_level="info", timeout_graceful_shutdown=15)

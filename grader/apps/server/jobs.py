@@ -1,0 +1,114 @@
+"""The service's worker pool: threads that take queued submissions from storage and grade them.
+
+Each worker claims the oldest queued job, grades it in its sandboxed subprocess (the batch's
+`grader.apps.pool.run_task`, so a grader fault becomes an `error` result, never a crash), writes the
+report and the result JSON (atomically), and only then marks the job done. A job cut off by a stop
+stays `running` in storage and is graded again at the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from grader.apps.server.storage import Row, Storage, write_atomic
+from grader.spec import LoadedAssignment
+
+log = logging.getLogger("grader.server")
+
+
+class WorkerPool:
+    def __init__(self, storage: Storage, assignments: dict[str, LoadedAssignment], workers: int,
+                 lang: str | None = None) -> None:
+        self.storage = storage
+        self.assignments = assignments
+        self.size = max(0, workers)
+        self.lang = lang
+        self.stop = threading.Event()
+        self._wake = threading.Condition()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        requeued, given_up = self.storage.recover()
+        if requeued:
+            log.info("requeued %d submission(s) cut off by the last stop", len(requeued))
+        for submission_id in given_up:
+            row = self.storage.get(submission_id)
+            if row is not None:
+                self._record_fault(row, "grading was cut off too many times (the grader stopped or crashed)")
+        for index in range(self.size):
+            thread = threading.Thread(target=self._loop, name=f"grader-worker-{index + 1}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def notify(self) -> None:
+        with self._wake:
+            self._wake.notify()
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self.stop.set()  # running sandboxes are killed; their jobs stay `running` and are redone next start
+        with self._wake:
+            self._wake.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _loop(self) -> None:
+        from grader.sandbox.forkserver import ForkServer
+
+        with ForkServer() as fork_server:  # this worker's warm start, for as long as it runs
+            self._serve_queue(fork_server)
+
+    def _serve_queue(self, fork_server) -> None:
+        while not self.stop.is_set():
+            try:
+                row = self.storage.claim()
+            except Exception:  # the database went away (shutting down): stop quietly
+                log.exception("could not claim a job")
+                return
+            if row is None:
+                with self._wake:
+                    self._wake.wait(timeout=1.0)
+                continue
+            try:
+                self._grade(row, fork_server)
+            except Exception:
+                log.exception("grading %s failed", row.id)
+                if not self.stop.is_set():
+                    self._record_fault(row, "the grader failed while writing the result")
+
+    def _grade(self, row: Row, fork_server) -> None:
+        from grader.apps.pool import make_task, run_task
+        from grader.result import Result
+
+        assignment = self.assignments.get(row.assignment)
+        if assignment is None:
+            self._record_fault(row, f"assignment {row.assignment!r} is no longer served")
+            return
+        task = make_task(self.storage.file_path(row), row.student_id, assignment, row.lang or self.lang, None,
+                         ship_file=False)
+        output = run_task(task, self.stop, fork_server)  # behind the fault barrier: its result JSON validates
+        if self.stop.is_set():
+            return  # cut off: not a result
+        result = Result.model_validate_json(output.result_json)
+        self._write(row.id, output.result_json, output.report_html)
+        self.storage.finish(row.id, result.status, result.score, result.max_score)
+
+    def _write(self, submission_id: str, result_json: str, report_html: str) -> None:
+        # The report first: a result without its report is never taken for a finished one.
+        write_atomic(self.storage.report_path(submission_id), report_html)
+        write_atomic(self.storage.result_path(submission_id), result_json)
+
+    def _record_fault(self, row: Row, detail: str) -> None:
+        from grader.pipeline import grader_fault_result, render_report_safely
+        from grader.result import Graded
+
+        assignment = self.assignments.get(row.assignment)
+        if assignment is None:
+            self.storage.finish(row.id, "error", 0.0, 0.0)
+            return
+        result = grader_fault_result(row.student_id, Path(row.file_name).name, assignment, row.lang or self.lang,
+                                     None, detail)
+        graded, report = render_report_safely(Graded(result), assignment)
+        self._write(row.id, graded.result.to_json(), report)
+        self.storage.finish(row.id, "error", graded.result.score, graded.result.max_score)

@@ -1,0 +1,123 @@
+"""The test metric (`test_mse`, `test_accuracy`): the grader's own training under the recipe, every
+seed, scored on test labels that never left the trusted side, with partial credit between the
+spec's full-credit and zero-credit thresholds. Never computed from predictions of the wrong shape,
+nor from predictions that do not come from the model's parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.checks.base import Check, ModelContext, Verdict
+from grader.checks.metrics import accuracy, aggregate, mse, partial_credit
+from grader.protocol.wire import Failed, Run, TensorInfo
+from grader.result import Status
+from grader.spec import ModelSpec
+
+PARAMETER_TOLERANCE = 1e-6  # predictions closer than this after a parameter reset did not use them
+
+
+class ScoreOnTestSet(Check):
+    name = "test_metric"
+    order = 100
+    default_points = 2.0
+    points_key = "metric"
+
+    def id_for(self, model: ModelSpec) -> str:
+        return model.metric.name
+
+    def grade(self, context: ModelContext) -> Verdict:
+        spec, recipe, evidence = context.spec, context.recipe, context.evidence
+        metric, outcome = spec.metric, context.outcome
+        observed, training, timeout = evidence.observation, evidence.training, evidence.timeout
+        if not context.passed("forward_shape"):
+            forward = observed.forward if observed is not None else None
+            return Verdict("skipped", "skipped.forward_failed" if isinstance(forward, Failed) else "metric.bad_shape")
+        if training is None and timeout is not None and timeout.phase == "training":
+            found = observed.class_ if observed is not None else None
+            return Verdict("error", "timeout.training",
+                           {"name": found.name if found else spec.class_names[0], "seconds": timeout.budget_s,
+                            "seeds": len(recipe.seeds), "epochs": recipe.epochs})
+        if training is None or not training.runs:
+            return Verdict("error", "metric.no_training")
+        n, width = len(context.split.test_x), spec.output_width
+        values: list[float | None] = []
+        errors: list[str] = []
+        ignoring = False  # a run whose predictions do not come from the model's parameters
+        for run in training.runs:
+            if run.error is not None or run.predictions is None:
+                values.append(None)
+                errors.append(context.describe_error(run.error) if run.error else "?")
+                continue
+            predictions = as_array(run.predictions, (n, width))
+            if predictions is None or not np.isfinite(predictions).all():
+                values.append(None)
+                errors.append(context.messages.text("metric.bad_predictions"))
+                continue
+            values.append(_score(context, predictions))
+            ignoring = ignoring or _ignores_parameters(context, run, predictions)
+        outcome.per_seed = values
+        valid = [v for v in values if v is not None]
+        if not valid:
+            return Verdict("error", "metric.training_failed", {"error": errors[0] if errors else "?"})
+        if len(valid) < len(values):
+            valid += [float("inf") if metric.kind == "mse" else 0.0] * (len(values) - len(valid))
+        value = round(aggregate(valid, metric.kind, recipe.aggregate), 6)
+        chosen = training.runs[_closest_index(values, value)]
+        outcome.metric_value, outcome.chosen_seed = value, chosen.seed
+        outcome.loss_history = chosen.loss_history
+        outcome.predictions = as_array(chosen.predictions, (n, width)) if chosen.predictions else None
+        if chosen.code is not None and spec.project is not None:
+            outcome.code = as_array(chosen.code, (n, spec.args[spec.project.width_arg]))
+        shown = f"{value:.4g}"
+        if ignoring:
+            return Verdict("failed", "metric.ignores_parameters", {"value": shown},
+                           expected=context.messages.text("metric.from_parameters"), found=shown, fraction=0.0)
+        fraction = partial_credit(value, metric.full_credit, metric.zero_credit)
+        status: Status = "passed" if fraction >= 1.0 else "failed"
+        key = {1.0: "metric.full"}.get(fraction, "metric.partial" if fraction > 0 else "metric.zero")
+        better = "≤" if metric.kind == "mse" else "≥"
+        return Verdict(status, f"{key}.{metric.kind}",
+                       {"value": shown, "full": f"{metric.full_credit:g}", "zero": f"{metric.zero_credit:g}",
+                        "seeds": len(values), "aggregate": context.messages.text(f"aggregate.{recipe.aggregate}")},
+                       expected=f"{better} {metric.full_credit:g}", found=shown, fraction=fraction)
+
+
+def _score(context: ModelContext, predictions: np.ndarray) -> float:
+    if context.spec.metric.kind == "accuracy":
+        return accuracy(predictions, context.split.test_species)
+    return mse(predictions, context.split.test_y)
+
+
+def _ignores_parameters(context: ModelContext, run: Run, predictions: np.ndarray) -> bool:
+    """The harness also reports the trained model's predictions with fresh random parameters swapped
+    in. If they are the same, or still earn full credit, the parameters did not make the predictions
+    (e.g. the model looks the answers up in the public data set)."""
+    if run.reinit_predictions is None:
+        return False
+    other = as_array(run.reinit_predictions, predictions.shape)
+    if other is None or not np.isfinite(other).all():
+        return False  # the output changed with the parameters (even broke): it depends on them
+    scale = 1.0 + float(np.abs(predictions).max())
+    if float(np.abs(predictions - other).max()) <= PARAMETER_TOLERANCE * scale:
+        return True
+    metric = context.spec.metric
+    return partial_credit(_score(context, other), metric.full_credit, metric.zero_credit) >= 1.0
+
+
+def _closest_index(values: list[float | None], target: float) -> int:
+    best, best_index = float("inf"), 0
+    for index, value in enumerate(values):
+        if value is not None and abs(value - target) < best:
+            best, best_index = abs(value - target), index
+    return best_index
+
+
+def as_array(info: TensorInfo | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Validated predictions: exactly this shape, floats (None for NaN/inf becomes nan)."""
+    if info is None or info.type != "Tensor" or info.shape != list(shape) or info.values is None:
+        return None
+    try:
+        array = np.array(info.values, dtype=np.float64)
+    except (ValueError, TypeError):
+        return None
+    return array if array.shape == shape else None

@@ -1,0 +1,87 @@
+"""Observations leave the sandbox as JSON lines (`grader.protocol.wire`), written and flushed one
+at a time.
+
+Streaming matters: if the student's code later hangs or kills the process, what was already
+observed (the models graded before it) still reaches the grader.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from typing import Any, TextIO
+
+from grader.protocol.wire import (
+    MAX_TEXT,
+    HarnessError,
+    Line,
+    WireError,
+    build,
+    encode_line,
+)
+
+MAX_MESSAGE = MAX_TEXT
+MAX_ELEMENTS = 100_000  # an output larger than this is reported by shape only
+
+
+class Emitter:
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def emit(self, kind: type[Line], **fields: Any) -> None:
+        """One line of `kind`, checked against the schema before it is written: the grader would
+        refuse a line that does not fit, so a harness bug shows as a harness error, not a lost line."""
+        try:
+            line: Line = build(kind, fields)
+        except (WireError, TypeError) as exc:
+            line = HarnessError(message=f"the harness made a {kind.KIND} line that does not fit the wire: {exc}"[:MAX_TEXT])
+        self._stream.write(encode_line(line) + "\n")
+        self._stream.flush()
+
+
+def finite_or_none(values: Any) -> Any:
+    """Nested lists of floats, with NaN and inf as None (JSON has neither)."""
+    if isinstance(values, list):
+        return [finite_or_none(v) for v in values]
+    if isinstance(values, float) and not math.isfinite(values):
+        return None
+    return values
+
+
+def tensor_report(value: Any) -> dict[str, Any]:
+    """A tensor as the observations carry it: type, shape, dtype and (when not too large) the values."""
+    import torch  # the harness's own modules import this one before torch is needed
+
+    if not isinstance(value, torch.Tensor):
+        return {"type": type(value).__name__}
+    report: dict[str, Any] = {"type": "Tensor", "shape": list(value.shape), "dtype": str(value.dtype).replace("torch.", "")}
+    if value.numel() <= MAX_ELEMENTS and value.is_floating_point():
+        report["values"] = finite_or_none(value.detach().to("cpu", torch.float64).tolist())
+    return report
+
+
+def describe_error(exc: BaseException) -> dict[str, Any]:
+    """The exception with only the frames of the student's own cells, which the report shows."""
+    frames = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith("<cell "):
+            frames.append({"cell": int(frame.filename[6:-1]), "line": frame.lineno or 0})
+    error: dict[str, Any] = {"type": type(exc).__name__, "message": _safe_str(exc)[:MAX_MESSAGE], "frames": frames[-5:]}
+    if isinstance(exc, NameError) and getattr(exc, "name", None):
+        error["name"] = str(exc.name)[:MAX_MESSAGE]
+    if isinstance(exc, SyntaxError):
+        error["frames"] = [{"cell": _cell_of(exc.filename), "line": exc.lineno or 0}]
+    return error
+
+
+def _cell_of(filename: str | None) -> int:
+    if filename and filename.startswith("<cell "):
+        return int(filename[6:-1])
+    return 0
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # a student's exception class can break __str__
+        return type(exc).__name__

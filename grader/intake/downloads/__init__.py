@@ -1,0 +1,1 @@
+"""LMS downloads (Moodle, Canvas): which student each file of a download belongs to."""

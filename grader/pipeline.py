@@ -1,0 +1,328 @@
+"""One submission end to end: intake -> sandboxed run -> observations -> checks -> `Result`.
+
+The one place a `Result` is assembled (graded, invalid, or a grader fault), and the fault barrier
+every front end goes through (`grader check`, `grader grade`'s local workers and Dask tasks,
+`grader serve`, the Gradescope runner): `grade_safely` and `render_report_safely` turn whatever the
+grader itself raises, while grading or while rendering the report, into an `error` result with a
+plain message, never a traceback or a stopped batch. KeyboardInterrupt and SystemExit are not caught.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from grader import __version__
+from grader.checks.base import ModelEvidence
+from grader.checks.registry import grade_model, max_points, spec_problems
+from grader.checks.written import written_answers
+from grader.evaluate.execute import Execution, execute
+from grader.evaluate.observations import Observations
+from grader.i18n import Lang, Messages
+from grader.intake.files import file_sha256, student_id_for
+from grader.intake.submission import (
+    IntakeLimits,
+    InvalidSubmission,
+    Submission,
+    read_submission,
+)
+from grader.protocol.wire import Failed
+from grader.result import (
+    CodeCell,
+    Graded,
+    Incident,
+    ModelOutcome,
+    Result,
+    Skip,
+    SubmissionInfo,
+)
+from grader.sandbox.forkserver import ForkServer
+from grader.spec import LoadedAssignment
+from grader.spec import load as spec_load
+from grader.spec.datasets import IrisTable
+
+log = logging.getLogger("grader")
+
+
+def load_assignment(name_or_path: str) -> LoadedAssignment:
+    """`grader.spec.load_assignment`, with what the spec says of checks checked against the checks
+    there are (a `points` key or a check no check has is an `AssignmentError` naming the key)."""
+    return checked_assignment(spec_load.load_assignment(name_or_path))
+
+
+def parse_assignment(raw: bytes, folder: Path) -> LoadedAssignment:
+    return checked_assignment(spec_load.parse_assignment(raw, folder))
+
+
+def checked_assignment(assignment: LoadedAssignment) -> LoadedAssignment:
+    problems = spec_problems(assignment.spec)
+    if problems:
+        path = assignment.folder / spec_load.SPEC_FILE
+        raise spec_load.AssignmentError("\n".join([f"{path}: {len(problems)} problem(s) in the assignment spec",
+                                                   *(f"  {problem}" for problem in problems)]))
+    return assignment
+
+
+def grade_safely(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: str | None = None,
+                 student_id: str | None = None, table: IrisTable | None = None, stop: threading.Event | None = None,
+                 fork_server: ForkServer | None = None) -> Graded:
+    """`grade_file` behind the fault barrier: a fault of the grader becomes an `error` result, and the
+    result returned always survives its own JSON (what every front end writes and reads back)."""
+    started = time.perf_counter()
+    try:
+        graded = grade_file(path, assignment, lang=lang, mode=mode, student_id=student_id, table=table, stop=stop,
+                            fork_server=fork_server)
+        Result.model_validate_json(graded.result.to_json())
+        return graded
+    except Exception as exc:
+        log.debug("grader fault on %s", path, exc_info=True)
+        path = Path(path)
+        return Graded(grader_fault_result(student_id or student_id_for(path), path.name, assignment, lang, mode,
+                                          fault_detail(exc), sha256=file_sha256(path),
+                                          duration_s=round(time.perf_counter() - started, 2)))
+
+
+def render_report_safely(graded: Graded, assignment: LoadedAssignment) -> tuple[Graded, str]:
+    """The HTML report, behind the same barrier: when it cannot be rendered, the result becomes an
+    `error` (returned with the report of that error), so that no front end writes a result without
+    its report."""
+    from grader.outputs.report import (
+        html as report_html,  # looked up at each call: tests replace render_report
+    )
+    from grader.pipeline import fault_graded
+
+    try:
+        return graded, report_html.render_report(graded, assignment)
+    except Exception as exc:
+        log.debug("the report of %s could not be rendered", graded.result.submission.student_id, exc_info=True)
+        if graded.result.status == "error":  # already a fault: its own message says more than this one
+            return graded, report_html.plain_report(graded.result)
+        fault = fault_graded(graded.result, assignment, exc)
+        try:
+            return fault, report_html.render_report(fault, assignment)
+        except Exception:
+            return fault, report_html.plain_report(fault.result)
+
+
+def fault_graded(result: Result, assignment: LoadedAssignment, exc: BaseException) -> Graded:
+    """`result`'s submission, graded `error` because of `exc` (a fault after grading: the report, the summary)."""
+    info = result.submission
+    return Graded(grader_fault_result(info.student_id, info.file, assignment, result.lang, result.mode,
+                                      fault_detail(exc), sha256=info.sha256, duration_s=result.duration_s))
+
+
+def fault_detail(exc: BaseException) -> str:
+    """The exception in one plain line (a student reads it in the report; no traceback)."""
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(f"{'.'.join(str(part) for part in error['loc']) or '?'}: {error['msg']}"
+                             for error in exc.errors(include_url=False)[:3])
+        text = f"{exc.title} did not validate: {problems}"
+    else:
+        text = "".join(traceback.format_exception_only(type(exc), exc))
+    return " ".join(text.split())[:500]
+
+
+def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: str | None = None,
+               student_id: str | None = None, table: IrisTable | None = None,
+               stop: threading.Event | None = None, fork_server: ForkServer | None = None) -> Graded:
+    """Grade one file. `stop`, when set from another thread, kills the sandboxed run (Ctrl-C in a batch);
+    `fork_server` starts the run warm (a batch worker's)."""
+    started = time.perf_counter()
+    lang = lang or assignment.spec.lang
+    messages = Messages(lang)
+    try:
+        submission = read_submission(path, student_id, intake_limits(assignment))
+    except InvalidSubmission as exc:
+        return Graded(_invalid_result(path, student_id, assignment, messages, exc, started, mode))
+    execution = execute(submission, assignment, mode=mode, table=table, stop=stop, fork_server=fork_server)
+    return grade_execution(submission, assignment, execution, messages, started)
+
+
+def intake_limits(assignment: LoadedAssignment) -> IntakeLimits:
+    limits = assignment.spec.limits
+    return IntakeLimits.from_mb(limits.zip_members, limits.zip_total_mb)
+
+
+def grade_execution(submission: Submission, assignment: LoadedAssignment, execution: Execution,
+                    messages: Messages, started: float) -> Graded:
+    spec = assignment.spec
+    observations = execution.observations
+    if not observations.started:
+        # The harness writes "started" before any student code runs: without it the sandbox or the
+        # harness itself failed, which is the grader's fault, not the student's.
+        return Graded(_fault_result(submission, assignment, execution, messages, started), cells=_code_cells(submission))
+    skipped_names = _skipped_names(observations)
+    outcomes: dict[str, ModelOutcome] = {}
+    checks, metrics = [], {}
+    for model in spec.models:
+        outcome = grade_model(model, spec.recipe_for(model), execution.splits[model.id],
+                              model_evidence(observations, model.id, skipped_names), messages)
+        outcomes[model.id] = outcome
+        checks += outcome.checks
+        # An MSE that overflowed (huge, finite predictions) is no value: the JSON could not hold it.
+        metrics[f"{model.id}.{model.metric.name}"] = _finite_or_none(outcome.metric_value)
+    result = Result(
+        assignment=spec.id,
+        grader_version=__version__,
+        spec_sha256=assignment.spec_sha256,
+        submission=SubmissionInfo(student_id=submission.student_id, file=submission.main_file, sha256=submission.sha256),
+        status="graded",
+        lang=messages.lang,
+        mode=execution.mode,
+        score=round(sum(c.score for c in checks), 2),
+        max_score=round(sum(c.max_score for c in checks), 2),
+        checks=checks,
+        metrics=metrics,
+        incidents=_incidents(observations, messages, spec.timeout_s),
+        notes=[messages.text("note.encoding", encoding=n.split(":", 1)[1]) for n in submission.notes if n.startswith("encoding:")],
+        skipped=[Skip(cell=s.cell, line=s.line, text=s.text) for s in (observations.plan.skipped if observations.plan else [])],
+        stdout=observations.process.stdout if observations.process else "",
+        stderr=observations.process.stderr if observations.process else "",
+        seeds=sorted({s for m in spec.models for s in spec.recipe_for(m).seeds}),
+        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        training_s=round(sum(run.seconds for line in observations.training.values() for run in line.runs), 2),
+        duration_s=round(time.perf_counter() - started, 2),
+        written=written_answers(submission, assignment),  # found and matched here, scored by a person
+    )
+    return Graded(result, outcomes, _code_cells(submission))
+
+
+def model_evidence(observations: Observations, model_id: str, skipped_names: dict[str, tuple[int, int]]) -> ModelEvidence:
+    """What the checks of one model are handed: the run's facts about it."""
+    timeout = next((t for t in observations.timeouts if t.model == model_id), None)
+    observation = observations.models.get(model_id)
+    if timeout is None and observation is None:
+        # The loading of the submission ran past its budget, in the run that was to observe this model.
+        timeout = next((t for t in observations.timeouts if t.phase == "load"), None)
+    return ModelEvidence(
+        observation=observation, training=observations.training.get(model_id),
+        construct_phase=observations.phases.get(model_id), timeout=timeout, run_finished=observations.finished,
+        plan_problems=tuple(observations.plan.problems) if observations.plan else (),
+        class_errors=tuple(e for e in observations.exec_errors if e.statement == "class"),
+        skipped_names=skipped_names,
+    )
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _fault_result(submission: Submission, assignment: LoadedAssignment, execution: Execution, messages: Messages,
+                  started: float) -> Result:
+    process = execution.observations.process
+    detail = (process.stderr.strip().splitlines() or ["?"])[-1] if process else "?"
+    return grader_fault_result(submission.student_id, submission.main_file, assignment, messages.lang, execution.mode,
+                               detail, sha256=submission.sha256, duration_s=round(time.perf_counter() - started, 2))
+
+
+def _code_cells(submission: Submission) -> tuple[CodeCell, ...]:
+    return tuple(CodeCell(cell.number, cell.source) for cell in submission.cells)
+
+
+def _skipped_names(observations: Observations) -> dict[str, tuple[int, int]]:
+    names: dict[str, tuple[int, int]] = {}
+    for skipped in observations.plan.skipped if observations.plan else []:
+        for name in skipped.names:
+            names.setdefault(name, (skipped.cell, skipped.line))
+    return names
+
+
+def _incidents(observations: Observations, messages: Messages, timeout_s: float) -> list[Incident]:
+    incidents = []
+    process = observations.process
+    if process is not None:
+        if process.launch_failed and not observations.started:
+            error = (process.stderr.strip().splitlines() or ["?"])[-1][:300]
+            incidents.append(Incident(kind="grader_fault", message=messages.text("run.sandbox_failed", error=error)))
+        if process.timed_out:
+            incidents.append(Incident(kind="timeout", message=messages.text("run.timeout", seconds=timeout_s)))
+        incidents += _phase_timeouts(observations, messages)
+        if process.oom_killed:  # the cgroup's counter: student code cannot fake or hide it
+            limit_mb = round((process.memory_limit_bytes or 0) / 2**20)
+            incidents.append(Incident(kind="memory", message=messages.text("run.memory", limit_mb=limit_mb)))
+        if process.cpu_exceeded and not process.timed_out:
+            incidents.append(Incident(kind="cpu_time", message=messages.text("run.cpu_time", seconds=process.cpu_limit_s or 0)))
+        # A run the grader itself ended at a phase's budget did not exit: its timeout says why it ended.
+        ended_at_a_budget = bool(observations.timeouts) and process.returncode is None
+        if (not (process.timed_out or process.oom_killed or process.cpu_exceeded or process.launch_failed
+                 or ended_at_a_budget)
+                and (process.returncode not in (0, None) or not observations.finished)):
+            incidents.append(Incident(kind="exited", message=messages.text("run.exited", code=process.returncode)))
+        if process.process_limit_hit:
+            incidents.append(Incident(kind="processes", message=messages.text("run.processes", limit=process.process_limit or "?")))
+        if process.output_truncated:
+            incidents.append(Incident(kind="output_truncated", message=messages.text("run.output_truncated")))
+
+    # One huge allocation fails inside the sandbox (RLIMIT_DATA) instead of killing it.
+    errors = [e.error for e in observations.exec_errors] + [e.error for e in observations.cell_errors]
+    for line in observations.models.values():
+        for value in (line.construction, line.forward, line.forward_one, line.probe, line.grad_flow, line.hidden_probe, line.project):
+            if isinstance(value, Failed):
+                errors.append(value.error)
+    for training in observations.training.values():
+        errors += [run.error for run in training.runs if run.error is not None]
+    if not (process and process.oom_killed) and any(
+            e.type == "MemoryError" or "allocate memory" in e.message for e in errors):
+        incidents.append(Incident(kind="memory", message=messages.text("run.memory_error")))
+    if observations.malformed_lines:
+        incidents.append(Incident(kind="malformed_observations", message=messages.text("run.malformed", count=observations.malformed_lines)))
+    if process is None or not process.isolated:
+        reason = "; ".join(process.isolation_notes) if process is not None and process.isolation_notes else "?"
+        incidents.append(Incident(kind="not_isolated", message=messages.text("run.not_isolated_fallback", reason=reason)))
+    return incidents
+
+
+def _phase_timeouts(observations: Observations, messages: Messages) -> list[Incident]:
+    """A `timeout` incident for each phase the grader stopped at its budget, naming the model and the phase."""
+    incidents = []
+    for timeout in observations.timeouts:
+        if timeout.model is None:
+            incidents.append(Incident(kind="timeout", message=messages.text("run.load_timeout", seconds=timeout.budget_s)))
+            continue
+        after = messages.text("run.model_timeout.restarted") if timeout.restarted else ""
+        incidents.append(Incident(kind="timeout", message=messages.text(
+            f"run.model_timeout.{timeout.phase}", model=timeout.model, name=timeout.class_name or timeout.model,
+            seconds=timeout.budget_s, after=after)))
+    return incidents
+
+
+def grader_fault_result(student_id: str, file_name: str, assignment: LoadedAssignment, lang: Lang | None,
+                        mode: str | None, detail: str, sha256: str | None = None, duration_s: float = 0.0) -> Result:
+    """The result of a submission the grader itself failed on: `error`, never the student's fault."""
+    messages = Messages(lang or assignment.spec.lang)
+    return Result(
+        assignment=assignment.spec.id, grader_version=__version__, spec_sha256=assignment.spec_sha256,
+        submission=SubmissionInfo(student_id=student_id, file=file_name, sha256=sha256), status="error", lang=messages.lang,
+        mode=mode or assignment.spec.mode, score=0.0,
+        max_score=round(sum(max_points(m) for m in assignment.spec.models), 2),
+        message=messages.text("run.grader_fault", error=detail[:500]),
+        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        duration_s=duration_s,
+    )
+
+
+def _invalid_result(path: Path, student_id: str | None, assignment: LoadedAssignment, messages: Messages,
+                    error: InvalidSubmission, started: float, mode: str | None) -> Result:
+    return Result(
+        assignment=assignment.spec.id,
+        grader_version=__version__,
+        spec_sha256=assignment.spec_sha256,
+        submission=SubmissionInfo(student_id=student_id or student_id_for(Path(path)), file=Path(path).name,
+                                  sha256=file_sha256(Path(path))),
+        status="invalid",
+        lang=messages.lang,
+        mode=mode or assignment.spec.mode,
+        score=0.0,
+        max_score=round(sum(max_points(m) for m in assignment.spec.models), 2),
+        message=messages.text(error.key, **error.params),
+        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        duration_s=round(time.perf_counter() - started, 2),
+        written=written_answers(None, assignment),
+    )

@@ -1,0 +1,263 @@
+"""The assignment spec (`assignment.toml`) as typed, validated objects: what a spec may say.
+
+Loading and finding specs is `grader.spec.load`; this module only declares the schema.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DEFAULT_MODEL_TIMEOUT_S = 15.0
+DEFAULT_LOAD_TIMEOUT_S = 60.0
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Recipe(_Strict):
+    """How the grader trains a model: the same for every student."""
+
+    optimizer: Literal["adam", "sgd"] = "adam"
+    lr: float = Field(0.05, gt=0)
+    epochs: int = Field(500, ge=1, le=100_000)
+    batch_size: int = Field(75, ge=1)
+    loss: Literal["mse"] = "mse"
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=20)
+    aggregate: Literal["median", "best"] = "median"
+    # Train the seeds of a model together: one loop steps every seed's instance, with one backward
+    # pass and one optimizer step for all (grader/harness/training.py). The observations are those
+    # of one seed at a time, to the last bit; a model whose seeds would share state (printing, a
+    # class attribute, a global, a shared layer) is trained one seed at a time.
+    train_seeds_together: bool = True
+
+
+CheckName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class Structure(_Strict):
+    """The forward pass as a sequence of layer kinds.
+
+    `layers` lists `linear` and activation names in forward order; the i-th `linear` maps
+    `args[i] -> args[i+1]` of the constructor arguments. `hidden_arg` names the constructor argument
+    that sets the hidden width: the grader builds the class again with `probe_hidden` there and
+    expects the layer sizes to follow.
+    """
+
+    layers: list[Literal["linear", "sigmoid", "relu", "tanh", "softmax"]] = Field(min_length=1)
+    affine: bool = False
+    hidden_arg: int | None = Field(None, ge=0)
+    probe_hidden: int = Field(5, ge=1, le=64)
+
+
+class Metric(_Strict):
+    """A test-set metric with partial credit between two thresholds."""
+
+    name: str = Field(pattern=r"^test_[a-z_]+$")
+    kind: Literal["mse", "accuracy"]
+    full_credit: float
+    zero_credit: float
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> Metric:
+        better_is_lower = self.kind == "mse"
+        if (self.full_credit >= self.zero_credit) if better_is_lower else (self.full_credit <= self.zero_credit):
+            raise ValueError(
+                f"full_credit ({self.full_credit}) must be {'below' if better_is_lower else 'above'} "
+                f"zero_credit ({self.zero_credit}) for a {self.kind} metric"
+            )
+        return self
+
+
+class Project(_Strict):
+    """A second method that maps inputs to a code, e.g. the autoencoder's `project`."""
+
+    method: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    width_arg: int = Field(ge=0)
+
+
+class ModelSpec(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: dict[Literal["ja", "en"], str]
+    class_names: list[str] = Field(min_length=1)
+    # A class that has all of these methods matches too, whatever its name (the lesson's AE is a
+    # redefined `MLPR` with `project`).
+    match_methods: list[str] = Field(default_factory=list)
+    args: list[int] = Field(min_length=2)
+    features: list[int] = Field(min_length=1)
+    target: Literal["species"] | list[int]
+    structure: Structure
+    output_range: tuple[float, float] | None = None
+    project: Project | None = None
+    metric: Metric
+    recipe: Recipe | None = None
+    # Points by check name (`metric` for the test metric), over each check's default: the checks
+    # decide which names exist (grader.checks; an unknown one is an error when the spec loads).
+    points: dict[CheckName, Annotated[float, Field(ge=0, le=1000)]] = Field(default_factory=dict)
+    # Options of the checks that take some, by check name; a check that is not graded by default
+    # (e.g. `parameter_count`) is graded when it is named here.
+    checks: dict[CheckName, dict[str, Any]] = Field(default_factory=dict)
+    # This model's own budget per phase, in place of the assignment's `model_timeout_s`.
+    model_timeout_s: float | None = Field(None, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSpec:
+        if self.args[0] != len(self.features):
+            raise ValueError(f"args[0] ({self.args[0]}) must equal the number of features ({len(self.features)})")
+        n_linear = self.structure.layers.count("linear")
+        if n_linear != len(self.args) - 1:
+            raise ValueError(f"structure.layers has {n_linear} linear layers but args gives {len(self.args) - 1}")
+        for index in (self.structure.hidden_arg, self.project.width_arg if self.project else None):
+            if index is not None and not 0 < index < len(self.args) - 1:
+                raise ValueError(f"argument index {index} must point at a hidden width in args {self.args}")
+        return self
+
+    @property
+    def output_width(self) -> int:
+        return self.args[-1]
+
+
+class Dataset(_Strict):
+    name: Literal["iris"] = "iris"
+    # Rows whose index is odd train, even rows test, as in the lesson.
+    train_rows: Literal["odd", "even"] = "odd"
+    test_rows: Literal["odd", "even"] = "even"
+
+
+class Limits(_Strict):
+    """Resource limits of the sandbox each submission runs in. The wall clock is `timeout_s`.
+
+    `memory_mb` is the cgroup limit (the run is killed above it; RLIMIT_DATA is twice it, so one
+    absurd allocation fails with MemoryError instead); `processes` counts threads too.
+    """
+
+    cpu_s: float = Field(600, gt=0, le=36_000)
+    memory_mb: int = Field(2048, ge=256, le=65_536)
+    processes: int = Field(128, ge=16, le=4096)
+    file_size_mb: int = Field(100, ge=1, le=10_240)
+    open_files: int = Field(512, ge=64, le=65_536)
+    output_kb: int = Field(256, ge=1, le=65_536)
+    tmp_mb: int = Field(256, ge=16, le=16_384)
+    # Intake, on the trusted side (grader/submission.py): a submitted zip may hold this many entries
+    # (files and folders, macOS's __MACOSX copies included) and unpack to this many MB in all.
+    zip_members: int = Field(200, ge=1, le=10_000)
+    zip_total_mb: int = Field(50, ge=1, le=1024)
+
+
+class Similarity(_Strict):
+    """`grader grade` lists pairs of submissions this alike (grader/similarity.py)."""
+
+    threshold: float = Field(0.8, gt=0, le=1)  # share of the smaller file's fingerprints the other holds
+    min_tokens: int = Field(60, ge=1)  # a file with less code of its own (template removed) is not compared
+    # The code handed out, relative to the assignment folder: not evidence of copying.
+    template: list[str] = Field(default_factory=lambda: ["assignment.ipynb"])
+
+
+class RubricPoint(_Strict):
+    """One idea a written answer is expected to mention, and the phrases that suggest it does."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: dict[Literal["ja", "en"], str]
+    # Phrases in either language (matched after NFKC, case folding and dropping spaces/hyphens):
+    # any one of them found marks the point as covered, provisionally.
+    keywords: dict[Literal["ja", "en"], list[str]]
+
+    @model_validator(mode="after")
+    def _some_keywords(self) -> RubricPoint:
+        if not any(k.strip() for words in self.keywords.values() for k in words):
+            raise ValueError(f"rubric point {self.id!r} has no keywords")
+        return self
+
+
+class FindAnswer(_Strict):
+    """Where a written answer is (grader/written.py): the first of these that finds text wins.
+
+    `tags`: markdown cells carrying one of these notebook cell tags. `headings`: the markdown cells
+    after a heading that contains one of these phrases, up to the next heading (also a section of a
+    module docstring or text file that starts with such a line). `files`: text files in a zip.
+    """
+
+    tags: list[str] = Field(default_factory=list)
+    headings: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=lambda: ["answer.txt", "answer.md"])
+
+
+class WrittenQuestion(_Strict):
+    """A question answered in prose, scored by a person (OUT/review.csv); never by the grader."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: dict[Literal["ja", "en"], str]
+    points: float = Field(gt=0, le=1000)
+    find: FindAnswer = FindAnswer()
+    rubric: list[RubricPoint] = Field(default_factory=list)
+    max_chars: int = Field(5000, ge=100, le=100_000)  # the answer is cut here in the result JSON
+
+    @model_validator(mode="after")
+    def _unique_rubric_ids(self) -> WrittenQuestion:
+        ids = [r.id for r in self.rubric]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"rubric ids must be unique, got {ids}")
+        return self
+
+
+class Assignment(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: dict[Literal["ja", "en"], str]
+    lang: Literal["ja", "en"] = "ja"
+    mode: Literal["definitions", "full"] = "definitions"
+    timeout_s: float = Field(300, gt=0, le=3600)
+    # Budgets inside the wall clock, so that a hang costs one model and seconds, not the whole run:
+    # each phase of each model (construction, probes, training) may take `model_timeout_s` (default
+    # timeout_s / models, at most DEFAULT_MODEL_TIMEOUT_S), and loading the submission (its top-level
+    # code) `load_timeout_s` (default DEFAULT_LOAD_TIMEOUT_S); neither beyond `timeout_s`.
+    model_timeout_s: float | None = Field(None, gt=0, le=3600)
+    load_timeout_s: float | None = Field(None, gt=0, le=3600)
+    limits: Limits = Limits()
+    dataset: Dataset = Dataset()
+    recipe: Recipe = Recipe()
+    similarity: Similarity = Similarity()
+    models: list[ModelSpec] = Field(min_length=1)
+    # Questions answered in prose: scored by a person, never part of `max_score` (grader/written.py).
+    written: list[WrittenQuestion] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_model_ids(self) -> Assignment:
+        ids = [m.id for m in self.models]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"model ids must be unique, got {ids}")
+        written = [w.id for w in self.written]
+        if len(set(written)) != len(written):
+            raise ValueError(f"written question ids must be unique, got {written}")
+        return self
+
+    @model_validator(mode="after")
+    def _budgets_inside_the_wall_clock(self) -> Assignment:
+        budgets = [("model_timeout_s", self.model_timeout_s), ("load_timeout_s", self.load_timeout_s)]
+        budgets += [(f"models.{i}.model_timeout_s", m.model_timeout_s) for i, m in enumerate(self.models)]
+        for key, value in budgets:
+            if value is not None and value > self.timeout_s:
+                raise ValueError(f"{key} ({value:g}) must not exceed timeout_s ({self.timeout_s:g})")
+        return self
+
+    def model_timeout_for(self, model: ModelSpec) -> float:
+        """The budget of each phase of `model` (construction, probes, training), in seconds."""
+        if model.model_timeout_s is not None:
+            return model.model_timeout_s
+        if self.model_timeout_s is not None:
+            return self.model_timeout_s
+        # An honest model of iris_basics takes about a second per phase; a hang costs this much.
+        return round(min(self.timeout_s / len(self.models), DEFAULT_MODEL_TIMEOUT_S), 3)
+
+    @property
+    def load_timeout(self) -> float:
+        """The budget of loading the submission (running its top-level code), in seconds."""
+        return self.load_timeout_s if self.load_timeout_s is not None else min(DEFAULT_LOAD_TIMEOUT_S, self.timeout_s)
+
+    @property
+    def written_max(self) -> float:
+        return round(sum(w.points for w in self.written), 2)
+
+    def recipe_for(self, model: ModelSpec) -> Recipe:
+        return model.recipe or self.recipe
