@@ -13,13 +13,13 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml Makefile $(wildcard scripts/setup-*.sh)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,sandbox]'
 	@if [ -f scripts/setup-sandbox.sh ]; then bash scripts/setup-sandbox.sh $(VENV); fi
 	@if [ -f scripts/setup-browser.sh ]; then bash scripts/setup-browser.sh; fi
 	touch $(STAMP)
 
 demo: venv
-	$(BIN)/grader grade assignments/iris_basics/examples solutions/iris_basics -a iris_basics -o demo-out
+	$(BIN)/grader grade grader/assignments/iris_basics/examples solutions/iris_basics -a iris_basics -o demo-out
 
 test: venv
 	$(BIN)/python -m pytest -q -n auto --dist loadfile

@@ -41,8 +41,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_PY = ROOT / "solutions" / "iris_basics" / "solution.py"
 SOLUTION_NB = ROOT / "solutions" / "iris_basics" / "solution.ipynb"
-TEMPLATE_NB = ROOT / "assignments" / "iris_basics" / "assignment.ipynb"
-EXAMPLES = ROOT / "assignments" / "iris_basics" / "examples"
+TEMPLATE_NB = ROOT / "grader" / "assignments" / "iris_basics" / "assignment.ipynb"
+EXAMPLES = ROOT / "grader" / "assignments" / "iris_basics" / "examples"
 BIN = Path(sys.executable).parent
 MB = 1024 * 1024
 
@@ -194,11 +194,10 @@ def write_models_json(folder: Path) -> Path:
     from grader.evaluate.execute import build_job
     from grader.intake.submission import read_submission
     from grader.spec import load_assignment
-    from grader.spec.datasets import IrisTable
+    from grader.spec.datasets import splits_for
 
     assignment = load_assignment("iris_basics")
-    table = IrisTable.load()
-    splits = {model.id: table.split_for(model, assignment.spec.dataset) for model in assignment.spec.models}
+    splits = splits_for(assignment.spec)
     job = build_job(read_submission(SOLUTION_PY), assignment, splits, "definitions", "")
     path = folder / "models.json"
     path.write_text(json.dumps(job["models"]), encoding="utf-8")

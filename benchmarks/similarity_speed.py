@@ -45,8 +45,8 @@ from grader.spec import load_assignment  # noqa: E402
 
 SOLUTION_PY = ROOT / "solutions" / "iris_basics" / "solution.py"
 SOLUTION_NB = ROOT / "solutions" / "iris_basics" / "solution.ipynb"
-TEMPLATE_NB = ROOT / "assignments" / "iris_basics" / "assignment.ipynb"
-EXAMPLES = ROOT / "assignments" / "iris_basics" / "examples"
+TEMPLATE_NB = ROOT / "grader" / "assignments" / "iris_basics" / "assignment.ipynb"
+EXAMPLES = ROOT / "grader" / "assignments" / "iris_basics" / "examples"
 SECONDS_PER_SUBMISSION = 0.8  # `grader grade -j 2`, benchmarks/batch_speed.py
 
 # Each model in a few styles; {a}, {b} are the student's attribute names.

@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data", type=Path, default=Path("grader-data"), metavar="DIR",
                        help="state: SQLite file, uploads, results, tokens.toml (default: ./grader-data)")
     serve.add_argument("--assignments", type=Path, metavar="DIR",
-                       help="folder of assignment folders to serve (default: the grader's assignments/)")
+                       help="folder of assignment folders to serve (default: those of GRADER_ASSIGNMENTS and the "
+                            "bundled ones)")
     serve.add_argument("--workers", type=int, default=1, metavar="N",
                        help="submissions graded at once (default: 1; 0 queues without grading)")
     serve.add_argument("--max-upload-mb", type=float, default=20, metavar="MB", help="upload size limit (default: 20)")
@@ -94,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope = commands.add_parser("gradescope", help="Gradescope: build the autograder zip, or grade inside it")
     gradescope_commands = gradescope.add_subparsers(dest="gradescope_command", metavar="ACTION", required=True)
     build = gradescope_commands.add_parser("build", help="write the autograder zip to upload to Gradescope")
-    build.add_argument("-a", "--assignment", default="iris_basics", help="name under assignments/ or a path")
+    build.add_argument("-a", "--assignment", default="iris_basics",
+                       help="a name on the search path (GRADER_ASSIGNMENTS, then the bundled assignments) or a path")
     build.add_argument("-o", "--out", type=Path, default=Path("autograder.zip"), metavar="ZIP", help="the zip to write")
     build.add_argument("--lang", choices=["ja", "en"], help="language of messages (default: the assignment's)")
     build.add_argument("--mode", choices=["definitions", "full"], help="execution mode (default: the assignment's)")
@@ -109,7 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _common_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("-a", "--assignment", default="iris_basics", help="name under assignments/ or a path (default: iris_basics)")
+    command.add_argument("-a", "--assignment", default="iris_basics",
+                         help="a name on the search path (--assignments, GRADER_ASSIGNMENTS, then the bundled "
+                              "assignments) or a path to a folder holding assignment.toml (default: iris_basics)")
+    command.add_argument("--assignments", type=Path, metavar="DIR",
+                         help="look for -a NAME in this folder of assignment folders first")
     command.add_argument("--lang", choices=["ja", "en"], help="language of messages (default: the assignment's)")
     command.add_argument("--mode", choices=["definitions", "full"], help="execution mode (default: the assignment's)")
 
@@ -142,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     from grader.spec import AssignmentError
 
     try:
-        assignment = load_assignment(args.assignment)
+        assignment = load_assignment(args.assignment, [args.assignments] if getattr(args, "assignments", None) else [])
     except AssignmentError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -202,7 +208,7 @@ def _summary_safely(console: Console, graded: Graded, assignment: LoadedAssignme
 
     try:
         with console.capture() as capture:
-            print_result(console, graded.result)
+            print_result(console, graded.result, assignment.messages)
         return graded, capture.get()
     except Exception as exc:
         fault = fault_graded(graded.result, assignment, exc)

@@ -1,13 +1,20 @@
 """One message catalogue, Japanese and English: every sentence the grader shows a person.
 
-Each entry has a message and, where a student can act on it, a hint that points to the lesson's
-idea behind it. `tests/test_i18n.py` walks the catalogue: no entry may miss a language.
+Each entry has a message and, where a student can act on it, a hint. The catalogue says them in
+generic terms, so that any assignment reads well without more; an assignment's `messages.toml`
+(`grader.spec.messages`) says some of them in its lesson's terms (the lesson's hints and ideas, its
+class names), and `Messages(lang, overlay)` takes its texts first. `tests/test_i18n.py` walks the
+catalogue and the bundled assignments' files: no entry may miss a language.
 """
 
 from __future__ import annotations
 
+import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from grader.spec.messages import MESSAGES_FILE, MessageOverlay
 
 Lang = Literal["ja", "en"]
 LANGS: tuple[Lang, ...] = ("ja", "en")
@@ -207,8 +214,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "defined.missing_with_methods": {
         "ja": "クラス {names}、または {methods} メソッドを持つ torch.nn.Module のクラスが見つかりません。{reasons}",
         "en": "Neither class {names} nor any torch.nn.Module class with the method(s) {methods} was found.{reasons}",
-        "hint_ja": "オートエンコーダーは中間層への写像を返す {methods} メソッドを持ちます (教材では MLPR を再定義しています)。",
-        "hint_en": "The autoencoder has a {methods} method that returns the hidden-layer code (the lesson redefines MLPR for it).",
+        "hint_ja": "このモデルは {methods} メソッドを持つ torch.nn.Module のクラスです。課題が求めるメソッドをすべて定義してください。",
+        "hint_en": "This model is a torch.nn.Module class with the method(s) {methods}: define every method the assignment asks for.",
     },
     "defined.syntax_error": {
         "ja": "セル {cell} の {line} 行目に構文エラーがあるため、そのセルは実行されませんでした ({message})。",
@@ -221,66 +228,66 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "defined.construct_failed": {
         "ja": "{name}({args}) でモデルを作れませんでした: {error}",
         "en": "Could not build the model with {name}({args}): {error}",
-        "hint_ja": "__init__ の引数の数と順番が教材と同じか、super().__init__() を呼んでいるか確認してください。",
-        "hint_en": "Check that __init__ takes the same arguments, in the same order, as in the lesson, and calls super().__init__().",
+        "hint_ja": "__init__ の引数の数と順番が課題の指定と同じか、super().__init__() を呼んでいるか確認してください。",
+        "hint_en": "Check that __init__ takes the arguments the assignment gives, in the same order, and calls super().__init__().",
     },
     # ---- checks: structure -------------------------------------------------------------------
     "structure.passed": {"ja": "層の構成は期待どおりです: {layers}", "en": "The layers are as expected: {layers}"},
     "structure.layer_count": {
         "ja": "forward で使われる線形層の数が期待と違います。",
         "en": "The forward pass uses a different number of linear layers than expected.",
-        "hint_ja": "多層パーセプトロンは「線形層 → シグモイド → 線形層」のように、中間層を 1 つ挟みます。forward で全ての層を使っているか確認してください。",
-        "hint_en": "An MLP puts one hidden layer in between: linear → sigmoid → linear. Check that forward uses every layer.",
+        "hint_ja": "forward で、課題が指定するすべての層を順番に使っているか確認してください。",
+        "hint_en": "Check that forward uses every layer the assignment asks for, in order.",
     },
     "structure.layer_sizes": {
         "ja": "線形層の入力・出力の大きさが期待と違います。",
         "en": "The input/output sizes of the linear layers differ from what is expected.",
-        "hint_ja": "torch.nn.Linear(n_input, n_output) の引数が、コンストラクタの引数 (n_input, n_hidden, n_output) に対応しているか確認してください。",
-        "hint_en": "Check that torch.nn.Linear(n_input, n_output) takes its sizes from the constructor arguments (n_input, n_hidden, n_output).",
+        "hint_ja": "各 torch.nn.Linear の入力・出力の大きさが、コンストラクタの引数から決まっているか確認してください。",
+        "hint_en": "Check that each torch.nn.Linear takes its input and output sizes from the constructor arguments.",
     },
     "structure.missing_sigmoid": {
         "ja": "シグモイド関数が足りません。",
         "en": "A sigmoid is missing.",
-        "hint_ja": "分類モデルの出力は確率なので、forward の最後でシグモイド関数 (torch.sigmoid) を通します。MLP では中間層の後にもシグモイドを入れます。",
-        "hint_en": "A classifier's outputs are probabilities, so forward ends with a sigmoid (torch.sigmoid); an MLP also applies one after the hidden layer.",
+        "hint_ja": "課題の層の並びでシグモイド関数がある位置 (出力の直前や中間層の後など) で、forward が torch.sigmoid を通しているか確認してください。",
+        "hint_en": "Check that forward applies a sigmoid (torch.sigmoid) wherever the assignment's layers have one (at the end, after a hidden layer).",
     },
     "structure.activations": {
         "ja": "活性化関数の種類か位置が期待と違います。",
         "en": "The kind or position of the activation functions differs from what is expected.",
-        "hint_ja": "教材では活性化関数にシグモイド関数を使っています。線形層との順番を確認してください。",
-        "hint_en": "The lesson uses the sigmoid as its activation. Check its order relative to the linear layers.",
+        "hint_ja": "活性化関数の種類と、線形層との順番を、課題が指定する層の並びと見比べてください。",
+        "hint_en": "Compare the kind of each activation, and its order relative to the linear layers, with the layers the assignment asks for.",
     },
     "structure.hidden_fixed": {
-        "ja": "隠れ層の大きさがコンストラクタの引数に従っていません (n_hidden={hidden} で作り直したときの層)。",
-        "en": "The hidden layer's size does not follow the constructor argument (layers when rebuilt with n_hidden={hidden}).",
-        "hint_ja": "__init__ の中で数値を直接書かず、引数 n_hidden を使って torch.nn.Linear を作ってください。",
-        "hint_en": "Build the torch.nn.Linear layers from the argument n_hidden instead of writing the number into __init__.",
+        "ja": "隠れ層の大きさがコンストラクタの引数に従っていません (隠れ層の大きさを {hidden} にして作り直したときの層)。",
+        "en": "The hidden layer's size does not follow the constructor argument (layers when rebuilt with a hidden width of {hidden}).",
+        "hint_ja": "__init__ の中で数値を直接書かず、隠れ層の大きさを決める引数を使って torch.nn.Linear を作ってください。",
+        "hint_en": "Build the torch.nn.Linear layers from the argument that sets the hidden width instead of writing the number into __init__.",
     },
     "structure.hidden_ignored": {
-        "ja": "隠れ層の大きさが {width} に固定されていて、コンストラクタの引数 n_hidden={hidden} に従っていません。",
-        "en": "The hidden layer's size is fixed at {width}; it does not follow the constructor argument n_hidden={hidden}.",
-        "hint_ja": "__init__ の中で数値を直接書かず、引数 n_hidden を使って torch.nn.Linear を作ってください。",
-        "hint_en": "Build the torch.nn.Linear layers from the argument n_hidden instead of writing the number into __init__.",
+        "ja": "隠れ層の大きさが {width} に固定されていて、それを決めるコンストラクタの引数 (作り直したときの値 {hidden}) に従っていません。",
+        "en": "The hidden layer's size is fixed at {width}; it does not follow the constructor argument that sets it (rebuilt with {hidden}).",
+        "hint_ja": "__init__ の中で数値を直接書かず、隠れ層の大きさを決める引数を使って torch.nn.Linear を作ってください。",
+        "hint_en": "Build the torch.nn.Linear layers from the argument that sets the hidden width instead of writing the number into __init__.",
     },
     "structure.hidden_raised": {
-        "ja": "n_hidden={hidden} で作り直すとエラーになりました: {error}",
-        "en": "Rebuilding the model with n_hidden={hidden} raised: {error}",
-        "hint_ja": "隠れ層の大きさは引数 n_hidden で変えられるようにしてください。",
-        "hint_en": "The hidden layer's size should be settable through the argument n_hidden.",
+        "ja": "隠れ層の大きさを {hidden} にして作り直すとエラーになりました: {error}",
+        "en": "Rebuilding the model with a hidden width of {hidden} raised: {error}",
+        "hint_ja": "隠れ層の大きさはコンストラクタの引数で変えられるようにしてください。",
+        "hint_en": "The hidden layer's size should be settable through its constructor argument.",
     },
     "structure.not_affine": {
         "ja": "出力が入力の線形 (アフィン) 関数になっていません (ずれ {deviation})。",
         "en": "The output is not a linear (affine) function of the input (deviation {deviation}).",
-        "hint_ja": "線形重回帰は y = Wx + b だけです。活性化関数を入れないでください。",
-        "hint_en": "Multiple linear regression is just y = Wx + b: leave out any activation function.",
+        "hint_ja": "アフィンなモデルは y = Wx + b だけです。活性化関数を入れないでください。",
+        "hint_en": "An affine model is just y = Wx + b: leave out any activation function.",
     },
     # ---- checks: forward ---------------------------------------------------------------------
     "forward.passed": {"ja": "出力の形は {found} で期待どおりです。", "en": "The output shape is {found}, as expected."},
     "forward.raised": {
         "ja": "forward がエラーになりました: {error}",
         "en": "forward raised an error: {error}",
-        "hint_ja": "教材と同じ形 (バッチの大きさ × 変数の数) の入力で forward を試してみてください。",
-        "hint_en": "Try forward on an input shaped like the lesson's (batch size × number of variables).",
+        "hint_ja": "(バッチの大きさ × 入力の変数の数) の形の入力で forward を試してみてください。",
+        "hint_en": "Try forward on an input of the shape (batch size × number of input variables).",
     },
     "forward.not_tensor": {
         "ja": "forward が tensor ではなく {type} を返しました。",
@@ -291,14 +298,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "forward.squeezed": {
         "ja": "出力の形が {found} でした。期待される形は {expected} です (出力が 1 次元に潰れています)。",
         "en": "The output shape was {found}; expected {expected} (the output was flattened to one dimension).",
-        "hint_ja": "squeeze() や view(-1) を使わず、(データ数, 出力の数) の 2 次元のまま返してください。目的変数 Y も (N, 1) の形です。",
-        "hint_en": "Do not squeeze() or view(-1): return a 2-D (samples, outputs) tensor. The target Y is (N, 1) too.",
+        "hint_ja": "squeeze() や view(-1) を使わず、(データ数, 出力の数) の 2 次元のまま返してください。",
+        "hint_en": "Do not squeeze() or view(-1): return a 2-D (samples, outputs) tensor.",
     },
     "forward.wrong_shape": {
         "ja": "出力の形が {found} でした。期待される形は {expected} です。",
         "en": "The output shape was {found}; expected {expected}.",
-        "hint_ja": "出力層の大きさ (n_output) と、バッチの次元を保っているかを確認してください。",
-        "hint_en": "Check the output layer's size (n_output) and that the batch dimension is kept.",
+        "hint_ja": "出力層の大きさと、バッチの次元を保っているかを確認してください。",
+        "hint_en": "Check the output layer's size and that the batch dimension is kept.",
     },
     "forward.batch_one_raised": {
         "ja": "データ 1 件のバッチで forward がエラーになりました: {error}",
@@ -324,8 +331,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "range.outside": {
         "ja": "出力が [{low}, {high}] の範囲を超えています。",
         "en": "The outputs go outside [{low}, {high}].",
-        "hint_ja": "出力は確率なので、forward の最後でシグモイド関数を通して 0 から 1 の間に収めます。",
-        "hint_en": "The outputs are probabilities: pass them through a sigmoid at the end of forward to keep them between 0 and 1.",
+        "hint_ja": "forward の最後の処理を確認してください。最後に活性化関数 (0 から 1 ならシグモイド関数) を通すと、出力がその範囲に収まります。",
+        "hint_en": "Check the last step of forward: an activation at the end (a sigmoid for 0 to 1) keeps the outputs within the range.",
     },
     "range.not_finite": {
         "ja": "出力に NaN または無限大が含まれています。",
@@ -360,8 +367,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "project.missing": {
         "ja": "{method} メソッドがありません。",
         "en": "There is no {method} method.",
-        "hint_ja": "{method}(x) は中間層 (エンコーダーの出力) を返すメソッドです。次元削減した 2 次元の表現を見るのに使います。",
-        "hint_en": "{method}(x) returns the hidden layer (the encoder's output): the 2-D reduced representation.",
+        "hint_ja": "課題は forward のほかに {method}(x) メソッドを求めています。クラスに定義してください。",
+        "hint_en": "The assignment asks for a {method}(x) method beside forward: define it on the class.",
     },
     "project.raised": {
         "ja": "{method}(x) がエラーになりました: {error}",
@@ -370,8 +377,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "project.wrong_shape": {
         "ja": "{method}(x) の形が {found} でした。期待される形は {expected} です。",
         "en": "{method}(x) had the shape {found}; expected {expected}.",
-        "hint_ja": "{method} はデコーダーを通さず、中間層の値 (シグモイドの後) を返します。",
-        "hint_en": "{method} returns the hidden layer's values (after the sigmoid), without the decoder.",
+        "hint_ja": "{method} が返す値の形 (データ数, 次元の数) を、課題の指定と見比べてください。",
+        "hint_en": "Compare the shape {method} returns (samples, dimensions) with the one the assignment asks for.",
     },
     # ---- checks: parameter count (graded where the spec asks) ---------------------------------
     "parameter_count.passed": {
@@ -392,8 +399,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "metric.partial.mse": {
         "ja": "テストデータの MSE は {value} です。満点の基準は {full} 以下、{zero} 以上で 0 点です (部分点)。",
         "en": "Test MSE is {value}. Full credit needs {full} or less; {zero} or more scores zero (partial credit).",
-        "hint_ja": "forward の構成 (活性化関数の有無と位置) を教材と見比べてください。採点器は同じ条件で学習させています。",
-        "hint_en": "Compare forward's layers (which activations, where) with the lesson's; the grader trains every submission the same way.",
+        "hint_ja": "forward の構成 (活性化関数の有無と位置) を課題の指定と見比べてください。採点器は同じ条件で学習させています。",
+        "hint_en": "Compare forward's layers (which activations, where) with the assignment's; the grader trains every submission the same way.",
     },
     "metric.zero.mse": {
         "ja": "テストデータの MSE は {value} で、0 点の基準 {zero} 以上です。",
@@ -408,14 +415,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "metric.partial.accuracy": {
         "ja": "テストデータの正解率は {value} です。満点の基準は {full} 以上、{zero} 以下で 0 点です (部分点)。",
         "en": "Test accuracy is {value}. Full credit needs {full} or more; {zero} or less scores zero (partial credit).",
-        "hint_ja": "出力が最大になる品種を予測とします。出力層の大きさが品種の数 (3) と同じか確認してください。",
-        "hint_en": "The predicted species is the output with the largest value; check the output layer has one unit per species (3).",
+        "hint_ja": "出力が最大になるクラスを予測とします。出力層の大きさがクラスの数と同じか確認してください。",
+        "hint_en": "The predicted class is the output with the largest value; check the output layer has one unit per class.",
     },
     "metric.zero.accuracy": {
         "ja": "テストデータの正解率は {value} で、0 点の基準 {zero} 以下です。",
         "en": "Test accuracy is {value}, at or below the zero-credit threshold {zero}.",
-        "hint_ja": "出力が最大になる品種を予測とします。forward の構成を教材と見比べてください。",
-        "hint_en": "The predicted species is the output with the largest value; compare forward's layers with the lesson's.",
+        "hint_ja": "出力が最大になるクラスを予測とします。forward の構成を課題の指定と見比べてください。",
+        "hint_en": "The predicted class is the output with the largest value; compare forward's layers with the assignment's.",
     },
     "metric.bad_shape": {
         "ja": "出力の形が正しくないため、テストデータでの評価は行いませんでした。",
@@ -430,8 +437,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "metric.training_failed": {
         "ja": "学習中にエラーになりました: {error}",
         "en": "Training raised an error: {error}",
-        "hint_ja": "損失関数 (MSE) と逆伝播が教材どおりに動くか、小さなデータで試してください。",
-        "hint_en": "Check that the loss (MSE) and backpropagation run as in the lesson, on a small batch.",
+        "hint_ja": "損失関数 (MSE) と逆伝播が動くか、小さなデータで試してください。",
+        "hint_en": "Check that the loss (MSE) and backpropagation run, on a small batch.",
     },
     "metric.bad_predictions": {
         "ja": "予測値の形が正しくないか、NaN / 無限大を含んでいます",
@@ -473,8 +480,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "label.duration": {"ja": "所要時間", "en": "Time taken"},
     "label.version": {"ja": "採点器のバージョン", "en": "Grader version"},
     # ---- report and class summary (issue 4) -------------------------------------------------
-    # Check names, and the lesson's idea behind each check (shown when a check did not pass and its
-    # message has no hint of its own).
+    # Check names, and the idea behind each check (shown when a check did not pass and its
+    # message has no hint of its own; an assignment's messages file may say it in its lesson's words).
     "check.defined": {"ja": "クラスの定義", "en": "Class defined"},
     "check.structure": {"ja": "層の構成", "en": "Layers"},
     "check.forward_shape": {"ja": "出力の形", "en": "Output shape"},
@@ -485,44 +492,41 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "check.test_mse": {"ja": "テストデータの MSE", "en": "Test MSE"},
     "check.test_accuracy": {"ja": "テストデータの正解率", "en": "Test accuracy"},
     "idea.defined": {
-        "ja": "教材では、どのモデルも torch.nn.Module を継承したクラスとして定義し、__init__ で層を作り、forward に順方向の計算を書きます。",
-        "en": "In the lesson every model is a class that inherits torch.nn.Module: __init__ builds the layers and forward computes the output.",
+        "ja": "どのモデルも torch.nn.Module を継承したクラスとして定義し、__init__ で層を作り、forward に順方向の計算を書きます。",
+        "en": "Every model is a class that inherits torch.nn.Module: __init__ builds the layers and forward computes the output.",
     },
     "idea.structure": {
-        "ja": "層の並び (torch.nn.Linear と torch.sigmoid の順番と大きさ) は、教材のクラス定義と同じにします。",
-        "en": "The layers (which torch.nn.Linear and torch.sigmoid, in which order and size) follow the lesson's class definition.",
+        "ja": "層の並び (どの層と活性化関数を、どの順番と大きさで使うか) は、課題の指定と同じにします。",
+        "en": "The layers (which layers and activations, in which order and size) follow the assignment's.",
     },
     "idea.forward_shape": {
-        "ja": "forward は (データ数, 出力の数) の 2 次元の tensor を返します。教材の目的変数 Y も (N, 1) の形です。",
-        "en": "forward returns a 2-D tensor (samples, outputs); the lesson's target Y is (N, 1) too.",
+        "ja": "forward は (データ数, 出力の数) の 2 次元の tensor を返します。",
+        "en": "forward returns a 2-D tensor (samples, outputs).",
     },
     "idea.output_range": {
-        "ja": "分類モデルは出力をシグモイド関数で 0 から 1 に収め、品種ごとの確率のように扱います。",
-        "en": "A classifier squashes its outputs into 0 to 1 with a sigmoid and reads them like a probability per species.",
+        "ja": "分類モデルは出力をシグモイド関数で 0 から 1 に収め、クラスごとの確率のように扱います。",
+        "en": "A classifier squashes its outputs into 0 to 1 with a sigmoid and reads them like a probability per class.",
     },
     "idea.grad_flow": {
         "ja": "学習では loss.backward() で誤差を逆方向に伝播し、optimizer.step() で重みを更新します。勾配が届かない重みは学習されません。",
         "en": "Training propagates the loss backwards with loss.backward() and updates the weights with optimizer.step(); a weight no gradient reaches never learns.",
     },
     "idea.project_shape": {
-        "ja": "オートエンコーダーの project は、入力を中間層の表現 (次元削減した 2 次元の値) に変換して返します。",
-        "en": "The autoencoder's project maps an input to its hidden-layer code: the reduced, 2-D representation.",
+        "ja": "このメソッドは、入力を中間層の表現 (次元を減らした値) に変換して返します。",
+        "en": "This method maps an input to its hidden-layer code: a representation with fewer dimensions.",
     },
     "idea.parameter_count": {
         "ja": "パラメータ (重みとバイアス) が多いほど、モデルは大きく、学習データに過剰に適合しやすくなります。",
         "en": "The more parameters (weights and biases) a model has, the larger it is and the more easily it overfits its training data.",
     },
     "idea.test_mse": {
-        "ja": "教材と同じく、学習に使っていないテストデータ (偶数番目のデータ) で予測値と実測値の平均二乗誤差 (MSE) を測ります。",
-        "en": "As in the lesson, the mean squared error (MSE) between predicted and observed values is measured on the test data (the even rows), which training never saw.",
+        "ja": "学習に使っていないテストデータで、予測値と実測値の平均二乗誤差 (MSE) を測ります。",
+        "en": "The mean squared error (MSE) between predicted and observed values is measured on the test data, which training never saw.",
     },
     "idea.test_accuracy": {
-        "ja": "教材と同じく、出力が最大になる品種を予測とし、テストデータ (偶数番目のデータ) での正解率を測ります。",
-        "en": "As in the lesson, the predicted species is the output with the largest value; accuracy is measured on the test data (the even rows).",
+        "ja": "出力が最大になるクラスを予測とし、学習に使っていないテストデータでの正解率を測ります。",
+        "en": "The predicted class is the output with the largest value; accuracy is measured on the test data, which training never saw.",
     },
-    "species.0": {"ja": "セトサ", "en": "setosa"},
-    "species.1": {"ja": "バーシカラー", "en": "versicolor"},
-    "species.2": {"ja": "バージニカ", "en": "virginica"},
     "mode.definitions": {"ja": "定義モード", "en": "definitions"},
     "mode.full": {"ja": "全実行", "en": "full"},
     "incident.timeout": {"ja": "時間切れ", "en": "Time limit reached"},
@@ -536,7 +540,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "report.score_by_model": {"ja": "モデルごとの得点", "en": "Points per model"},
     "report.class_found": {"ja": "採点したクラス: {name}", "en": "Class graded: {name}"},
     "report.not_found": {"ja": "クラスが見つかりません", "en": "Class not found"},
-    "report.lesson_idea": {"ja": "教材の考え方", "en": "The lesson's idea"},
+    "report.lesson_idea": {"ja": "考え方", "en": "The idea behind it"},
     "report.your_code": {"ja": "あなたのコード ({where})", "en": "Your code ({where})"},
     "report.plots": {"ja": "図", "en": "Plots"},
     "report.no_plots": {
@@ -579,8 +583,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Training loss (the grader's own training, seed {seed})",
     },
     "plot.loss.caption": {
-        "ja": "教材と同じ損失 (MSE) で採点器が学習させたときの、エポックごとの訓練データの損失です。下がって平らになれば、学習が進んでいます。",
-        "en": "The training loss (MSE, as in the lesson) per epoch while the grader trained this model. A curve that falls and then flattens means the model learned.",
+        "ja": "採点器が損失 (MSE) で学習させたときの、エポックごとの訓練データの損失です。下がって平らになれば、学習が進んでいます。",
+        "en": "The training loss (MSE) per epoch while the grader trained this model. A curve that falls and then flattens means the model learned.",
     },
     "plot.loss.x": {"ja": "エポック", "en": "Epoch"},
     "plot.loss.y": {"ja": "損失 (MSE)", "en": "Loss (MSE)"},
@@ -593,15 +597,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "plot.yy.y": {"ja": "予測値", "en": "Predicted"},
     "plot.confusion.title": {"ja": "混同行列 (テストデータ)", "en": "Confusion matrix (test data)"},
     "plot.confusion.caption": {
-        "ja": "出力が最大になる品種を予測としたときの件数です。対角線上の数が、正しく分類できたデータの数です。",
-        "en": "Counts when the predicted species is the output with the largest value. The numbers on the diagonal are the correctly classified samples.",
+        "ja": "出力が最大になるクラスを予測としたときの件数です。対角線上の数が、正しく分類できたデータの数です。",
+        "en": "Counts when the predicted class is the output with the largest value. The numbers on the diagonal are the correctly classified samples.",
     },
-    "plot.confusion.x": {"ja": "予測した品種", "en": "Predicted species"},
-    "plot.confusion.y": {"ja": "実際の品種", "en": "True species"},
+    "plot.confusion.x": {"ja": "予測したクラス", "en": "Predicted class"},
+    "plot.confusion.y": {"ja": "実際のクラス", "en": "True class"},
     "plot.latent.title": {"ja": "中間層の 2 次元表現 (テストデータ)", "en": "2-D code of the hidden layer (test data)"},
     "plot.latent.caption": {
-        "ja": "project の出力を品種ごとに色分けした図です。品種ごとにまとまっていれば、2 次元に縮約しても品種の違いが残っています。",
-        "en": "The output of project, coloured by species. Where the species form separate groups, the 2-D code keeps what tells them apart.",
+        "ja": "中間層の 2 次元表現をクラスごとに色分けした図です。クラスごとにまとまっていれば、2 次元に縮約してもクラスの違いが残っています。",
+        "en": "The hidden layer's 2-D code, coloured by class. Where the classes form separate groups, the 2-D code keeps what tells them apart.",
     },
     "plot.latent.x": {"ja": "中間層の 1 つ目の値", "en": "Code, first value"},
     "plot.latent.y": {"ja": "中間層の 2 つ目の値", "en": "Code, second value"},
@@ -728,11 +732,53 @@ CATALOGUE: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class Messages:
+    """The texts of one language: the assignment's (`overlay`, from its messages file) over the catalogue's."""
+
     lang: Lang
+    overlay: MessageOverlay = MessageOverlay()
 
     def text(self, key: str, **params: object) -> str:
-        return CATALOGUE[key][self.lang].format(**params)
+        return self._template(key, self.lang).format(**params)
 
     def hint(self, key: str, **params: object) -> str:
-        template = CATALOGUE[key].get(f"hint_{self.lang}", "")
+        template = self._template(key, f"hint_{self.lang}")
         return template.format(**params) if template else ""
+
+    def class_names(self, default: Sequence[str]) -> tuple[str, ...]:
+        """The names of a data set's classes in this language: the assignment's, else `default` (the
+        data set's own). The assignment's count was checked against the data set when it loaded."""
+        names = self.overlay.class_names.get(self.lang)
+        return tuple(names) if names is not None and len(names) == len(default) else tuple(default)
+
+    def _template(self, key: str, field: str) -> str:
+        given = self.overlay.entries.get(key)
+        if given is not None and field in given:
+            return given[field]
+        entry = CATALOGUE[key]
+        return entry[field] if field in LANGS else entry.get(field, "")
+
+
+def placeholders(template: str) -> set[str]:
+    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def overlay_problems(overlay: MessageOverlay) -> list[str]:
+    """What an assignment's messages say that the catalogue cannot take: a key it does not have, or a
+    placeholder its entry has in none of its texts (the code fills only those)."""
+    problems = []
+    for key, texts in overlay.entries.items():
+        entry = CATALOGUE.get(key)
+        if entry is None:
+            problems.append(f"{MESSAGES_FILE}: {key}: not a key of the grader's messages (grader/i18n.py)")
+            continue
+        known = set().union(*(placeholders(text) for text in entry.values()))
+        for field, text in texts.items():
+            try:
+                unknown = placeholders(text) - known
+            except ValueError as exc:  # a lone { or }
+                problems.append(f"{MESSAGES_FILE}: {key}.{field}: not a valid text ({exc})")
+                continue
+            if unknown:
+                problems.append(f"{MESSAGES_FILE}: {key}.{field}: placeholder(s) {', '.join(sorted(unknown))} "
+                                f"unknown here (this message has: {', '.join(sorted(known)) or 'none'})")
+    return problems

@@ -15,6 +15,7 @@ import threading
 import time
 import traceback
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -25,7 +26,7 @@ from grader.checks.registry import grade_model, max_points, spec_problems
 from grader.checks.written import written_answers
 from grader.evaluate.execute import Execution, execute
 from grader.evaluate.observations import Observations
-from grader.i18n import Lang, Messages
+from grader.i18n import Lang, Messages, overlay_problems
 from grader.intake.files import file_sha256, student_id_for
 from grader.intake.submission import (
     IntakeLimits,
@@ -46,23 +47,23 @@ from grader.result import (
 from grader.sandbox.forkserver import ForkServer
 from grader.spec import LoadedAssignment
 from grader.spec import load as spec_load
-from grader.spec.datasets import IrisTable
 
 log = logging.getLogger("grader")
 
 
-def load_assignment(name_or_path: str) -> LoadedAssignment:
-    """`grader.spec.load_assignment`, with what the spec says of checks checked against the checks
-    there are (a `points` key or a check no check has is an `AssignmentError` naming the key)."""
-    return checked_assignment(spec_load.load_assignment(name_or_path))
+def load_assignment(name_or_path: str, assignments: Sequence[Path] = ()) -> LoadedAssignment:
+    """`grader.spec.load_assignment` (`assignments`: the `--assignments` folders, searched first), with
+    what the spec says of checks checked against the checks there are (a `points` key or a check no
+    check has is an `AssignmentError` naming the key), and its messages against the catalogue."""
+    return checked_assignment(spec_load.load_assignment(name_or_path, assignments))
 
 
-def parse_assignment(raw: bytes, folder: Path) -> LoadedAssignment:
-    return checked_assignment(spec_load.parse_assignment(raw, folder))
+def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None) -> LoadedAssignment:
+    return checked_assignment(spec_load.parse_assignment(raw, folder, messages))
 
 
 def checked_assignment(assignment: LoadedAssignment) -> LoadedAssignment:
-    problems = spec_problems(assignment.spec)
+    problems = spec_problems(assignment.spec) + overlay_problems(assignment.messages)
     if problems:
         path = assignment.folder / spec_load.SPEC_FILE
         raise spec_load.AssignmentError("\n".join([f"{path}: {len(problems)} problem(s) in the assignment spec",
@@ -71,13 +72,13 @@ def checked_assignment(assignment: LoadedAssignment) -> LoadedAssignment:
 
 
 def grade_safely(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: str | None = None,
-                 student_id: str | None = None, table: IrisTable | None = None, stop: threading.Event | None = None,
+                 student_id: str | None = None, stop: threading.Event | None = None,
                  fork_server: ForkServer | None = None) -> Graded:
     """`grade_file` behind the fault barrier: a fault of the grader becomes an `error` result, and the
     result returned always survives its own JSON (what every front end writes and reads back)."""
     started = time.perf_counter()
     try:
-        graded = grade_file(path, assignment, lang=lang, mode=mode, student_id=student_id, table=table, stop=stop,
+        graded = grade_file(path, assignment, lang=lang, mode=mode, student_id=student_id, stop=stop,
                             fork_server=fork_server)
         Result.model_validate_json(graded.result.to_json())
         return graded
@@ -130,18 +131,18 @@ def fault_detail(exc: BaseException) -> str:
 
 
 def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: str | None = None,
-               student_id: str | None = None, table: IrisTable | None = None,
-               stop: threading.Event | None = None, fork_server: ForkServer | None = None) -> Graded:
+               student_id: str | None = None, stop: threading.Event | None = None,
+               fork_server: ForkServer | None = None) -> Graded:
     """Grade one file. `stop`, when set from another thread, kills the sandboxed run (Ctrl-C in a batch);
     `fork_server` starts the run warm (a batch worker's)."""
     started = time.perf_counter()
     lang = lang or assignment.spec.lang
-    messages = Messages(lang)
+    messages = Messages(lang, assignment.messages)
     try:
         submission = read_submission(path, student_id, intake_limits(assignment))
     except InvalidSubmission as exc:
         return Graded(_invalid_result(path, student_id, assignment, messages, exc, started, mode))
-    execution = execute(submission, assignment, mode=mode, table=table, stop=stop, fork_server=fork_server)
+    execution = execute(submission, assignment, mode=mode, stop=stop, fork_server=fork_server)
     return grade_execution(submission, assignment, execution, messages, started)
 
 
@@ -296,7 +297,7 @@ def _phase_timeouts(observations: Observations, messages: Messages) -> list[Inci
 def grader_fault_result(student_id: str, file_name: str, assignment: LoadedAssignment, lang: Lang | None,
                         mode: str | None, detail: str, sha256: str | None = None, duration_s: float = 0.0) -> Result:
     """The result of a submission the grader itself failed on: `error`, never the student's fault."""
-    messages = Messages(lang or assignment.spec.lang)
+    messages = Messages(lang or assignment.spec.lang, assignment.messages)
     return Result(
         assignment=assignment.spec.id, grader_version=__version__, spec_sha256=assignment.spec_sha256,
         submission=SubmissionInfo(student_id=student_id, file=file_name, sha256=sha256), status="error", lang=messages.lang,

@@ -127,9 +127,11 @@ class ModelOutcome:
     predictions: np.ndarray | None = None
     code: np.ndarray | None = None
     class_name: str | None = None
-    # The test set's targets and species, for the report's plots (trusted side only).
+    # The test set's targets and classes, and the data set's names of its classes, for the report's
+    # plots (trusted side only).
     test_targets: np.ndarray | None = None
-    test_species: np.ndarray | None = None
+    test_classes: np.ndarray | None = None
+    class_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

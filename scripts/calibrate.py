@@ -39,7 +39,8 @@ def main() -> None:
     assignment = with_seeds(original, list(range(args.seeds)))
     started = time.perf_counter()
     submission = read_submission(args.solution)
-    graded = grade_execution(submission, assignment, execute(submission, assignment), Messages("en"), started)
+    messages = Messages("en", assignment.messages)
+    graded = grade_execution(submission, assignment, execute(submission, assignment), messages, started)
     print(f"{args.solution}: {args.seeds} seeds, {time.perf_counter() - started:.1f} s")
     print(f"{'model':6} {'metric':14} {'min':>8} {'median':>8} {'max':>8} {'worst seed':>10} {'worst group':>11}"
           "  thresholds (full / zero)")

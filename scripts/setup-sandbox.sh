@@ -1,10 +1,14 @@
 #!/bin/sh
-# Install what the grader's sandbox needs. Idempotent: run it as often as you like.
+# Install what the grader's sandbox needs from the system. Idempotent: run it as often as you like.
 #
 #   as root (a grading server, CI):  bubblewrap, uidmap, libseccomp2, util-linux (setpriv, prlimit),
-#                                    the unprivileged user `grader-sandbox`, pyseccomp in the venv;
-#   as anyone else (a laptop):       pyseccomp in the venv only; system packages are skipped with a
-#                                    note, and `grader doctor` says what isolation the machine gives.
+#                                    and the unprivileged user `grader-sandbox`;
+#   as anyone else (a laptop):       nothing; system packages are skipped with a note, and
+#                                    `grader doctor` says what isolation the machine gives.
+#
+# The sandbox's Python dependency, pyseccomp (the seccomp filter, over libseccomp2), is the package's
+# extra `sandbox`: `pip install 'torch-grader[sandbox]'` (the Makefile's venv installs it). This script
+# only says whether VENV has it.
 #
 # Usage: scripts/setup-sandbox.sh [VENV]     (VENV defaults to .venv beside this script's repo)
 set -eu
@@ -49,11 +53,10 @@ fi
 if [ -x "$VENV/bin/python" ]; then
     if "$VENV/bin/python" -c "import pyseccomp" >/dev/null 2>&1; then
         say "pyseccomp present in $VENV"
-    elif "$VENV/bin/python" -m pip install -q "pyseccomp>=0.1.2,<0.2"; then
-        say "installed pyseccomp into $VENV"
     else
-        say "could not install pyseccomp; the sandbox runs without a seccomp filter (grader doctor says so)"
+        say "no pyseccomp in $VENV: the sandbox runs without a seccomp filter (grader doctor says so);"
+        say "install the grader with its extra: $VENV/bin/pip install '.[sandbox]'"
     fi
 else
-    say "no virtualenv at $VENV; skipping pyseccomp"
+    say "no virtualenv at $VENV; not looking for pyseccomp"
 fi

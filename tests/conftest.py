@@ -1,20 +1,32 @@
 """Shared fixtures and helpers: the assignment, grading one file, and building submission variants.
 
-Grading one submission trains 5 models x 3 seeds in a subprocess (several seconds), so test modules
-grade each file once, in module-scoped fixtures, and assert on the cached result.
+Grading one submission through the sandbox trains 5 models x 3 seeds in a subprocess (seconds), so
+only the tests whose point is the sandbox or the harness do it, each file once (module-scoped
+fixtures). The others grade recorded observations (`replayed`, fixtures/recorded.py: the pipeline
+after the sandbox, in milliseconds).
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 import os
 import tempfile
-import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from fixtures import submissions as _submissions
+
+# Building submissions: defined in fixtures/submissions.py (shared with the recorder), used from here.
+from fixtures.submissions import (
+    module_source,
+    solution_class_sources,
+    solution_text,
+    substitute,
+    write_module,
+    write_notebook,
+    write_substituted,
+)
 
 from grader.pipeline import grade_file
 from grader.result import CheckResult, Graded, Result
@@ -24,10 +36,12 @@ from grader.spec import LoadedAssignment, load_assignment
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_PY = ROOT / "solutions" / "iris_basics" / "solution.py"
 SOLUTION_IPYNB = ROOT / "solutions" / "iris_basics" / "solution.ipynb"
-TEMPLATE_IPYNB = ROOT / "assignments" / "iris_basics" / "assignment.ipynb"
-ASSIGNMENT_DIR = ROOT / "assignments" / "iris_basics"
+ASSIGNMENT_DIR = _submissions.ASSIGNMENT_DIR
+TEMPLATE_IPYNB = ASSIGNMENT_DIR / "assignment.ipynb"
 MODEL_IDS = ("mlr", "lr", "mlpr", "mlpc", "ae")
 SOLUTION_CLASSES = ("MLR", "LR", "MLPR", "MLPC", "AE")
+__all__ = ["module_source", "solution_class_sources", "solution_text", "substitute", "write_module",
+           "write_notebook", "write_substituted"]  # re-exported for the test modules
 
 
 # ---- the assignment and grading ----------------------------------------------------------------
@@ -95,74 +109,15 @@ def private_tempdir(monkeypatch: pytest.MonkeyPatch, prefix: str) -> Path:
     return folder
 
 
-# ---- building submissions ----------------------------------------------------------------------
-@functools.cache
-def solution_text() -> str:
-    return SOLUTION_PY.read_text(encoding="utf-8")
+# ---- recorded observations: grading without a sandbox ----------------------------------------------
+def replayed(name: str, lang: str = "en", student_id: str | None = None) -> Graded:
+    """`name` of fixtures/submissions.RECORDED graded from its recorded observations (milliseconds),
+    once per test process, language and student id. Shared: do not change what it returns."""
+    return _replayed(name, lang, student_id)
 
 
 @functools.cache
-def solution_class_sources() -> dict[str, str]:
-    """Source of each class of the reference module, by class name, in file order."""
-    text = solution_text()
-    tree = ast.parse(text)
-    return {node.name: ast.get_source_segment(text, node) or "" for node in tree.body if isinstance(node, ast.ClassDef)}
+def _replayed(name: str, lang: str, student_id: str | None) -> Graded:
+    from fixtures.recorded import replay
 
-
-def substitute(text: str, replacements: Iterable[tuple[str, str]]) -> str:
-    """Replace each `old` (which must occur exactly once) by `new`."""
-    for old, new in replacements:
-        count = text.count(old)
-        assert count == 1, f"{old!r} occurs {count} times, expected once"
-        text = text.replace(old, new)
-    return text
-
-
-def module_source(classes: Mapping[str, str | None] | None = None, prelude: str = "") -> str:
-    """The reference classes as a module, with some replaced (by full class source) or left out (None).
-
-    Keys are the reference class names (`MLR`, ... `AE`); a replacement may define a class under
-    another name (an `AutoEncoder` in place of `AE`).
-    """
-    classes = dict(classes or {})
-    unknown = set(classes) - set(SOLUTION_CLASSES)
-    assert not unknown, f"unknown class keys {unknown}"
-    parts = ["import torch\n"]
-    if prelude:
-        parts.append(textwrap.dedent(prelude).strip() + "\n")
-    for name, source in solution_class_sources().items():
-        replacement = classes.get(name, source)
-        if replacement is None:
-            continue
-        parts.append(textwrap.dedent(replacement).strip() + "\n")
-    return "\n\n".join(parts)
-
-
-def write_module(directory: Path, name: str, classes: Mapping[str, str | None] | None = None,
-                 prelude: str = "") -> Path:
-    """Write a variant of solution.py built from full class sources (see `module_source`)."""
-    path = Path(directory) / name
-    path.write_text(module_source(classes, prelude), encoding="utf-8")
-    return path
-
-
-def write_substituted(directory: Path, name: str, replacements: Iterable[tuple[str, str]]) -> Path:
-    """Write a variant of solution.py made by text substitution."""
-    path = Path(directory) / name
-    path.write_text(substitute(solution_text(), replacements), encoding="utf-8")
-    return path
-
-
-def write_notebook(path: Path, cells: Iterable[tuple[str, str]], nbformat_version: int = 4) -> Path:
-    """Write a v4 notebook from (`code` | `markdown`, source) pairs."""
-    import nbformat
-
-    made = []
-    for kind, source in cells:
-        source = textwrap.dedent(source).strip("\n")
-        made.append(nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source))
-    notebook = nbformat.v4.new_notebook(cells=made)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = Path(path)
-    nbformat.write(notebook, str(path))
-    return path
+    return replay(name, lang, student_id=student_id)

@@ -22,7 +22,7 @@ from grader.apps.batch import grade_batch
 from grader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "assignments" / "iris_basics" / "examples"
+EXAMPLES = ROOT / "grader" / "assignments" / "iris_basics" / "examples"
 BIN = Path(sys.executable).parent
 
 

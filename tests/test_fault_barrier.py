@@ -28,7 +28,7 @@ from grader.intake.submission import read_submission
 from grader.pipeline import grade_execution
 from grader.result import Result
 from grader.spec import load_assignment
-from grader.spec.datasets import IrisTable
+from grader.spec.datasets import splits_for
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "hostile"
@@ -100,10 +100,8 @@ def test_every_forged_line_is_counted_and_null_stays_valid(tmp_path):
 
 def _grade_observations(path: Path) -> Result:
     submission = read_submission(SOLUTION_PY)
-    table = IrisTable.load()
-    splits = {model.id: table.split_for(model, SPEC.spec.dataset) for model in SPEC.spec.models}
-    execution = Execution(observations=read_observations(path), splits=splits, mode="definitions")
-    return grade_execution(submission, SPEC, execution, Messages("en"), time.perf_counter()).result
+    execution = Execution(observations=read_observations(path), splits=splits_for(SPEC.spec), mode="definitions")
+    return grade_execution(submission, SPEC, execution, Messages("en", SPEC.messages), time.perf_counter()).result
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the squared error, as intended

@@ -1,8 +1,11 @@
 """The warm start: runs forked from a batch worker's fork server give the same results as cold runs.
 
 The hostile submissions run through both paths in tests/test_hostile.py; here: identical results
-on ordinary submissions (modules, notebooks, a zip with a helper module, full mode), one server
-outliving hostile runs, the fallback where no fork server can run, and nothing left behind.
+on ordinary submissions (modules, notebooks, a zip with a helper module, top-level randomness, full
+mode), one server outliving hostile runs, the fallback where no fork server can run, and nothing
+left behind. The cold gradings of recorded submissions are also compared with their replay from
+tests/fixtures/observations: the end-to-end proof that what tests/test_checks.py grades is what the
+sandbox observes today (a harness change that alters an observation fails here).
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from pathlib import Path
 import pytest
 from conftest import (
     ASSIGNMENT_DIR,
-    SOLUTION_IPYNB,
     SOLUTION_PY,
     assert_full_marks,
     private_tempdir,
+    replayed,
 )
+from fixtures.submissions import small_lesson_notebook
 
 from grader.pipeline import grade_file
 from grader.result import Result
@@ -36,6 +40,16 @@ EXAMPLES = ASSIGNMENT_DIR / "examples"
 def comparable(result: Result) -> dict:
     """Everything of a result but the clock."""
     return result.model_dump(exclude={"graded_at", "duration_s", "training_s"})
+
+
+def differences(first: dict, second: dict, where: str = "") -> list[str]:
+    """Where two results differ, field by field (a short message instead of two long dicts)."""
+    if isinstance(first, dict) and isinstance(second, dict):
+        return [d for key in sorted(set(first) | set(second), key=str)
+                for d in differences(first.get(key), second.get(key), f"{where}.{key}")]
+    if isinstance(first, list) and isinstance(second, list) and len(first) == len(second):
+        return [d for index, (a, b) in enumerate(zip(first, second)) for d in differences(a, b, f"{where}[{index}]")]
+    return [] if first == second else [f"{where}: {str(first)[:200]!r} != {str(second)[:200]!r}"]
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +80,6 @@ def random_at_top_level(tmp_path_factory) -> Path:
     path.write_text(solution.replace("import torch\n", "import torch\n" + RANDOM_AT_TOP_LEVEL, 1).replace(
         "        return self.l1(x)\n", "        return self.l1(x) + 0.1 * DRAWN + 0.01 * len(FIRST)\n", 1), encoding="utf-8")
     return path
-
-
-def test_top_level_randomness_gives_the_same_result_on_every_run(random_at_top_level, assignment):
-    first, second = (grade_file(random_at_top_level, assignment, lang="en").result for _ in range(2))
-    assert first.metrics["mlr.test_mse"] is not None
-    assert comparable(first) == comparable(second)
 
 
 # What the seccomp filter must leave working now that SysV IPC and POSIX message queues are refused:
@@ -114,21 +122,49 @@ def test_a_dataloader_with_worker_processes_runs_warm_and_cold(dataloader_with_w
         assert [i.kind for i in result.incidents] == []
 
 
+@pytest.fixture(scope="module")
+def small_lesson(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("full") / "small_lesson.ipynb"
+    path.write_bytes(small_lesson_notebook())
+    return path
+
+
+# name: the file; recorded: its recording in tests/fixtures/observations, if it has one.
+WARM_AND_COLD = {
+    "solution.py": (SOLUTION_PY, "solution_py"),
+    "jiro_mistakes.py": (EXAMPLES / "jiro_mistakes.py", "jiro_mistakes"),
+    "hanako_lesson.ipynb": (EXAMPLES / "hanako_lesson.ipynb", "hanako_lesson"),  # the lesson's notebook
+    "zip": (None, None),  # a zip with a helper module
+    "random": (None, None),  # top-level code that draws from every generator
+}
+
+
 @needs_fork_server
-@pytest.mark.parametrize("name, mode", [
-    ("solution.py", None), ("solution.ipynb", None), ("jiro_mistakes.py", None), ("hanako_lesson.ipynb", None),
-    ("zip", None), ("hanako_lesson.ipynb", "full"), ("random", None),
-])
-def test_warm_results_equal_cold_results(name, mode, zipped_with_helper, random_at_top_level, assignment):
-    path = {"solution.py": SOLUTION_PY, "solution.ipynb": SOLUTION_IPYNB, "zip": zipped_with_helper,
-            "random": random_at_top_level}.get(name, EXAMPLES / name)
+@pytest.mark.parametrize("name, mode", [*((name, None) for name in WARM_AND_COLD), ("small_lesson.ipynb", "full")])
+def test_warm_results_equal_cold_results(name, mode, zipped_with_helper, random_at_top_level, small_lesson,
+                                         assignment):
+    path, recording = WARM_AND_COLD.get(name, (None, None))
+    path = path or {"zip": zipped_with_helper, "random": random_at_top_level, "small_lesson.ipynb": small_lesson}[name]
     cold = grade_file(path, assignment, lang="en", mode=mode).result
     with forkserver.ForkServer() as server:
         warm = grade_file(path, assignment, lang="en", mode=mode, fork_server=server).result
         # Full mode runs a Jupyter kernel that needs its files on disk: it always starts cold.
         assert server.runs_started == (0 if mode == "full" else 1) and server.broken is None
     assert cold.status == "graded"
-    assert comparable(warm) == comparable(cold)
+    assert differences(comparable(warm), comparable(cold)) == []
+    if recording is not None:
+        # The same submission graded from what the sandbox observed when it was recorded.
+        assert differences(comparable(cold), comparable(replayed(recording).result)) == [], (
+            f"the sandbox observes {name} differently from its recording: if the harness changed on purpose,"
+            " regenerate the recording with `.venv/bin/python tests/fixtures/record_observations.py`")
+    if name == "solution.py":
+        assert cold.score == cold.max_score == 25 and cold.incidents == []
+    if name == "random":
+        # Seeded (the same draws cold and warm): top-level randomness does not move a score.
+        assert cold.metrics["mlr.test_mse"] is not None
+    if mode == "full":
+        assert cold.mode == "full" and cold.skipped == []  # the loop, the plot and the print ran
+        assert_full_marks(cold, ["mlr", "lr", "mlpr", "mlpc", "ae"])
 
 
 @needs_fork_server
@@ -140,12 +176,12 @@ def test_one_server_outlives_hostile_runs_and_starts_again_after_its_own_death(a
             result = grade_file(tmp_path / f"{name}.py", hostile, lang="en", fork_server=server).result
             assert_full_marks(result, ["mlr", "lr", "mlpr"])
         assert server.running
-        first = server._process.pid  # noqa: SLF001 - the test kills the server under the grader's feet
-        server._process.kill()  # noqa: SLF001
-        server._process.wait()  # noqa: SLF001
+        first = server._process.pid  # the test kills the server under the grader's feet
+        server._process.kill()
+        server._process.wait()
         result = grade_file(SOLUTION_PY, assignment, lang="en", fork_server=server).result
         assert result.score == result.max_score
-        assert server.running and server._process.pid != first  # noqa: SLF001
+        assert server.running and server._process.pid != first
         assert server.runs_started == 5  # the fork bomb's run, and the fresh one after its timeout
 
 
@@ -167,9 +203,9 @@ def test_nothing_is_left_behind_after_a_server_closes(assignment, monkeypatch):
     before = set(Path(tempfile.gettempdir()).glob("grader-*"))
     with forkserver.ForkServer() as server:
         grade_file(SOLUTION_PY, assignment, lang="en", fork_server=server)
-        runs = server._runs  # noqa: SLF001
+        runs = server._runs
         assert runs is not None and list(runs.iterdir()) == []  # the run's folder is gone at once
-        pid = server._process.pid  # noqa: SLF001
+        pid = server._process.pid
     assert not Path(f"/proc/{pid}").exists()
     assert set(Path(tempfile.gettempdir()).glob("grader-*")) == before
     scratch.rmdir()  # empty: nothing of the server or its runs is left in it

@@ -35,10 +35,19 @@ from grader.pipeline import grade_file
 from grader.result import Result
 from grader.sandbox import forkserver, seccomp_filter
 from grader.sandbox import tiers as isolation
-from grader.spec import load_assignment
+from grader.spec import LoadedAssignment, load_assignment, parse_assignment
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 SPEC = load_assignment(str(HOSTILE / "spec"))
+
+
+def roomy_spec(folder: Path) -> LoadedAssignment:
+    """tests/hostile/spec with 15 s a phase, for a submission whose point is not a hang but that is
+    slow on a busy machine (its first forward pass imports scikit-learn)."""
+    text = (HOSTILE / "spec" / "assignment.toml").read_text(encoding="utf-8")
+    text, count = re.subn(r"(?m)^model_timeout_s = .*$", "model_timeout_s = 15", text)
+    assert count == 1
+    return parse_assignment(text.encode(), folder)
 ISOLATION = isolation.detect()
 
 needs_isolation = pytest.mark.skipif(
@@ -68,7 +77,9 @@ def host_ipc_objects() -> dict[str, list[str]]:
     for table in ("shm", "msg", "sem"):
         rows = Path(f"/proc/sysvipc/{table}").read_text(encoding="utf-8").splitlines()[1:]
         found[f"sysvipc/{table}"] = sorted(" ".join(row.split()[:2]) for row in rows)
-    found["/dev/shm"] = sorted(os.listdir("/dev/shm"))
+    # Python's multiprocessing names its semaphores `sem.mp-*`: the other test workers (Dask,
+    # process pools) make and remove them at any moment, so they say nothing about this run.
+    found["/dev/shm"] = sorted(name for name in os.listdir("/dev/shm") if not name.startswith("sem.mp-"))
     return found
 
 
@@ -85,7 +96,7 @@ class HostileGrader:
         self._tmp_path = tmp_path
         self._runs = runs
 
-    def __call__(self, name: str, **substitutions: str) -> Result:
+    def __call__(self, name: str, spec: LoadedAssignment = SPEC, **substitutions: str) -> Result:
         text = (HOSTILE / f"{name}.py").read_text(encoding="utf-8")
         for key, value in substitutions.items():
             text = text.replace(f"__{key}__", value)
@@ -98,13 +109,13 @@ class HostileGrader:
             # Made at the first run, not before: a test may change the tier first (GRADER_ISOLATION).
             self.server = self.server or forkserver.ForkServer()
             runs_before = self.server.runs_started
-            result = grade_file(submission, SPEC, lang="en", fork_server=self.server).result
+            result = grade_file(submission, spec, lang="en", fork_server=self.server).result
             if os.environ.get("GRADER_ISOLATION", "auto") == "auto":
                 # More than one after a hang: the models after it are graded in a fresh child.
                 assert self.server.runs_started > runs_before, self.server.broken
         else:
-            result = grade_file(submission, SPEC, lang="en").result
-        assert time.monotonic() - started < SPEC.spec.timeout_s + 20, "the run outlived its wall clock"
+            result = grade_file(submission, spec, lang="en").result
+        assert time.monotonic() - started < spec.spec.timeout_s + 20, "the run outlived its wall clock"
         assert result.status == "graded"
         assert result.score == round(sum(c.score for c in result.checks), 2)
         server_folder = self.server._runs if self.server is not None else None  # noqa: SLF001 - lives on
@@ -146,8 +157,9 @@ def test_reading_files_outside_the_submission_finds_nothing(grade_hostile, tmp_p
     home_canary.write_text(secret)
     out_canary.write_text(secret)
     solution = ROOT / "solutions" / "iris_basics" / "solution.py"
-    paths = [str(solution), str(ROOT / "assignments" / "iris_basics" / "assignment.toml"),
-             str(HOSTILE / "spec" / "assignment.toml"), str(home_canary), str(out_canary), "/etc/shadow",
+    # The bundled assignments are package data, shipped in the wheel for anyone to read; an
+    # instructor's own assignment folder (here the hostile spec's) is what the sandbox must not see.
+    paths = [str(solution), str(HOSTILE / "spec" / "assignment.toml"), str(home_canary), str(out_canary), "/etc/shadow",
              str(ROOT / "tests" / "conftest.py"), str(ROOT / ".git" / "config")]
     try:
         result = grade_hostile("read_outside", PATHS=repr(paths))
@@ -249,6 +261,8 @@ def test_sys_exit_ends_nothing(grade_hostile):
     assert defined.status == "error" and "SystemExit" in defined.message
     assert model_checks(result, "mlpr")["test_mse"].score == 0
     assert "exited" not in kinds(result) and "timeout" not in kinds(result)
+    if ISOLATION.isolated:  # an isolated run has no not_isolated incident
+        assert "not_isolated" not in kinds(result)
 
 
 def test_os_exit_loses_only_what_came_after(grade_hostile):
@@ -315,6 +329,9 @@ def test_ipc_objects_a_run_leaves_are_gone_for_the_next(grade_hostile):
         assert f"LOOKED sysvipc {table} 0" in found.stdout
     assert "LOOKED /dev/shm 0" in found.stdout
     assert_full_marks(found, ["mlr", "lr", "mlpr", "mlpc", "ae"])
+    # The capability sets are equal warm and cold because all five are empty in each: nothing for an
+    # exec to inherit.
+    assert [line for line in found.stdout.splitlines() if line.startswith("CAPS")] == NO_CAPABILITIES
 
 
 @needs_isolation
@@ -338,13 +355,6 @@ def test_each_run_has_its_own_ipc_namespace_even_where_seccomp_allows_sysv_ipc(g
     assert_full_marks(found, ["mlr", "lr", "mlpr", "mlpc", "ae"])
 
 
-@needs_isolation
-def test_capability_sets_are_empty_warm_and_cold_alike(grade_hostile):
-    """Equal in both modes because all five are empty in each: nothing for an exec to inherit."""
-    result = grade_hostile("ipc_find")
-    assert [line for line in result.stdout.splitlines() if line.startswith("CAPS")] == NO_CAPABILITIES
-
-
 # ---- hangs, bombs and floods ---------------------------------------------------------------------------
 def test_infinite_loop_in_forward_times_out(grade_hostile):
     result = grade_hostile("infinite_loop")
@@ -355,6 +365,9 @@ def test_infinite_loop_in_forward_times_out(grade_hostile):
     assert mlpc["defined"].status == "passed"
     assert mlpc["structure"].status == "error" and mlpc["structure"].message.startswith("Timeout in the probes of MLPC")
     assert all(c.score == 0 for name, c in mlpc.items() if name != "defined")
+    assert mlpc["grad_flow"].status == "skipped" and "ran out of time" in mlpc["grad_flow"].message
+    if grade_hostile.warm and os.environ.get("GRADER_ISOLATION", "auto") == "auto":
+        assert grade_hostile.server.runs_started == 2  # the run, and a fresh child for AE
     assert kinds(result).count("timeout") == 1 and "exited" not in kinds(result)
     assert incident(result, "timeout") == (
         "Model mlpc (class MLPC): its probes went over the 4 s budget of each phase of a model and were stopped."
@@ -369,7 +382,10 @@ def test_slow_init_times_out_on_the_wall_clock(grade_hostile):
     lost_everything(result, ["lr"])
     defined = model_checks(result, "lr")["defined"]
     assert defined.status == "error" and defined.message.startswith("Timeout in the construction of LR: building LR(4, 3)")
-    assert incident(result, "timeout").startswith("Model lr (class LR): its construction went over the 4 s budget")
+    assert incident(result, "timeout") == (
+        "Model lr (class LR): its construction went over the 4 s budget of each phase of a model and was stopped."
+        " The models after it were graded in a fresh run.")
+    assert {c.status for name, c in model_checks(result, "lr").items() if name != "defined"} == {"skipped"}
     assert "exited" not in kinds(result)
     assert result.duration_s < SPEC.spec.timeout_s + 10
 
@@ -420,8 +436,8 @@ def test_hundreds_of_megabytes_on_stdout_are_cut_short(grade_hostile):
 
 
 # ---- honest predictions ------------------------------------------------------------------------------------
-def test_predictions_looked_up_in_the_public_data_are_not_a_pass(grade_hostile):
-    result = grade_hostile("lookup")
+def test_predictions_looked_up_in_the_public_data_are_not_a_pass(grade_hostile, tmp_path):
+    result = grade_hostile("lookup", spec=roomy_spec(tmp_path))
     for model, metric in (("mlr", "test_mse"), ("lr", "test_accuracy")):
         check = model_checks(result, model)[metric]
         assert check.status == "failed" and check.score == 0, check.message
@@ -442,10 +458,3 @@ def test_without_namespaces_grading_works_and_says_it_was_not_isolated(grade_hos
     assert "exited" in kinds(result)
     message = incident(result, "not_isolated")
     assert "not isolated" in message and "GRADER_ISOLATION=none" in message
-
-
-def test_an_isolated_run_has_no_not_isolated_incident(grade_hostile):
-    if not ISOLATION.isolated:
-        pytest.skip("this machine gives no namespace sandbox")
-    result = grade_hostile("sys_exit")
-    assert "not_isolated" not in kinds(result)

@@ -1,8 +1,10 @@
-"""The one message catalogue: complete in Japanese and English, and nothing untranslated on a page.
+"""The one message catalogue, and the assignments' messages files over it: complete in Japanese and
+English, and nothing untranslated on a page.
 
-The catalogue walk is static. The page tests render the report and the class summary in each
-language and look at the words a reader sees outside code: a Japanese page must hold no English
-sentence or label of the catalogue, an English page no Japanese at all.
+The catalogue walk and the walk of every bundled assignment's `messages.toml` are static. The page
+tests render the report and the class summary in each language and look at the words a reader sees
+outside code: a Japanese page must hold no English sentence or label of the catalogue or of the
+assignment's messages, an English page no Japanese at all.
 """
 
 from __future__ import annotations
@@ -17,18 +19,21 @@ from pathlib import Path
 import pytest
 from fixtures.sample_graded import sample_graded
 
-from grader.i18n import CATALOGUE, LANGS
+from grader import pipeline
+from grader.i18n import CATALOGUE, LANGS, Messages
 from grader.outputs.report.class_summary import render_summary_page
 from grader.outputs.report.html import render_report
 from grader.pipeline import grade_file
 from grader.result import CheckResult, Incident, Result
-from grader.spec import load_assignment
+from grader.spec import BUNDLED_ASSIGNMENTS, MESSAGES_FILE, AssignmentError, load_assignment
+from grader.spec.datasets import class_names
 
 ROOT = Path(__file__).resolve().parent.parent
 I18N = ROOT / "grader" / "i18n.py"
 TEMPLATES = ROOT / "grader" / "outputs" / "report" / "templates"
 SOLUTION_PY = ROOT / "solutions" / "iris_basics" / "solution.py"
 ALLOWED_FIELDS = {"ja", "en", "hint_ja", "hint_en"}
+MESSAGES_FILES = sorted(BUNDLED_ASSIGNMENTS.glob(f"*/{MESSAGES_FILE}"))
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff60]")
 
 
@@ -79,13 +84,13 @@ def test_templates_use_only_catalogue_keys():
         used |= set(re.findall(r"""\bt\(\s*["']([\w.]+)["']\s*[,)]""", template.read_text(encoding="utf-8")))
     assert used, "the templates call t(...)"
     assert not used - set(CATALOGUE), f"missing keys: {sorted(used - set(CATALOGUE))}"
-    # Keys the templates and pages build from values: statuses, modes, incident kinds, species.
+    # Keys the templates and pages build from values: statuses, modes, incident kinds.
     check_status = typing.get_args(CheckResult.model_fields["status"].annotation)
     result_status = typing.get_args(Result.model_fields["status"].annotation)
     modes = typing.get_args(Result.model_fields["mode"].annotation)
     kinds = typing.get_args(Incident.model_fields["kind"].annotation)
     built = ([f"status.{s}" for s in (*check_status, *result_status)] + [f"mode.{m}" for m in modes]
-             + [f"report.mode.{m}" for m in modes] + [f"incident.{k}" for k in kinds] + [f"species.{i}" for i in range(3)])
+             + [f"report.mode.{m}" for m in modes] + [f"incident.{k}" for k in kinds])
     assert not set(built) - set(CATALOGUE), f"missing keys: {sorted(set(built) - set(CATALOGUE))}"
 
 
@@ -96,6 +101,82 @@ def test_every_check_has_a_name_and_an_idea():
     for model in spec.models:
         for name in check_names(model):
             assert f"check.{name}" in CATALOGUE and f"idea.{name}" in CATALOGUE, name
+
+
+# ---- the assignments' messages files -------------------------------------------------------------
+def test_every_bundled_assignment_with_a_messages_file_is_walked():
+    assert [p.parent.name for p in MESSAGES_FILES] == ["iris_basics"]
+
+
+@pytest.mark.parametrize("path", MESSAGES_FILES, ids=lambda p: p.parent.name)
+def test_messages_file_is_complete_and_consistent_with_the_catalogue(path):
+    """Each entry: a catalogue key, every language of each text it gives, the same placeholders in
+    both, only placeholders the catalogue's entry has, Japanese in the Japanese."""
+    overlay = load_assignment(str(path.parent)).messages
+    assert overlay.entries
+    for key, entry in overlay.entries.items():
+        assert key in CATALOGUE, f"{key} is not a catalogue key"
+        known = set().union(*(fields(text) for text in CATALOGUE[key].values()))
+        assert set(entry) <= ALLOWED_FIELDS
+        assert ("ja" in entry) == ("en" in entry) and ("hint_ja" in entry) == ("hint_en" in entry), key
+        for prefix in ("", "hint_"):
+            if f"{prefix}ja" in entry:
+                ja, en = entry[f"{prefix}ja"], entry[f"{prefix}en"]
+                assert fields(ja) == fields(en), f"{key}: {prefix}placeholders differ between ja and en"
+                assert fields(ja) <= known, f"{key}: placeholders the catalogue's entry does not have"
+                assert JAPANESE.search(ja) and not JAPANESE.search(en), key
+        same = {f: CATALOGUE[key][f] for f in entry if f in CATALOGUE[key]}
+        assert entry != same, f"{key} says what the catalogue says"
+
+
+@pytest.mark.parametrize("path", MESSAGES_FILES, ids=lambda p: p.parent.name)
+def test_messages_file_names_every_class_of_its_data_set_in_both_languages(path):
+    loaded = load_assignment(str(path.parent))
+    names = loaded.messages.class_names
+    assert set(names) == set(LANGS)
+    assert len(names["ja"]) == len(names["en"]) == len(class_names(loaded.spec.dataset.name))
+    assert all(JAPANESE.search(n) for n in names["ja"]) and not any(JAPANESE.search(n) for n in names["en"])
+
+
+def test_iris_basics_says_the_lessons_words_over_the_generic_ones(assignment):
+    lesson, generic = Messages("en", assignment.messages), Messages("en")
+    assert lesson.text("idea.test_mse").startswith("As in the lesson") and "even rows" in lesson.text("idea.test_mse")
+    assert "lesson" not in generic.text("idea.test_mse") and "even" not in generic.text("idea.test_mse")
+    # A hint given by the file; the message beside it stays the catalogue's.
+    assert lesson.hint("structure.activations") == (
+        "The lesson uses the sigmoid as its activation. Check its order relative to the linear layers.")
+    assert lesson.text("structure.activations") == generic.text("structure.activations")
+    assert lesson.text("structure.hidden_ignored", width=3, hidden=5) == (
+        "The hidden layer's size is fixed at 3; it does not follow the constructor argument n_hidden=5.")
+    assert Messages("ja", assignment.messages).class_names(("setosa", "versicolor", "virginica")) == (
+        "セトサ", "バーシカラー", "バージニカ")
+    assert generic.class_names(("a", "b")) == ("a", "b")  # no messages file: the data set's names
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ('["idea.no_such_check"]\nja = "ない"\nen = "none"\n', "idea.no_such_check: not a key of the grader's"),
+    ('["idea.test_mse"]\nja = "テスト"\n', "idea.test_mse: ja is given but not en"),
+    ('["structure.layer_count"]\nhint_en = "English"\n', "structure.layer_count: hint_en is given but not hint_ja"),
+    ('["idea.test_mse"]\nja = "{seeds} 個"\nen = "{seeds} seeds"\n', "idea.test_mse.ja: placeholder(s) seeds unknown"),
+    ('["range.outside"]\nja = "[{low}, {top}]"\nen = "[{low}, {top}]"\n', "range.outside.ja: placeholder(s) top"),
+    ('["idea.test_mse"]\nja = "テスト"\nen = "test"\nfr = "essai"\n', "idea.test_mse.fr: unknown field"),
+    ('[class_names]\nja = ["あ", "い"]\nen = ["a", "b"]\n', "class_names.ja: 2 names, but the data set 'iris' has 3"),
+    ('[class_names]\nja = ["あ", "い", "う"]\n', "class_names: expected a list of names for each of ja, en"),
+    ('["idea.test_mse"\n', "messages.toml: not valid TOML"),
+])
+def test_a_wrong_messages_file_is_an_assignment_error_naming_the_key(tmp_path, assignment, change, problem):
+    (tmp_path / "assignment.toml").write_bytes((assignment.folder / "assignment.toml").read_bytes())
+    (tmp_path / MESSAGES_FILE).write_text(change, encoding="utf-8")
+    with pytest.raises(AssignmentError) as caught:
+        pipeline.load_assignment(str(tmp_path))
+    assert problem in str(caught.value) and MESSAGES_FILE in str(caught.value)
+
+
+def test_an_assignment_without_a_messages_file_gets_the_catalogues_texts(tmp_path, assignment):
+    (tmp_path / "assignment.toml").write_bytes((assignment.folder / "assignment.toml").read_bytes())
+    loaded = pipeline.load_assignment(str(tmp_path))
+    assert not loaded.messages and loaded.spec == assignment.spec and loaded.spec_sha256 == assignment.spec_sha256
+    assert Messages("ja", loaded.messages).text("idea.test_accuracy") == CATALOGUE["idea.test_accuracy"]["ja"]
 
 
 # ---- the pages -------------------------------------------------------------------------------
@@ -139,11 +220,13 @@ def visible_text(page: str, skip_classes: set[str] = frozenset()) -> str:
 
 
 def english_fragments() -> list[tuple[str, str]]:
-    """(key, text) for every English sentence or label of the catalogue that differs from its
-    Japanese: whole texts without placeholders, and the literal runs between placeholders when long
-    enough to be unmistakable."""
+    """(key, text) for every English sentence or label of the catalogue and of the bundled assignments'
+    messages that differs from its Japanese: whole texts without placeholders, and the literal runs
+    between placeholders when long enough to be unmistakable."""
     found = []
-    for key, entry in CATALOGUE.items():
+    entries = [*CATALOGUE.items(), *((key, dict(texts)) for path in MESSAGES_FILES
+                                     for key, texts in load_assignment(str(path.parent)).messages.entries.items())]
+    for key, entry in entries:
         for field in ("en", "hint_en"):
             text, ja = entry.get(field), entry.get(field.replace("en", "ja"))
             if not text or text == ja:
@@ -172,7 +255,10 @@ def assignment():
 
 @pytest.fixture(scope="module")
 def real_ja(assignment):
-    return grade_file(SOLUTION_PY, assignment, lang="ja")
+    """The reference module graded in Japanese from its recorded observations (no sandbox run)."""
+    from conftest import replayed
+
+    return replayed("solution_py", "ja")
 
 
 def test_japanese_report_has_no_english(assignment):

@@ -1,8 +1,9 @@
 """The student report and the class summary (issue 4).
 
 Most tests render the sample submission (`tests/fixtures/sample_graded.py`: every kind of check, figure and
-incident, no sandbox run); a few grade real files once per module: the reference module (figures
-from real training) and a hostile module whose output and error messages carry markup.
+incident, no sandbox run); a few render real gradings, from recorded observations
+(tests/fixtures/observations): the reference module (figures from real training) and a module whose
+output and error messages carry markup.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import replayed
 from fixtures.sample_graded import sample_graded
+from fixtures.submissions import REPORT_MARKUP
 
 from grader.i18n import Messages
 from grader.outputs.report import html as report_html
@@ -32,19 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_PY = ROOT / "solutions" / "iris_basics" / "solution.py"
 MB = 1024 * 1024
 
-HOSTILE = '''\
-import torch
-
-
-class MLR(torch.nn.Module):
-    def __init__(self, n_input, n_output):
-        super().__init__()
-        print("<script>alert(1)</script>")
-        self.l1 = torch.nn.Linear(n_input, n_output)
-
-    def forward(self, x):
-        raise ValueError("bad <img src=x onerror=alert(1)>")
-'''
+HOSTILE = REPORT_MARKUP  # markup in its output, error message and file name
 HOSTILE_ID = '<svg onload=alert(2)>"&'
 
 
@@ -70,15 +61,14 @@ def page_en(sample_en, assignment) -> str:
 
 @pytest.fixture(scope="module")
 def solution(assignment) -> Graded:
-    return grade_file(SOLUTION_PY, assignment, lang="en")
+    """The reference module graded from its recorded observations (tests/fixtures/observations)."""
+    return replayed("solution_py")
 
 
 @pytest.fixture(scope="module")
-def hostile(assignment, tmp_path_factory) -> Graded:
-    folder = tmp_path_factory.mktemp("hostile")
-    path = folder / "evil<i onmouseover=alert(3)>.py"
-    path.write_text(HOSTILE, encoding="utf-8")
-    return grade_file(path, assignment, lang="en", student_id=HOSTILE_ID)
+def hostile(assignment) -> Graded:
+    """The markup module (fixtures/submissions.REPORT_MARKUP) graded from its recorded observations."""
+    return replayed("report_markup", student_id=HOSTILE_ID)
 
 
 class Tags(HTMLParser):
@@ -199,7 +189,18 @@ def test_japanese_figure_text_stays_text(sample_ja, assignment):
 def test_confusion_counts_use_the_largest_output():
     species = np.array([0, 1, 2, 2])
     predictions = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.6, 0.3], [np.nan, 0, 0]])
-    assert plots.confusion_counts(species, predictions).tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 0]]
+    assert plots.confusion_counts(species, predictions, 3).tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 0]]
+
+
+def test_figures_take_the_number_of_classes_and_their_names():
+    labels = np.array([0, 1, 2, 3, 3])
+    names = ("north", "east", "south", "west")
+    en = Messages("en")
+    confusion = plots.confusion_plot(labels, np.eye(4)[[0, 1, 1, 3, 2]], names, en, "four-confusion")
+    assert all(confusion.svg.count(f">{name}<") == 2 for name in names)  # a row and a column each
+    assert plots.confusion_plot(labels, np.eye(4), names[:3], en, "x") is None  # 4 outputs, 3 classes
+    latent = plots.latent_plot(np.random.default_rng(0).normal(size=(5, 2)), labels, names, en, "four-latent")
+    assert all(latent.svg.count(f">{name}<") == 1 for name in names)  # one legend entry each
 
 
 def test_long_output_is_cut_with_a_note(sample_en, page_en):

@@ -143,7 +143,7 @@ def test_sees_the_system_the_runtime_and_its_work_directory_only(workdir):
         print(sorted(os.listdir("/etc")))
         print(sorted(os.listdir({str(ROOT)!r})))
         print(sorted(os.listdir(os.getcwd())))
-        for path in ({str(ROOT / 'solutions')!r}, {str(ROOT / 'tests')!r}, {str(ROOT / 'assignments')!r},
+        for path in ({str(ROOT / 'solutions')!r}, {str(ROOT / 'tests')!r},
                      "/etc/shadow", "/etc/passwd", "/home", "/var", "/root/.bashrc", "/proc/1/environ"):
             try:
                 open(path).read(1)
@@ -446,11 +446,10 @@ def test_the_job_carries_no_test_labels():
     from grader.evaluate.execute import build_job
     from grader.intake.submission import read_submission
     from grader.spec import load_assignment
-    from grader.spec.datasets import IrisTable
+    from grader.spec.datasets import splits_for
 
     assignment = load_assignment("iris_basics")
-    table = IrisTable.load()
-    splits = {m.id: table.split_for(m, assignment.spec.dataset) for m in assignment.spec.models}
+    splits = splits_for(assignment.spec)
     job = build_job(read_submission(ROOT / "solutions" / "iris_basics" / "solution.py"), assignment, splits,
                     "definitions", "/nonexistent")
     import json
@@ -459,7 +458,7 @@ def test_the_job_carries_no_test_labels():
 
     written = json.loads(json.dumps(wire.encode(job)))  # what the sandbox gets
     for model in written["models"]:
-        assert not {"test_y", "test_species", "labels"} & set(model)
+        assert not {"test_y", "test_classes", "test_species", "labels"} & set(model)
         assert model["test_x"] == splits[model["id"]].test_x.tolist()
 
 
@@ -498,11 +497,14 @@ def test_grader_doctor_strict_fails_without_isolation(monkeypatch):
 # ---- full mode: a Jupyter kernel inside the sandbox ------------------------------------------------------
 def test_full_mode_runs_the_lesson_notebook_inside_the_sandbox_like_definitions_mode():
     """The kernel's ZeroMQ needs a TCP socket of its own: allowed only in full mode, and only inside
-    the run's network namespace. The whole notebook runs, and the checks agree with definitions mode."""
-    from conftest import ASSIGNMENT_DIR, grade
+    the run's network namespace. The whole lesson notebook runs (its own training loops and plots:
+    the one test that pays for them; tests/test_forkserver.py runs a small notebook in full mode), and
+    the checks agree with definitions mode (its recorded grading: test_forkserver.py grades it live)."""
+    from conftest import ASSIGNMENT_DIR, grade, replayed
 
     notebook = ASSIGNMENT_DIR / "examples" / "hanako_lesson.ipynb"
-    full, definitions = grade(notebook, mode="full"), grade(notebook, mode="definitions")
+    full, definitions = grade(notebook, mode="full"), replayed("hanako_lesson").result
+    assert definitions.mode == "definitions" and definitions.submission.sha256 == full.submission.sha256
     assert full.mode == "full" and full.status == "graded"
     assert "Kernel died" not in full.stderr
     assert {c.id: (c.status, c.score) for c in full.checks} == {c.id: (c.status, c.score) for c in definitions.checks}

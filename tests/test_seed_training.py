@@ -6,6 +6,11 @@ and everything the sandbox observed (loss histories, predictions, codes, errors)
 statistics, a call counter, dropout, `.item()`) train together; a model whose seeds would share
 state (printing, a registry of instances, Python's random generator, a class attribute, a shared
 layer) must take the one-at-a-time path, say why, and get exactly its score.
+
+The harness's training is the point here, not the way into the sandbox: every run of this module is
+forked from one fork server (warm, as a batch grades; cold where this machine has none), and the
+reference module stands for the reference notebook (the same classes; their loading is
+tests/test_forkserver.py's).
 """
 
 from __future__ import annotations
@@ -16,14 +21,13 @@ from pathlib import Path
 
 import pytest
 from conftest import (
-    SOLUTION_IPYNB,
     SOLUTION_PY,
     model_checks,
     solution_class_sources,
     substitute,
     write_module,
 )
-from test_faulty_variants import (
+from fixtures.submissions import (
     AE_NO_PROJECT,
     AUTOENCODER,
     LOOP_PRELUDE,
@@ -42,6 +46,7 @@ from grader.i18n import Messages
 from grader.intake.submission import read_submission
 from grader.pipeline import grade_execution
 from grader.result import Result
+from grader.sandbox import forkserver
 from grader.spec import LoadedAssignment
 
 
@@ -105,16 +110,17 @@ def with_seed_training(assignment: LoadedAssignment, together: bool, **recipe_ch
     return assignment.model_copy(update={"spec": spec.model_copy(update={"recipe": switched(spec.recipe), "models": models})})
 
 
-def grade_observed(path: Path, assignment: LoadedAssignment) -> tuple[Result, Observations]:
+def grade_observed(path: Path, assignment: LoadedAssignment, server: forkserver.ForkServer) -> tuple[Result, Observations]:
     """`grade_file`'s two steps, keeping what the sandbox observed (which path each run took)."""
     submission = read_submission(path)
-    execution = execute(submission, assignment)
-    graded = grade_execution(submission, assignment, execution, Messages("en"), time.perf_counter())
+    execution = execute(submission, assignment, fork_server=server)
+    graded = grade_execution(submission, assignment, execution, Messages("en", assignment.messages), time.perf_counter())
     return graded.result, execution.observations
 
 
-def grade_both(path: Path, assignment: LoadedAssignment, **recipe_changes) -> dict[bool, tuple[Result, Observations]]:
-    return {together: grade_observed(path, with_seed_training(assignment, together, **recipe_changes))
+def grade_both(path: Path, assignment: LoadedAssignment, server: forkserver.ForkServer,
+               **recipe_changes) -> dict[bool, tuple[Result, Observations]]:
+    return {together: grade_observed(path, with_seed_training(assignment, together, **recipe_changes), server)
             for together in (True, False)}
 
 
@@ -145,45 +151,48 @@ def work(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def solution_py(assignment):
-    return grade_both(SOLUTION_PY, assignment)
+def server():
+    """One fork server for the module's runs (where none can run, it says why and each run is cold)."""
+    with forkserver.ForkServer() as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
-def solution_ipynb(assignment):
-    return grade_both(SOLUTION_IPYNB, assignment)
+def solution_py(assignment, server):
+    return grade_both(SOLUTION_PY, assignment, server)
 
 
 @pytest.fixture(scope="module")
-def faulty_a(work, assignment):
+def faulty_a(work, assignment, server):
     return grade_both(write_module(work, "faulty_a.py", {
         "MLR": MLR_FLATTENED, "LR": LR_NO_SIGMOID, "MLPR": MLPR_HIDDEN_5, "MLPC": MLPC_DETACHED, "AE": AE_NO_PROJECT,
-    }), assignment)
+    }), assignment, server)
 
 
 @pytest.fixture(scope="module")
-def faulty_b(work, assignment):
+def faulty_b(work, assignment, server):
     return grade_both(write_module(work, "faulty_b.py", {
         "MLR": MLR_SQUARED, "LR": LR_FORWARD_RAISES, "MLPR": MLPR_LOOP_GLOBAL, "AE": AUTOENCODER,
-    }, prelude=LOOP_PRELUDE), assignment)
+    }, prelude=LOOP_PRELUDE), assignment, server)
 
 
 @pytest.fixture(scope="module")
-def stateful(work, assignment):
-    return grade_both(write_module(work, "stateful.py", _stateful_classes()), assignment)
+def stateful(work, assignment, server):
+    return grade_both(write_module(work, "stateful.py", _stateful_classes()), assignment, server)
 
 
 @pytest.fixture(scope="module")
-def shared_state(work, assignment):
+def shared_state(work, assignment, server):
     return grade_both(write_module(work, "shared_state.py", _shared_state_classes(), prelude=SHARED_STATE_PRELUDE),
-                      assignment)
+                      assignment, server)
 
 
 # ---- the references ----------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["solution_py", "solution_ipynb"])
-def test_reference_trains_together_bit_for_bit(name, request):
-    both = request.getfixturevalue(name)
+def test_reference_trains_together_bit_for_bit(solution_py, server):
+    both = solution_py
     assert_identical(both)
+    if forkserver.unavailable_reason(server.isolation) is None:
+        assert server.broken is None and server.runs_started >= 2
     result, observations = both[True]
     assert result.score == result.max_score == 25
     assert paths(observations) == {model: {True} for model in ("mlr", "lr", "mlpr", "mlpc", "ae")}
@@ -200,9 +209,9 @@ def test_together_runs_share_the_time_of_their_model(solution_py):
     assert result.training_s > 0
 
 
-def test_mini_batches_train_together_bit_for_bit(assignment):
+def test_mini_batches_train_together_bit_for_bit(assignment, server):
     # Each seed shuffles with its own generator, as one at a time: 3 batches of 25 per epoch.
-    both = grade_both(SOLUTION_PY, assignment, batch_size=25, epochs=120)
+    both = grade_both(SOLUTION_PY, assignment, server, batch_size=25, epochs=120)
     assert_identical(both)
     assert paths(both[True][1]) == {model: {True} for model in ("mlr", "lr", "mlpr", "mlpc", "ae")}
     histories = [run.loss_history for run in both[True][1].training["mlpc"].runs]

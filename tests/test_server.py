@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fixtures.lms.builders import JIRO_PY, SOLUTION_IPYNB, SOLUTION_PY, tiny_assignment
+from fixtures.lms.builders import EXAMPLES, JIRO_PY, SOLUTION_IPYNB, SOLUTION_PY, tiny_assignment
 
 from grader.apps.server.auth import Tokens
 from grader.cli import main
@@ -322,7 +322,7 @@ def test_100_concurrent_uploads_are_all_accepted_and_recorded(queue_only):
     """100 uploads at once (4 distinct files, 100 students) to a server that grades nothing: every one
     is answered 202 with its own id and is in storage with the right bytes, also after a SIGKILL and
     a restart. This proves acceptance and recording under concurrency, not grading throughput."""
-    files = [SOLUTION_PY, JIRO_PY, SOLUTION_IPYNB, ROOT / "assignments" / "iris_basics" / "examples" / "taro_sequential.py"]
+    files = [SOLUTION_PY, JIRO_PY, SOLUTION_IPYNB, EXAMPLES / "taro_sequential.py"]
     students = [f"load{i:03d}" for i in range(100)]
 
     async def send_all() -> list[httpx.Response]:

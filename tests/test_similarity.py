@@ -27,8 +27,8 @@ from grader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "iris_basics" / "solution.py"
-TARO = ROOT / "assignments" / "iris_basics" / "examples" / "taro_sequential.py"
-TEMPLATE = ROOT / "assignments" / "iris_basics" / "assignment.ipynb"
+TARO = ROOT / "grader" / "assignments" / "iris_basics" / "examples" / "taro_sequential.py"
+TEMPLATE = ROOT / "grader" / "assignments" / "iris_basics" / "assignment.ipynb"
 
 
 @pytest.fixture(scope="module")

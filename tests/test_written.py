@@ -23,7 +23,7 @@ from grader.result import Result
 from grader.spec import AssignmentError, load_assignment, parse_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT_DIR = ROOT / "assignments" / "iris_basics"
+ASSIGNMENT_DIR = ROOT / "grader" / "assignments" / "iris_basics"
 EXAMPLES = ASSIGNMENT_DIR / "examples"
 ALL_POINTS = ["linear_nonlinear", "sigmoid_probability", "hidden_layer", "supervised_unsupervised",
               "dimensionality_reduction", "common_ground"]

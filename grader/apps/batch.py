@@ -183,7 +183,7 @@ def _grade_batch(stop: StopRequest, inputs: list[Path], assignment: LoadedAssign
     similar = similar_in_batch(items, ordered, assignment, out)
     write_summary_page(out / "index.html", ordered, assignment, lang, similar=similar)
     summary = _summarise(ordered, len(cached), interrupted, time.perf_counter() - started)
-    _print_summary(console, ordered, summary, out, Messages(lang or assignment.spec.lang))
+    _print_summary(console, ordered, summary, out, Messages(lang or assignment.spec.lang, assignment.messages))
     for line in review_notes:  # review.csv's ids and cells may hold anything: plain text, no control codes
         console.print(safe_text(line), markup=False, highlight=False, soft_wrap=True)
     # LMS integration: OUT/unattributed.txt, and the Moodle / Canvas files with --lms (grader/lms/exports.py).

@@ -133,7 +133,7 @@ def results_json(result, assignment, visibility: str, execution_time: float) -> 
     """Gradescope's results.json from a grader Result."""
     from grader.i18n import Messages
 
-    messages = Messages(result.lang)
+    messages = Messages(result.lang, assignment.messages)
     titles = {m.id: m.title.get(result.lang) or m.id for m in assignment.spec.models}
     model_number = {m.id: index for index, m in enumerate(assignment.spec.models, start=1)}
     tests, counters = [], {}
@@ -190,7 +190,7 @@ def run(source: Path, submission: Path, results: Path, metadata: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="grader-gradescope-") as scratch:
         path = find_submission(submission, Path(scratch)) if submission.is_dir() else None
         if path is None:
-            messages = Messages(config.get("lang") or assignment.spec.lang)
+            messages = Messages(config.get("lang") or assignment.spec.lang, assignment.messages)
             data = {"score": 0.0, "execution_time": round(time.perf_counter() - started),
                     "output": messages.text("gradescope.no_file"), "output_format": "text", "visibility": visibility,
                     "stdout_visibility": "hidden", "tests": [], "extra_data": {"status": "invalid"}}

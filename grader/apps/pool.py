@@ -2,7 +2,8 @@
 
 Every submission is graded in its own sandboxed subprocess, so local workers are threads: they
 start that subprocess, wait for it, and turn its observations into a result and a report. A task
-carries everything a worker needs as plain bytes (the submission file and the assignment spec), so
+carries everything a worker needs as plain bytes (the submission file, the assignment spec and its
+messages file), so
 a Dask worker on another machine needs only the grader installed, not the instructor's files.
 """
 
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from grader.pipeline import parse_assignment
 from grader.sandbox.forkserver import ForkServer
 from grader.spec import SPEC_FILE, LoadedAssignment
+from grader.spec.messages import read_messages
 
 if TYPE_CHECKING:
     from grader.result import Graded
@@ -33,6 +35,7 @@ class GradeTask:
     local_path: str | None
     spec_bytes: bytes
     assignment_folder: str
+    messages_bytes: bytes | None  # the assignment's messages.toml (None: it has none)
     lang: str | None
     mode: str | None
 
@@ -50,7 +53,7 @@ def make_task(path: Path, student_id: str, assignment: LoadedAssignment, lang: s
         student_id=student_id, file_name=path.name,
         file_bytes=path.read_bytes() if ship_file else None, local_path=None if ship_file else str(path),
         spec_bytes=(assignment.folder / SPEC_FILE).read_bytes(), assignment_folder=str(assignment.folder),
-        lang=lang, mode=mode,
+        messages_bytes=read_messages(assignment.folder), lang=lang, mode=mode,
     )
 
 
@@ -61,7 +64,7 @@ def run_task(task: GradeTask, stop: threading.Event | None = None, fork_server: 
     `grader.sandbox.forkserver`)."""
     from grader.pipeline import grade_safely
 
-    assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder))
+    assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder), task.messages_bytes)
     try:
         with tempfile.TemporaryDirectory(prefix="grader-task-") as scratch:
             if task.file_bytes is not None:
@@ -81,7 +84,7 @@ def fault_output(task: GradeTask, exc: BaseException) -> TaskOutput:
     from grader.pipeline import fault_detail, grader_fault_result
     from grader.result import Graded
 
-    assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder))
+    assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder), task.messages_bytes)
     result = grader_fault_result(task.student_id, task.file_name, assignment, task.lang, task.mode, fault_detail(exc))
     return _output(task, Graded(result), assignment)
 

@@ -83,7 +83,7 @@ def grade_model(spec: ModelSpec, recipe: Recipe, split: Split, evidence: ModelEv
     """Grade one model by its checks, in order. A check may stop the rest (a class that is not
     defined): they are then skipped with its reason."""
     outcome = ModelOutcome(checks=[], metric_name=spec.metric.name, test_targets=split.test_y,
-                           test_species=split.test_species)
+                           test_classes=split.test_classes, class_names=split.class_names)
     context = ModelContext(spec, recipe, split, messages, evidence, outcome)
     stopped_by: str | None = None
     for check in checks_for(spec):

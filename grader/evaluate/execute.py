@@ -49,7 +49,7 @@ from grader.sandbox.process import (
     scrubbed_environment,
 )
 from grader.spec import LoadedAssignment
-from grader.spec.datasets import IrisTable, Split
+from grader.spec.datasets import Split, splits_for
 from grader.spec.probe_points import probe_inputs
 
 # A fresh run with less of the wall clock left than this would not get past loading: not started.
@@ -176,8 +176,7 @@ def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict
 
 
 def execute(submission: Submission, assignment: LoadedAssignment, mode: str | None = None,
-            table: IrisTable | None = None, stop: threading.Event | None = None,
-            fork_server: ForkServer | None = None) -> Execution:
+            stop: threading.Event | None = None, fork_server: ForkServer | None = None) -> Execution:
     """Run the harness on `submission` in the sandbox: from `fork_server` when one is given and
     works here (a warm start), else in a fresh interpreter.
 
@@ -188,8 +187,7 @@ def execute(submission: Submission, assignment: LoadedAssignment, mode: str | No
     """
     spec = assignment.spec
     mode = mode or spec.mode
-    table = table or IrisTable.load()
-    splits = {model.id: table.split_for(model, spec.dataset) for model in spec.models}
+    splits = splits_for(spec)
     limits = _process_limits(assignment)
     budgets = Budgets.of(assignment, mode)
     deadline = time.monotonic() + spec.timeout_s

@@ -99,7 +99,9 @@ def observe_model(model: ModelJob, choice: tuple[ClassRecord, str] | None,
         probe = _attempt(observation, "probe", lambda: _no_grad(instance, probe_x))
         if probe is not None:
             observation["probe"] = tensor_report(probe)
-        observation["grad_flow"] = _attempt(observation, "grad_flow", lambda: _grad_flow(construct(args), test_x)) or {}
+        flow = _attempt(observation, "grad_flow", lambda: _grad_flow(construct(args), test_x))
+        if flow is not None:  # else _attempt recorded the error: a backward pass that raised is not "no parameters"
+            observation["grad_flow"] = flow
 
     hidden_arg = model.hidden_arg
     if hidden_arg is not None:

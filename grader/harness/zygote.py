@@ -37,6 +37,7 @@ import sys
 import traceback
 from typing import Any
 
+from grader.protocol import seccomp
 from grader.protocol.wire import (
     FORK_CHILD_FILES,
     FORK_CHILD_WORK,
@@ -49,7 +50,7 @@ from grader.protocol.wire import (
 CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 1, 24, 38, 22, 2
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 WORK, FILES = FORK_CHILD_WORK, FORK_CHILD_FILES
@@ -130,7 +131,7 @@ def _child(config: dict[str, Any], request: dict[str, Any], fds: list[int]) -> N
         _prctl(libc, PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
         _prctl(libc, PR_SET_NO_NEW_PRIVS, 1)
         if config["seccomp"]:
-            _load_seccomp(libc, base64.b64decode(config["seccomp"]))
+            seccomp.install(base64.b64decode(config["seccomp"]))
         os.dup2(observations_fd, 3)
         os.closerange(4, 1 << 16)
         os.environ.clear()
@@ -222,15 +223,6 @@ def _mount(libc, source: str | None, target: str, fstype: str | None, flags: int
 
 def _prctl(libc, option: int, value: int) -> None:
     _check(libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl({option})")
-
-
-def _load_seccomp(libc, program: bytes) -> None:
-    class Prog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-    buffer = ctypes.create_string_buffer(program, len(program))
-    prog = Prog(len(program) // 8, ctypes.addressof(buffer))
-    _check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "prctl(PR_SET_SECCOMP)")
 
 
 def _check(result: int, what: str) -> None:

@@ -13,6 +13,7 @@ from rich.text import Text
 from grader.i18n import Messages
 from grader.outputs.terminal import safe_line, safe_text
 from grader.result import Result
+from grader.spec import MessageOverlay
 
 STATUS_STYLE = {"passed": "green", "failed": "red", "error": "magenta", "skipped": "yellow"}
 
@@ -22,8 +23,9 @@ def result_title(result: Result) -> str:
             f"({safe_line(result.submission.file)})")
 
 
-def print_result(console: Console, result: Result) -> None:
-    messages = Messages(result.lang)
+def print_result(console: Console, result: Result, overlay: MessageOverlay = MessageOverlay()) -> None:
+    """`overlay`: the texts of the result's assignment (its messages file) over the catalogue's."""
+    messages = Messages(result.lang, overlay)
     title = result_title(result)
     if result.status in ("invalid", "error"):
         console.print(Text(title, style="bold"))

@@ -1,13 +1,18 @@
-"""The launcher: the first process of every sandboxed run, before bwrap or the command."""
+"""The launcher: the first process of every sandboxed run, before bwrap or the command.
+
+It joins the run's cgroups (so nothing the run starts escapes them), sets the rlimits, and in the
+`none` tier also drops to the sandbox user and installs the seccomp filter itself, with
+`grader/protocol/seccomp.py` loaded by its path (the launcher runs `python -I -S`, without the grader
+on its path; the warm children install the filter with the same module). Standard library only.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 
-# The launcher: the first process of every run, before bwrap or the command. It joins the run's
-# cgroups (so nothing the run starts escapes them), sets the rlimits, and in the `none` tier also
-# drops to the sandbox user and loads the seccomp filter itself. Standard library only; `-I -S`.
+from grader.protocol import seccomp
+
 LAUNCHER = r"""
 import json, os, sys
 c = json.loads(sys.argv[1])
@@ -18,7 +23,11 @@ try:
             handle.write(str(os.getpid()))
     import resource
     if c["seccomp_fd"] is not None:
-        import ctypes  # before the uid drop: the interpreter's files may be unreadable after it
+        # Loaded before the uid drop: the grader's files may be unreadable after it.
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("grader_seccomp", c["seccomp_module"])
+        seccomp = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(seccomp)
     for name, soft, hard in c["rlimits"]:
         resource.setrlimit(getattr(resource, name), (soft, hard))
     if c["gid"] is not None:
@@ -34,16 +43,7 @@ try:
                 break
             chunks.append(chunk)
         os.close(fd)
-        program = b"".join(chunks)
-        class Prog(ctypes.Structure):
-            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-        buffer = ctypes.create_string_buffer(program, len(program))
-        prog = Prog(len(program) // 8, ctypes.addressof(buffer))
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
-        if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+        seccomp.install(b"".join(chunks))
     os.execv(argv[0], argv)
 except BaseException as exc:
     sys.stderr.write("grader sandbox launcher: %s: %s\n" % (type(exc).__name__, exc))
@@ -54,4 +54,5 @@ LAUNCHER_FAILED = 125
 
 
 def launcher_argv(config: dict, command: list[str]) -> list[str]:
+    config = {**config, "seccomp_module": seccomp.__file__}
     return [sys.executable, "-I", "-S", "-c", LAUNCHER, json.dumps(config), *command]

@@ -1,19 +1,22 @@
 """The assignment spec: what an instructor declares in `assignment.toml`, validated and typed.
 
 A leaf of the package: it imports nothing else of the grader. `schema` declares what a spec may
-say, `load` finds and parses one, `datasets` makes the data a spec names, `probe_points` the inputs
-every model is probed on beside it.
+say, `load` finds and parses one (and its `messages.toml`, read by `messages`), `datasets` makes the
+data a spec names, `probe_points` the inputs every model is probed on beside it.
 """
 
 from grader.spec.load import (
-    ASSIGNMENTS_DIR,
+    BUNDLED_ASSIGNMENTS,
+    SEARCH_PATH_VARIABLE,
     SPEC_FILE,
     AssignmentError,
     LoadedAssignment,
     load_assignment,
     parse_assignment,
     resolve_folder,
+    search_path,
 )
+from grader.spec.messages import MESSAGES_FILE, MessageOverlay
 from grader.spec.schema import (
     Assignment,
     Dataset,
@@ -30,7 +33,8 @@ from grader.spec.schema import (
 )
 
 __all__ = [
-    "ASSIGNMENTS_DIR", "SPEC_FILE", "Assignment", "AssignmentError", "Dataset", "FindAnswer", "Limits",
-    "LoadedAssignment", "Metric", "ModelSpec", "Project", "Recipe", "RubricPoint", "Similarity",
-    "Structure", "WrittenQuestion", "load_assignment", "parse_assignment", "resolve_folder",
+    "BUNDLED_ASSIGNMENTS", "MESSAGES_FILE", "SEARCH_PATH_VARIABLE", "SPEC_FILE", "Assignment", "AssignmentError",
+    "Dataset", "FindAnswer", "Limits", "LoadedAssignment", "MessageOverlay", "Metric", "ModelSpec", "Project",
+    "Recipe", "RubricPoint", "Similarity", "Structure", "WrittenQuestion", "load_assignment", "parse_assignment",
+    "resolve_folder", "search_path",
 ]

@@ -1,4 +1,9 @@
-"""Find and load an assignment spec (`assignment.toml`) into a `LoadedAssignment`.
+"""Find and load an assignment (`assignment.toml`, and `messages.toml` beside it) into a `LoadedAssignment`.
+
+`-a NAME` is looked for on a search path: the folders given (`--assignments DIR`), then those of
+`GRADER_ASSIGNMENTS` (separated by `os.pathsep`), then the assignments bundled with the grader as
+package data (`grader/assignments/`), so that an installed wheel grades them too. A path to a folder
+holding `assignment.toml` (or to the file) is taken as it is.
 
 A wrong key or type becomes an `AssignmentError` that names the file and the key path
 (`models.2.metric.full_credit`), never a traceback.
@@ -7,14 +12,26 @@ A wrong key or type becomes an `AssignmentError` that names the file and the key
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import tomllib
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from grader.spec.datasets.registry import class_names
+from grader.spec.messages import (
+    CLASS_NAMES,
+    MESSAGES_FILE,
+    MessageOverlay,
+    MessagesError,
+    parse_messages,
+    read_messages,
+)
 from grader.spec.schema import Assignment
 
-ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent.parent / "assignments"
+BUNDLED_ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
+SEARCH_PATH_VARIABLE = "GRADER_ASSIGNMENTS"
 SPEC_FILE = "assignment.toml"
 
 
@@ -23,39 +40,54 @@ class AssignmentError(Exception):
 
 
 class LoadedAssignment(BaseModel):
-    """A validated spec together with where it came from and the hash that identifies it."""
+    """A validated spec together with where it came from, the hash that identifies it, and the
+    assignment's own texts over the grader's catalogue (its `messages.toml`; empty without one)."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     spec: Assignment
     folder: Path
     spec_sha256: str
+    messages: MessageOverlay = MessageOverlay()
 
 
-def resolve_folder(name_or_path: str) -> Path:
-    """`-a` takes a name under `assignments/` or a path to a folder (or its `assignment.toml`)."""
+def search_path(assignments: Sequence[Path] = ()) -> list[tuple[Path, str]]:
+    """The folders `-a NAME` is looked for in, in order, each with where it came from."""
+    found = [(Path(folder), "--assignments") for folder in assignments]
+    found += [(Path(folder), SEARCH_PATH_VARIABLE)
+              for folder in os.environ.get(SEARCH_PATH_VARIABLE, "").split(os.pathsep) if folder]
+    found.append((BUNDLED_ASSIGNMENTS, "bundled"))
+    return found
+
+
+def resolve_folder(name_or_path: str, assignments: Sequence[Path] = ()) -> Path:
+    """The folder of `name_or_path`: a folder (or its `assignment.toml`), else the first folder of the
+    search path (`assignments` first) that holds an assignment of that name."""
     candidate = Path(name_or_path)
     if candidate.name == SPEC_FILE:
         candidate = candidate.parent
     if (candidate / SPEC_FILE).is_file():
         return candidate
-    by_name = ASSIGNMENTS_DIR / name_or_path
-    if (by_name / SPEC_FILE).is_file():
-        return by_name
-    known = sorted(p.parent.name for p in ASSIGNMENTS_DIR.glob(f"*/{SPEC_FILE}"))
+    searched = search_path(assignments)
+    for folder, _ in searched:
+        if (folder / name_or_path / SPEC_FILE).is_file():
+            return folder / name_or_path
+    known = sorted({p.parent.name for folder, _ in searched for p in folder.glob(f"*/{SPEC_FILE}")})
+    where = "; ".join(f"{folder} ({origin})" for folder, origin in searched)
     raise AssignmentError(
-        f"assignment {name_or_path!r} not found: not a folder with {SPEC_FILE}, "
-        f"nor a name under {ASSIGNMENTS_DIR} (known: {', '.join(known) or 'none'})"
+        f"assignment {name_or_path!r} not found: not a folder with {SPEC_FILE}, nor a name in the folders "
+        f"searched: {where} (known: {', '.join(known) or 'none'})"
     )
 
 
-def load_assignment(name_or_path: str = "iris_basics") -> LoadedAssignment:
-    folder = resolve_folder(name_or_path)
-    return parse_assignment((folder / SPEC_FILE).read_bytes(), folder)
+def load_assignment(name_or_path: str = "iris_basics", assignments: Sequence[Path] = ()) -> LoadedAssignment:
+    folder = resolve_folder(name_or_path, assignments)
+    return parse_assignment((folder / SPEC_FILE).read_bytes(), folder, read_messages(folder))
 
 
-def parse_assignment(raw: bytes, folder: Path) -> LoadedAssignment:
-    """Validate the bytes of an `assignment.toml` (a remote worker gets them, not the folder)."""
+def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None) -> LoadedAssignment:
+    """Validate the bytes of an `assignment.toml` and of its `messages.toml` (None: it has none); a
+    remote worker gets the bytes, not the folder."""
     path = folder / SPEC_FILE
     try:
         data = tomllib.loads(raw.decode("utf-8"))
@@ -65,7 +97,22 @@ def parse_assignment(raw: bytes, folder: Path) -> LoadedAssignment:
         spec = Assignment.model_validate(data)
     except ValidationError as exc:
         raise AssignmentError(_describe_validation_error(path, exc)) from None
-    return LoadedAssignment(spec=spec, folder=folder, spec_sha256=hashlib.sha256(raw).hexdigest())
+    try:
+        overlay = parse_messages(messages, folder / MESSAGES_FILE)
+    except MessagesError as exc:
+        raise AssignmentError(str(exc)) from None
+    _check_class_names(overlay, spec, folder / MESSAGES_FILE)
+    # The hash is the spec's alone, as before assignments had messages: a cached result is reused
+    # after a change of wording only, with the old texts (`grader grade --force` grades again).
+    return LoadedAssignment(spec=spec, folder=folder, spec_sha256=hashlib.sha256(raw).hexdigest(), messages=overlay)
+
+
+def _check_class_names(overlay: MessageOverlay, spec: Assignment, path: Path) -> None:
+    expected = class_names(spec.dataset.name)
+    for lang, names in overlay.class_names.items():
+        if len(names) != len(expected):
+            raise AssignmentError(f"{path}: {CLASS_NAMES}.{lang}: {len(names)} names, but the data set "
+                                  f"{spec.dataset.name!r} has {len(expected)} classes ({', '.join(expected)})")
 
 
 def _describe_validation_error(path: Path, exc: ValidationError) -> str:

@@ -23,9 +23,9 @@ def serve(data: Path, host: str = "127.0.0.1", port: int = 8000, assignments_dir
     import uvicorn
 
     from grader.apps.server.app import ServerConfig, create_app
-    from grader.spec import ASSIGNMENTS_DIR
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = ServerConfig(data=Path(data), assignments_dir=Path(assignments_dir or ASSIGNMENTS_DIR), workers=workers,
+    folder = Path(assignments_dir) if assignments_dir else None  # None: the search path's folders
+    config = ServerConfig(data=Path(data), assignments_dir=folder, workers=workers,
                           max_upload_bytes=int(max_upload_mb * 1024 * 1024), lang=lang, quotas=quotas or Quotas())
     uvicorn.run(create_app(config), host=host, port=port, log_level="info", timeout_graceful_shutdown=15)

@@ -49,7 +49,7 @@ from grader.checks.registry import max_score
 from grader.intake.files import is_submission_file
 from grader.pipeline import load_assignment
 from grader.result import Result
-from grader.spec import ASSIGNMENTS_DIR, SPEC_FILE, AssignmentError, LoadedAssignment
+from grader.spec import SPEC_FILE, AssignmentError, LoadedAssignment, search_path
 
 log = logging.getLogger("grader.server")
 
@@ -62,7 +62,7 @@ CHUNK = 1 << 16
 @dataclass(frozen=True)
 class ServerConfig:
     data: FilePath
-    assignments_dir: FilePath = ASSIGNMENTS_DIR
+    assignments_dir: FilePath | None = None  # None: the folders of the search path (GRADER_ASSIGNMENTS, bundled)
     workers: int = 1
     max_upload_bytes: int = 20 * 1024 * 1024
     lang: str | None = None
@@ -172,10 +172,12 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 # -- the application ----------------------------------------------------------------------------
-def load_assignments(folder: FilePath) -> dict[str, LoadedAssignment]:
-    """Every `<folder>/*/assignment.toml`, keyed by its id; a broken spec is logged and left out."""
+def load_assignments(folder: FilePath | None) -> dict[str, LoadedAssignment]:
+    """Every `<folder>/*/assignment.toml`, keyed by its id; a broken spec is logged and left out.
+    Without a folder, those of every folder of the search path, the first of an id winning (as `-a`)."""
+    folders = [FilePath(folder)] if folder is not None else [path for path, _ in search_path()]
     found: dict[str, LoadedAssignment] = {}
-    for spec in sorted(FilePath(folder).glob(f"*/{SPEC_FILE}")):
+    for spec in [spec for path in folders for spec in sorted(path.glob(f"*/{SPEC_FILE}"))]:
         try:
             loaded = load_assignment(str(spec.parent))
         except AssignmentError as exc:

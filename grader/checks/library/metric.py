@@ -84,7 +84,7 @@ class ScoreOnTestSet(Check):
 
 def _score(context: ModelContext, predictions: np.ndarray) -> float:
     if context.spec.metric.kind == "accuracy":
-        return accuracy(predictions, context.split.test_species)
+        return accuracy(predictions, context.split.test_classes)
     return mse(predictions, context.split.test_y)
 
 

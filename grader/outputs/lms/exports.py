@@ -55,7 +55,7 @@ def write_lms_outputs(out: Path, items: list[BatchItem], results: Iterable[Resul
     if lms:
         kept = select(entries_from_items(items, results), keep)
         by_id = {item.student_id: item for item in items}
-        messages = Messages(lang or assignment.spec.lang)
+        messages = Messages(lang or assignment.spec.lang, assignment.messages)
         if lms == "moodle":
             notes += write_moodle(out / "moodle", kept, by_id, out / "reports", assignment, messages)
         elif lms == "canvas":

@@ -133,7 +133,7 @@ def similarity_reasons(rows: list[StudentRow], similar: list[SimilarPair], messa
 def render_summary_page(results: list[Result], assignment: LoadedAssignment, lang: Lang | None = None,
                         similar: list[SimilarPair] | None = None) -> str:
     spec = assignment.spec
-    messages = Messages(lang or spec.lang)
+    messages = Messages(lang or spec.lang, assignment.messages)
     graded = [r for r in results if r.status == "graded"]
     scores = [r.score for r in graded]
     max_score = max((r.max_score for r in results), default=0.0)

@@ -185,10 +185,12 @@ def model_plots(model: ModelSpec, outcome: ModelOutcome | None, messages: Messag
     if outcome is None:
         return []
     drawn = [plots.loss_plot(outcome.loss_history, outcome.chosen_seed, messages, f"{model.id}-loss")]
+    names = messages.class_names(outcome.class_names)  # the assignment's names, else the data set's
     if model.project is not None:
-        drawn.append(plots.latent_plot(outcome.code, outcome.test_species, messages, f"{model.id}-latent"))
+        drawn.append(plots.latent_plot(outcome.code, outcome.test_classes, names, messages, f"{model.id}-latent"))
     elif model.metric.kind == "accuracy":
-        drawn.append(plots.confusion_plot(outcome.test_species, outcome.predictions, messages, f"{model.id}-confusion"))
+        drawn.append(plots.confusion_plot(outcome.test_classes, outcome.predictions, names, messages,
+                                          f"{model.id}-confusion"))
     else:
         drawn.append(plots.yy_plot(outcome.test_targets, outcome.predictions, messages, f"{model.id}-yy"))
     return [p for p in drawn if p is not None]
@@ -273,14 +275,14 @@ def written_context(result: Result, assignment: LoadedAssignment, messages: Mess
 
 def render_written_section(result: Result, assignment: LoadedAssignment) -> str:
     """The written section alone, as the report holds it between its markers (grader/written.py splices it)."""
-    messages = Messages(result.lang)
+    messages = Messages(result.lang, assignment.messages)
     return environment().get_template("written.html.j2").render(
         t=messages.text, **written_context(result, assignment, messages))
 
 
 def render_report(graded: Graded, assignment: LoadedAssignment) -> str:
     result = graded.result
-    messages = Messages(result.lang)
+    messages = Messages(result.lang, assignment.messages)
     outputs = [o for o in (output_view("report.stdout", result.stdout, messages),
                            output_view("report.stderr", result.stderr, messages)) if o]
     return environment().get_template("report.html.j2").render(

@@ -2,13 +2,14 @@
 
 - the training loss per epoch of the grader's own training (the lesson's `plt.plot(loss_history)`);
 - the y-y plot, observed against predicted, with the diagonal, for the regressions;
-- a confusion matrix for the classifiers (the lesson counts argmax hits);
-- the autoencoder's 2-d code, one colour per species;
+- a confusion matrix for the classifiers (the lesson counts argmax hits), one row and column per class;
+- the autoencoder's 2-d code, one colour per class;
 - for the class summary, the score histogram.
 
 Every figure is rendered with matplotlib's Agg canvas (no pyplot, no global backend switch) to SVG
 with `svg.fonttype = 'none'`: text stays text, so the browser draws Japanese with its own fonts.
-All text in a figure comes from the message catalogue or is a number: nothing from a submission.
+All text in a figure comes from the messages (the catalogue, the assignment's messages file, the
+data set's class names) or is a number: nothing from a submission.
 matplotlib is imported inside the functions, so `import grader.outputs.report.plots` costs nothing.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,7 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
 # chain, so the layout fits where these fonts are installed.
 FONT_FAMILIES = ["Hiragino Sans", "Hiragino Kaku Gothic ProN", "Yu Gothic", "Meiryo", "Noto Sans CJK JP",
                  "Noto Sans JP", "DejaVu Sans", "IPAexGothic", "IPAGothic"]
-SPECIES = 3
 # One width for every figure of a report, so that their text shows at one size side by side.
 FIGURE_WIDTH = 4.2
 
@@ -165,35 +166,39 @@ def yy_plot(observed: np.ndarray | None, predicted: np.ndarray | None, messages:
     return Plot("yy", messages.text("plot.yy.title"), messages.text("plot.yy.caption"), svg)
 
 
-def confusion_counts(species: np.ndarray, predictions: np.ndarray, classes: int = SPECIES) -> np.ndarray:
-    """Rows: true species; columns: predicted (the output with the largest value, as in the lesson)."""
+def confusion_counts(labels: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:
+    """Rows: true class; columns: predicted (the output with the largest value, as in the lesson)."""
     counts = np.zeros((classes, classes), dtype=int)
     keep = _finite(predictions)
-    for truth, guess in zip(species[keep], np.argmax(predictions[keep], axis=1)):
+    for truth, guess in zip(labels[keep], np.argmax(predictions[keep], axis=1)):
         if 0 <= truth < classes and 0 <= guess < classes:
             counts[int(truth), int(guess)] += 1
     return counts
 
 
-def confusion_plot(species: np.ndarray | None, predictions: np.ndarray | None, messages: Messages, salt: str) -> Plot | None:
-    if species is None or predictions is None or predictions.ndim != 2 or predictions.shape[1] != SPECIES:
+def confusion_plot(labels: np.ndarray | None, predictions: np.ndarray | None, names: Sequence[str], messages: Messages,
+                   salt: str) -> Plot | None:
+    """`labels`: the true class of each test row, an index into `names` (one output per class)."""
+    classes = len(names)
+    if (labels is None or predictions is None or not classes or predictions.ndim != 2
+            or predictions.shape[1] != classes):
         return None
-    counts = confusion_counts(species.astype(int), predictions)
-    names = [messages.text(f"species.{i}") for i in range(SPECIES)]
+    counts = confusion_counts(labels.astype(int), predictions, classes)
+    names = list(names)
 
     def draw(figure: Figure) -> None:
         axes: Axes = figure.add_subplot()
         axes.pcolormesh(counts, cmap="Blues", vmin=0, vmax=max(int(counts.max()), 1), edgecolors="white", linewidth=2)
         top = max(int(counts.max()), 1)
-        for row in range(SPECIES):
-            for column in range(SPECIES):
+        for row in range(classes):
+            for column in range(classes):
                 value = int(counts[row, column])
                 axes.text(column + 0.5, row + 0.5, str(value), ha="center", va="center", fontsize=13,
                           color="white" if value > top / 2 else "#222222")
-        axes.set_xticks(np.arange(SPECIES) + 0.5, names)
-        axes.set_yticks(np.arange(SPECIES) + 0.5, names)
-        axes.set_xlim(0, SPECIES)
-        axes.set_ylim(SPECIES, 0)
+        axes.set_xticks(np.arange(classes) + 0.5, names)
+        axes.set_yticks(np.arange(classes) + 0.5, names)
+        axes.set_xlim(0, classes)
+        axes.set_ylim(classes, 0)
         axes.set_aspect("equal")
         axes.grid(False)
         axes.tick_params(length=0)
@@ -206,8 +211,10 @@ def confusion_plot(species: np.ndarray | None, predictions: np.ndarray | None, m
     return Plot("confusion", messages.text("plot.confusion.title"), messages.text("plot.confusion.caption"), svg)
 
 
-def latent_plot(code: np.ndarray | None, species: np.ndarray | None, messages: Messages, salt: str) -> Plot | None:
-    if code is None or species is None or code.ndim != 2 or code.shape[1] < 2 or len(code) != len(species):
+def latent_plot(code: np.ndarray | None, labels: np.ndarray | None, names: Sequence[str], messages: Messages,
+                salt: str) -> Plot | None:
+    """`labels`: the class of each test row, an index into `names` (one colour and legend entry each)."""
+    if code is None or labels is None or code.ndim != 2 or code.shape[1] < 2 or len(code) != len(labels):
         return None
     keep = np.isfinite(code[:, :2]).all(axis=1)
     if not keep.any():
@@ -215,10 +222,10 @@ def latent_plot(code: np.ndarray | None, species: np.ndarray | None, messages: M
 
     def draw(figure: Figure) -> None:
         axes: Axes = figure.add_subplot()
-        for index in range(SPECIES):
-            chosen = keep & (species == index)
+        for index, name in enumerate(names):
+            chosen = keep & (labels == index)
             axes.scatter(code[chosen, 0], code[chosen, 1], alpha=0.5, s=22, linewidths=0, color=f"C{index}",
-                         label=messages.text(f"species.{index}"))
+                         label=name)
         axes.legend(loc="best", fontsize=9, framealpha=0.85)
         axes.set_xlabel(messages.text("plot.latent.x"))
         axes.set_ylabel(messages.text("plot.latent.y"))

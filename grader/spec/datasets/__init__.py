@@ -1,5 +1,6 @@
-"""The data an assignment is graded on, split into what the sandbox may see and what it may not."""
+"""The data an assignment is graded on, behind a registry of data sets (`registry`), each split into
+what the sandbox may see and what it may not."""
 
-from grader.spec.datasets.iris import N_SPECIES, IrisTable, Split
+from grader.spec.datasets.registry import MODULES, Split, class_names, splits_for
 
-__all__ = ["N_SPECIES", "IrisTable", "Split"]
+__all__ = ["MODULES", "Split", "class_names", "splits_for"]

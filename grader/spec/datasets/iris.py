@@ -1,7 +1,8 @@
-"""The assignment's data, split into what the sandbox may see and what it may not.
+"""The Iris data set, as the lesson uses it: 150 flowers, four measurements, three species.
 
-Training inputs and targets and the test *inputs* go to the harness; test targets stay here, on the
-trusted side, and every metric is computed from them.
+A model's `target` is either `"species"` (one output per species, one-hot) or measurements by
+column; its inputs are the measurement columns in `features`. The spec's `train_rows` and
+`test_rows` (odd or even row numbers) split the rows, as the lesson does.
 """
 
 from __future__ import annotations
@@ -12,24 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.spec.schema import Dataset, ModelSpec
+from grader.spec.datasets.registry import Split
+from grader.spec.schema import Assignment, Dataset, ModelSpec
 
-N_SPECIES = 3
-
-
-@dataclass(frozen=True)
-class Split:
-    train_x: np.ndarray
-    train_y: np.ndarray
-    test_x: np.ndarray
-    test_y: np.ndarray  # never leaves the trusted side
-    test_species: np.ndarray  # species of each test row, for plots and accuracy
+# The order of the labels in the table's last column, as its header says.
+CLASS_NAMES = ("setosa", "versicolor", "virginica")
 
 
 @dataclass(frozen=True)
 class IrisTable:
     features: np.ndarray  # (150, 4) float32
-    species: np.ndarray  # (150,) int64
+    species: np.ndarray  # (150,) int64, an index into CLASS_NAMES
 
     @classmethod
     def load(cls) -> IrisTable:
@@ -42,6 +36,10 @@ class IrisTable:
             raise RuntimeError("scikit-learn is not installed: it ships the Iris data")
         csv_path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "iris.csv"
         # The first line is a header: "150,4,setosa,versicolor,virginica".
+        with csv_path.open(encoding="utf-8") as file:
+            header = file.readline().strip().split(",")
+        if tuple(header[2:]) != CLASS_NAMES:
+            raise RuntimeError(f"{csv_path}: the species are {header[2:]}, not {list(CLASS_NAMES)}")
         table = np.loadtxt(csv_path, delimiter=",", skiprows=1)
         return cls(features=table[:, :4].astype(np.float32), species=table[:, 4].astype(np.int64))
 
@@ -51,9 +49,13 @@ class IrisTable:
         test = index % 2 == (1 if dataset.test_rows == "odd" else 0)
         x = self.features[:, model.features]
         if model.target == "species":
-            y = np.eye(N_SPECIES, dtype=np.float32)[self.species]
+            y = np.eye(len(CLASS_NAMES), dtype=np.float32)[self.species]
         else:
             y = self.features[:, model.target]
-        return Split(
-            train_x=x[train], train_y=y[train], test_x=x[test], test_y=y[test], test_species=self.species[test]
-        )
+        return Split(train_x=x[train], train_y=y[train], test_x=x[test], test_y=y[test],
+                     test_classes=self.species[test], class_names=CLASS_NAMES)
+
+
+def splits(spec: Assignment) -> dict[str, Split]:
+    table = IrisTable.load()
+    return {model.id: table.split_for(model, spec.dataset) for model in spec.models}

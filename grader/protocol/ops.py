@@ -1,0 +1,111 @@
+"""What a captured model may be made of: the allow-list of layers, functions and tensor methods.
+
+Declared once, as names, for both sides: the harness (inside the sandbox) names each node of a
+captured graph with these names and knows before it sends a graph whether it can be verified; the
+trusted side maps each name to the one callable or layer class it means (`grader.evaluate.ops`)
+and rebuilds the model from those alone. Anything else (a custom autograd function, numpy, a call
+into the student's own code that the tracer could not see through) makes a model unverified.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """A `torch.nn` layer the grader builds itself, from these constructor arguments only."""
+
+    fields: tuple[str, ...]  # constructor arguments, read off the student's instance
+    token: str  # its name in a structure pattern (`linear`, `conv2d`, `relu`, ...)
+
+
+# torch.nn layer class name -> what the trusted side rebuilds it from. A field holding a layer's
+# size is what the structure check reads (`linear(in_features,out_features)`).
+LAYERS: dict[str, LayerKind] = {
+    "Linear": LayerKind(("in_features", "out_features", "bias"), "linear"),
+    "Bilinear": LayerKind(("in1_features", "in2_features", "out_features", "bias"), "bilinear"),
+    "Conv1d": LayerKind(("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
+                         "bias", "padding_mode"), "conv1d"),
+    "Conv2d": LayerKind(("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
+                         "bias", "padding_mode"), "conv2d"),
+    "MaxPool1d": LayerKind(("kernel_size", "stride", "padding", "dilation", "ceil_mode"), "maxpool1d"),
+    "MaxPool2d": LayerKind(("kernel_size", "stride", "padding", "dilation", "ceil_mode"), "maxpool2d"),
+    "AvgPool1d": LayerKind(("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"), "avgpool1d"),
+    "AvgPool2d": LayerKind(("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"), "avgpool2d"),
+    "AdaptiveAvgPool1d": LayerKind(("output_size",), "adaptiveavgpool1d"),
+    "AdaptiveAvgPool2d": LayerKind(("output_size",), "adaptiveavgpool2d"),
+    "Flatten": LayerKind(("start_dim", "end_dim"), "flatten"),
+    "Unflatten": LayerKind(("dim", "unflattened_size"), "unflatten"),
+    "Dropout": LayerKind(("p",), "dropout"),
+    "Dropout1d": LayerKind(("p",), "dropout"),
+    "Dropout2d": LayerKind(("p",), "dropout"),
+    "BatchNorm1d": LayerKind(("num_features", "eps", "momentum", "affine", "track_running_stats"), "batchnorm"),
+    "BatchNorm2d": LayerKind(("num_features", "eps", "momentum", "affine", "track_running_stats"), "batchnorm"),
+    "LayerNorm": LayerKind(("normalized_shape", "eps", "elementwise_affine"), "layernorm"),
+    "Embedding": LayerKind(("num_embeddings", "embedding_dim", "padding_idx"), "embedding"),
+    "RNN": LayerKind(("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "dropout",
+                      "bidirectional"), "rnn"),
+    "LSTM": LayerKind(("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional",
+                       "proj_size"), "lstm"),
+    "GRU": LayerKind(("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"),
+                     "gru"),
+    "Identity": LayerKind((), "identity"),
+    "ReLU": LayerKind((), "relu"),
+    "ReLU6": LayerKind((), "relu6"),
+    "LeakyReLU": LayerKind(("negative_slope",), "leaky_relu"),
+    "ELU": LayerKind(("alpha",), "elu"),
+    "GELU": LayerKind(("approximate",), "gelu"),
+    "SiLU": LayerKind((), "silu"),
+    "Sigmoid": LayerKind((), "sigmoid"),
+    "Tanh": LayerKind((), "tanh"),
+    "Softplus": LayerKind(("beta", "threshold"), "softplus"),
+    "Softmax": LayerKind(("dim",), "softmax"),
+    "LogSoftmax": LayerKind(("dim",), "log_softmax"),
+    "Hardtanh": LayerKind(("min_val", "max_val"), "hardtanh"),
+}
+
+# Functions a graph may call, by their qualified names (as torch.fx names them), and the structure
+# token of those that are a layer kind of their own (an activation). `linear` and matmul-like calls
+# whose weight is a parameter are read as linear layers by the trusted side (it sees the shapes).
+FUNCTIONS: dict[str, str | None] = {
+    # activations
+    "torch.sigmoid": "sigmoid", "torch.nn.functional.sigmoid": "sigmoid", "torch.special.expit": "sigmoid",
+    "torch.relu": "relu", "torch.nn.functional.relu": "relu", "torch.nn.functional.relu6": "relu6",
+    "torch.tanh": "tanh", "torch.nn.functional.tanh": "tanh",
+    "torch.softmax": "softmax", "torch.nn.functional.softmax": "softmax",
+    "torch.log_softmax": "log_softmax", "torch.nn.functional.log_softmax": "log_softmax",
+    "torch.nn.functional.leaky_relu": "leaky_relu", "torch.nn.functional.elu": "elu",
+    "torch.nn.functional.gelu": "gelu", "torch.nn.functional.silu": "silu", "torch.nn.functional.softplus": "softplus",
+    "torch.nn.functional.hardtanh": "hardtanh",
+    # layers as functions
+    "torch.nn.functional.linear": "linear", "torch.nn.functional.dropout": "dropout",
+    "torch.nn.functional.max_pool1d": "maxpool1d", "torch.nn.functional.max_pool2d": "maxpool2d",
+    "torch.nn.functional.avg_pool1d": "avgpool1d", "torch.nn.functional.avg_pool2d": "avgpool2d",
+    "torch.flatten": "flatten",
+    # arithmetic and tensor plumbing: no layer of their own
+    "torch.matmul": None, "torch.mm": None, "torch.bmm": None, "torch.addmm": None, "torch.einsum": None,
+    "torch.functional.einsum": None, "torch.add": None, "torch.sub": None, "torch.mul": None, "torch.div": None,
+    "torch.exp": None, "torch.log": None, "torch.sqrt": None, "torch.abs": None, "torch.pow": None,
+    "torch.clamp": None, "torch.clip": None, "torch.sum": None, "torch.mean": None, "torch.max": None,
+    "torch.min": None, "torch.cat": None, "torch.stack": None, "torch.reshape": None, "torch.squeeze": None,
+    "torch.unsqueeze": None, "torch.transpose": None, "torch.permute": None, "torch.t": None,
+    "_operator.add": None, "_operator.sub": None, "_operator.mul": None, "_operator.truediv": None,
+    "_operator.matmul": None, "_operator.neg": None, "_operator.pow": None, "_operator.getitem": None,
+    "builtins.getattr": None,
+}
+
+# Tensor methods a graph may call (`x.view(...)`), with the token of those that are an activation.
+METHODS: dict[str, str | None] = {
+    "sigmoid": "sigmoid", "relu": "relu", "tanh": "tanh", "softmax": "softmax", "log_softmax": "log_softmax",
+    "view": None, "reshape": None, "flatten": None, "squeeze": None, "unsqueeze": None, "permute": None,
+    "transpose": None, "t": None, "contiguous": None, "size": None, "float": None, "matmul": None, "mm": None,
+    "add": None, "sub": None, "mul": None, "div": None, "exp": None, "log": None, "clamp": None, "clip": None,
+    "sum": None, "mean": None, "max": None, "min": None, "abs": None, "pow": None, "sqrt": None, "neg": None,
+}
+
+# Functions whose second argument is a weight: with a 2-D parameter there, the call is a linear
+# layer (`x @ self.W`, `torch.mm(x, self.W)`), as a student of the lesson may write one by hand.
+MATMULS = frozenset({"torch.matmul", "torch.mm", "_operator.matmul", "torch.nn.functional.linear"})

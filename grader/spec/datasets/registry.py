@@ -1,0 +1,54 @@
+"""The data sets an assignment can be graded on, by the name its spec gives (`[dataset] name`).
+
+Each data set is a module of this package that makes, for every model of a spec, its `Split`:
+
+    CLASS_NAMES: tuple[str, ...]                  its classes, in the order of their labels
+    def splits(spec: Assignment) -> dict[str, Split]   by model id
+
+Adding a data set is adding such a module and its line in `MODULES`. A module is imported when a
+spec names it, so that reading a spec costs no data.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import MappingProxyType, ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from grader.spec.schema import Assignment
+
+MODULES = MappingProxyType({"iris": "grader.spec.datasets.iris"})
+
+
+@dataclass(frozen=True)
+class Split:
+    """One model's data: what the sandbox may see (training inputs and targets, test inputs) and what
+    it may not (the test targets and classes, from which every metric is computed)."""
+
+    train_x: np.ndarray
+    train_y: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray  # never leaves the trusted side
+    test_classes: np.ndarray  # the class of each test row (an index into class_names), for accuracy and plots
+    class_names: tuple[str, ...]  # the data set's own names of its classes; an assignment may name them itself
+
+
+def dataset_module(name: str) -> ModuleType:
+    if name not in MODULES:
+        raise ValueError(f"unknown data set {name!r} (known: {', '.join(sorted(MODULES))})")
+    return importlib.import_module(MODULES[name])
+
+
+def class_names(name: str) -> tuple[str, ...]:
+    """The classes of the data set `name`, in the order of their labels."""
+    return tuple(dataset_module(name).CLASS_NAMES)
+
+
+def splits_for(spec: Assignment) -> dict[str, Split]:
+    """Every model's split of the data set the spec names, by model id."""
+    splits: dict[str, Split] = dataset_module(spec.dataset.name).splits(spec)
+    return splits
