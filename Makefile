@@ -1,10 +1,11 @@
 # The two commands of the README: `make demo` and `make test`. Both build .venv first.
+# `make lint`: what `make test` runs before the tests (ruff, then mypy), on its own.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo lint test bench clean
 
 venv: $(STAMP)
 
@@ -21,11 +22,16 @@ $(STAMP): pyproject.toml Makefile $(wildcard scripts/setup-*.sh)
 demo: venv
 	$(BIN)/grader grade grader/assignments/iris_basics/examples solutions/iris_basics -a iris_basics -o demo-out
 
-test: venv
+# Seconds, and a lint or type error stops `make test` before the minutes of the suite.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 bench: venv
 	$(BIN)/python benchmarks/check_speed.py
 
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache
+	rm -rf $(VENV) demo-out .pytest_cache .ruff_cache .mypy_cache

@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     return _grade(args, assignment)
 
 
-def _check(args: argparse.Namespace, assignment) -> int:
+def _check(args: argparse.Namespace, assignment: LoadedAssignment) -> int:
     from rich.console import Console
 
     from grader.pipeline import grade_safely, render_report_safely
@@ -216,7 +216,7 @@ def _summary_safely(console: Console, graded: Graded, assignment: LoadedAssignme
         return fault, re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", line) + "\n"
 
 
-def _grade(args: argparse.Namespace, assignment) -> int:
+def _grade(args: argparse.Namespace, assignment: LoadedAssignment) -> int:
     import signal
 
     from grader.apps.batch import grade_batch

@@ -96,6 +96,30 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "この実行はプロセス分離と時間制限のみで、サンドボックス (名前空間による隔離) は使われていません。",
         "en": "This run used a separate process and a time limit only, not a namespace sandbox.",
     },
+    "run.duplicate_lines": {
+        "ja": "採点用の観測データのうち {count} 行が重複していました。採点器は各行を一度しか書かないため、最初の行だけを使いました。",
+        "en": "{count} line(s) of observations came twice; the harness writes each once, so only the first counted.",
+    },
+    "run.unexpected_capture": {
+        "ja": "この課題では取り出さないモデル ({models}) のグラフが届きました。採点器はそれを書かないので、無視しました。",
+        "en": "A graph came for models this assignment does not capture ({models}); the harness writes none, so it was ignored.",
+    },
+    "run.not_in_source": {
+        "ja": "{model}: 受け取ったグラフは提出されたコードと一致しません ({detail})。このモデルは採点していません。",
+        "en": "{model}: the graph received does not match the submitted code ({detail}); the model was not graded.",
+    },
+    "run.suspicious_constant": {
+        "ja": "{model}: グラフの定数 {detail}。答えを含む可能性があるため、テストの評価は 0 点です。",
+        "en": "{model}: the graph's constant {detail}; it may hold answers, so the test metric scores nothing.",
+    },
+    "run.seed_independent": {
+        "ja": "{model}: パラメータ {names} の初期値がシードによらず同じです (学習済みの値かもしれません)。",
+        "en": "{model}: the parameters {names} start from the same values under every seed (perhaps trained beforehand).",
+    },
+    "metric.suspicious_constant": {
+        "ja": "グラフの定数 {detail}。答えを含む可能性があるため、この評価は 0 点です。",
+        "en": "The graph's constant {detail}; it may hold answers, so this metric scores nothing.",
+    },
     "run.malformed": {
         "ja": "採点用の観測データのうち {count} 行が不正な形式だったため無視しました。",
         "en": "{count} line(s) of observations were malformed and were ignored.",
@@ -340,6 +364,63 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "hint_ja": "exp や割り算を自分で書いていないか確認してください。torch.sigmoid を使うと安全です。",
         "hint_en": "Check any hand-written exp or division; torch.sigmoid is numerically safe.",
     },
+    # ---- capture (issue 12): the model as a graph --------------------------------------------
+    "capture.verified": {
+        "ja": "計算グラフとして取り出せました。形・勾配・学習・テストの評価はすべて採点器がこのグラフで行いました。",
+        "en": "Captured as a graph: the shapes, gradients, training and test scores were all computed by the grader on that graph.",
+    },
+    "capture.verified_student_init": {
+        "ja": "計算グラフとして取り出せました。標準の層の初期値は PyTorch の既定の初期化 (同じシード) に置き換えて学習しました。",
+        "en": "Captured as a graph. The standard layers were trained from PyTorch's default initialisation under the same seed, not from their own initial values.",
+    },
+    "capture.not_constructed": {
+        "ja": "モデルを作れなかったので、グラフを取り出していません。",
+        "en": "The model could not be built, so no graph was captured.",
+    },
+    "capture.refused": {
+        "ja": "取り出したグラフが検証を通りませんでした ({detail}){where}。このモデルの残りの確認はしていません。",
+        "en": "The captured graph did not validate ({detail}){where}; the model's remaining checks were not run.",
+    },
+    "capture.unverified.trace": {
+        "ja": "計算グラフとして取り出せませんでした ({detail}){where}。エラーになる forward や、tensor の値で分岐する if や for は取り出せません。このモデルはサンドボックスの中で従来の方法で採点したので、点数は「未検証」です。",
+        "en": "Could not be captured as a graph ({detail}){where}: a forward that raises, or an if or a loop on a tensor's value, cannot be. This model was graded inside the sandbox the old way, so its score is unverified.",
+        "hint_ja": "forward を PyTorch の演算だけで書き、tensor の値による分岐 (.item() や if x > 0) を避けてください。",
+        "hint_en": "Write forward in PyTorch operations only, without branching on a tensor's value (.item(), if x > 0).",
+    },
+    "capture.unverified.not_allowed": {
+        "ja": "計算グラフとして取り出せませんでした: {detail}{where} は採点器が検証できない演算です。このモデルはサンドボックスの中で従来の方法で採点したので、点数は「未検証」です。",
+        "en": "Could not be captured as a graph: {detail}{where}, which the grader cannot verify. This model was graded inside the sandbox the old way, so its score is unverified.",
+        "hint_ja": "forward の中では numpy などを使わず、torch の関数と層だけで計算してください。",
+        "hint_en": "Compute forward with torch's functions and layers only (no numpy inside forward).",
+    },
+    "capture.unverified.seeds_differ": {
+        "ja": "シードによって層の構成が変わるため、計算グラフとして取り出せませんでした。点数は「未検証」です。",
+        "en": "The model's layers change with the seed, so it could not be captured as a graph; its score is unverified.",
+    },
+    "capture.unverified.too_large": {
+        "ja": "モデルが大きすぎて計算グラフとして取り出せませんでした ({detail})。点数は「未検証」です。",
+        "en": "The model is too large to be captured as a graph ({detail}); its score is unverified.",
+    },
+    "capture.unverified.construct": {
+        "ja": "シードを変えてモデルを作るとエラーになりました ({detail}){where}。点数は「未検証」です。",
+        "en": "Building the model under another seed raised ({detail}){where}; its score is unverified.",
+    },
+    "capture.unverified.unsupported": {
+        "ja": "計算グラフとして取り出せませんでした ({detail}){where}。点数は「未検証」です。",
+        "en": "Could not be captured as a graph ({detail}){where}; its score is unverified.",
+    },
+    "capture.unverified.absent": {
+        "ja": "採点器はこのモデルの計算グラフを受け取りませんでした。サンドボックスの中で採点したので、点数は「未検証」です。",
+        "en": "The grader received no graph of this model; it was graded inside the sandbox, so its score is unverified.",
+    },
+    "skipped.capture_refused": {
+        "ja": "取り出したグラフが検証を通らなかったため、確認していません。",
+        "en": "Not checked: the captured graph did not validate.",
+    },
+    "skipped.capture_required": {
+        "ja": "この課題では、計算グラフとして取り出せないモデルは採点しません。",
+        "en": "Not graded: this assignment grades only models that can be captured as a graph.",
+    },
     "grad.passed": {
         "ja": "{count} 個のパラメータすべてに勾配が流れています。",
         "en": "Gradients reach all {count} parameters.",
@@ -483,6 +564,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # Check names, and the idea behind each check (shown when a check did not pass and its
     # message has no hint of its own; an assignment's messages file may say it in its lesson's words).
     "check.defined": {"ja": "クラスの定義", "en": "Class defined"},
+    "check.capture": {"ja": "グラフとしての取得", "en": "Captured as a graph"},
     "check.structure": {"ja": "層の構成", "en": "Layers"},
     "check.forward_shape": {"ja": "出力の形", "en": "Output shape"},
     "check.output_range": {"ja": "出力の範囲", "en": "Output range"},
@@ -494,6 +576,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "idea.defined": {
         "ja": "どのモデルも torch.nn.Module を継承したクラスとして定義し、__init__ で層を作り、forward に順方向の計算を書きます。",
         "en": "Every model is a class that inherits torch.nn.Module: __init__ builds the layers and forward computes the output.",
+    },
+    "idea.capture": {
+        "ja": "採点器はモデルを計算グラフとして取り出し、自分の側で学習と評価をします。forward が PyTorch の演算だけで書かれていれば、どのモデルも取り出せます。",
+        "en": "The grader captures each model as a computation graph and trains and scores it on its own side; any forward written in PyTorch operations alone can be captured.",
     },
     "idea.structure": {
         "ja": "層の並び (どの層と活性化関数を、どの順番と大きさで使うか) は、課題の指定と同じにします。",
@@ -535,6 +621,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "incident.exited": {"ja": "途中で終了", "en": "Ended early"},
     "incident.not_isolated": {"ja": "隔離なしで実行", "en": "Run without a sandbox"},
     "incident.malformed_observations": {"ja": "不正な観測データ", "en": "Malformed observations"},
+    "incident.forged_observations": {"ja": "偽造された観測データ", "en": "Forged observations"},
+    "incident.suspicious_constant": {"ja": "疑わしい定数", "en": "Suspicious constant"},
+    "incident.seed_independent": {"ja": "シードに依存しない初期値", "en": "Initial values independent of the seed"},
     "incident.grader_fault": {"ja": "採点器の不具合", "en": "Grader fault"},
     # The student's report.
     "report.score_by_model": {"ja": "モデルごとの得点", "en": "Points per model"},
@@ -650,6 +739,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "attention.invalid": {"ja": "ファイルを読めませんでした: {message}", "en": "The file could not be read: {message}"},
     "attention.error": {"ja": "採点器の不具合で採点できませんでした: {message}", "en": "A grader fault stopped grading: {message}"},
     "attention.incident": {"ja": "{kind}: {message}", "en": "{kind}: {message}"},
+    "attention.unverified": {
+        "ja": "計算グラフとして取り出せなかったモデル ({models}) は、サンドボックスの中で採点しました。その点数は未検証です。",
+        "en": "Models that could not be captured as a graph ({models}) were graded inside the sandbox: their scores are unverified.",
+    },
     "attention.no_model": {
         "ja": "モデルのクラスが 1 つも見つかりませんでした。別のファイルを提出していないか確認してください。",
         "en": "Not one model class was found: check whether the wrong file was handed in.",

@@ -9,13 +9,14 @@ plain message, never a traceback or a stopped batch. KeyboardInterrupt and Syste
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
 import time
 import traceback
-from datetime import datetime, timezone
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -24,8 +25,10 @@ from grader import __version__
 from grader.checks.base import ModelEvidence
 from grader.checks.registry import grade_model, max_points, spec_problems
 from grader.checks.written import written_answers
-from grader.evaluate.execute import Execution, execute
+from grader.evaluate.evaluator import Evaluator
+from grader.evaluate.execute import Execution, execute, wire_recipe
 from grader.evaluate.observations import Observations
+from grader.evaluate.verify import model_facts
 from grader.i18n import Lang, Messages, overlay_problems
 from grader.intake.files import file_sha256, student_id_for
 from grader.intake.submission import (
@@ -43,10 +46,13 @@ from grader.result import (
     Result,
     Skip,
     SubmissionInfo,
+    Verification,
 )
 from grader.sandbox.forkserver import ForkServer
-from grader.spec import LoadedAssignment
+from grader.spec import Assignment, LoadedAssignment, Mode
 from grader.spec import load as spec_load
+from grader.spec.datasets import Split
+from grader.spec.probe_points import probe_inputs
 
 log = logging.getLogger("grader")
 
@@ -71,15 +77,15 @@ def checked_assignment(assignment: LoadedAssignment) -> LoadedAssignment:
     return assignment
 
 
-def grade_safely(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: str | None = None,
+def grade_safely(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: Mode | None = None,
                  student_id: str | None = None, stop: threading.Event | None = None,
-                 fork_server: ForkServer | None = None) -> Graded:
+                 fork_server: ForkServer | None = None, evaluator: Evaluator | None = None) -> Graded:
     """`grade_file` behind the fault barrier: a fault of the grader becomes an `error` result, and the
     result returned always survives its own JSON (what every front end writes and reads back)."""
     started = time.perf_counter()
     try:
         graded = grade_file(path, assignment, lang=lang, mode=mode, student_id=student_id, stop=stop,
-                            fork_server=fork_server)
+                            fork_server=fork_server, evaluator=evaluator)
         Result.model_validate_json(graded.result.to_json())
         return graded
     except Exception as exc:
@@ -130,11 +136,12 @@ def fault_detail(exc: BaseException) -> str:
     return " ".join(text.split())[:500]
 
 
-def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: str | None = None,
+def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: Mode | None = None,
                student_id: str | None = None, stop: threading.Event | None = None,
-               fork_server: ForkServer | None = None) -> Graded:
+               fork_server: ForkServer | None = None, evaluator: Evaluator | None = None) -> Graded:
     """Grade one file. `stop`, when set from another thread, kills the sandboxed run (Ctrl-C in a batch);
-    `fork_server` starts the run warm (a batch worker's)."""
+    `fork_server` starts the run warm, `evaluator` is the trusted evaluation process to use (a batch
+    worker's; without one, a fresh one starts beside the sandboxed run and ends with the grading)."""
     started = time.perf_counter()
     lang = lang or assignment.spec.lang
     messages = Messages(lang, assignment.messages)
@@ -142,8 +149,13 @@ def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = Non
         submission = read_submission(path, student_id, intake_limits(assignment))
     except InvalidSubmission as exc:
         return Graded(_invalid_result(path, student_id, assignment, messages, exc, started, mode))
-    execution = execute(submission, assignment, mode=mode, stop=stop, fork_server=fork_server)
-    return grade_execution(submission, assignment, execution, messages, started)
+    with contextlib.ExitStack() as stack:
+        if evaluator is None:
+            evaluator = stack.enter_context(Evaluator())
+        if any("capture" in model.checks for model in assignment.spec.models):
+            evaluator.start()  # it imports torch while the sandbox runs
+        execution = execute(submission, assignment, mode=mode, stop=stop, fork_server=fork_server)
+        return grade_execution(submission, assignment, execution, messages, started, evaluator)
 
 
 def intake_limits(assignment: LoadedAssignment) -> IntakeLimits:
@@ -152,7 +164,11 @@ def intake_limits(assignment: LoadedAssignment) -> IntakeLimits:
 
 
 def grade_execution(submission: Submission, assignment: LoadedAssignment, execution: Execution,
-                    messages: Messages, started: float) -> Graded:
+                    messages: Messages, started: float, evaluator: Evaluator | None = None) -> Graded:
+    """The checks and the result of one run's observations (`evaluator`: as `grade_file` says)."""
+    if evaluator is None:
+        with Evaluator() as own:
+            return grade_execution(submission, assignment, execution, messages, started, own)
     spec = assignment.spec
     observations = execution.observations
     if not observations.started:
@@ -162,9 +178,14 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
     skipped_names = _skipped_names(observations)
     outcomes: dict[str, ModelOutcome] = {}
     checks, metrics = [], {}
+    trainings = []
+    verifications: dict[str, Verification | None] = {}
     for model in spec.models:
-        outcome = grade_model(model, spec.recipe_for(model), execution.splits[model.id],
-                              model_evidence(observations, model.id, skipped_names), messages)
+        evidence = model_evidence(observations, submission, model.id, skipped_names, assignment,
+                                  execution.splits[model.id], evaluator)
+        outcome = grade_model(model, spec.recipe_for(model), execution.splits[model.id], evidence, messages)
+        trainings.append(evidence.training)
+        verifications[model.id] = evidence.verification
         outcomes[model.id] = outcome
         checks += outcome.checks
         # An MSE that overflowed (huge, finite predictions) is no value: the JSON could not hold it.
@@ -181,29 +202,39 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
         max_score=round(sum(c.max_score for c in checks), 2),
         checks=checks,
         metrics=metrics,
-        incidents=_incidents(observations, messages, spec.timeout_s),
+        incidents=(_incidents(observations, messages, spec.timeout_s) + _graph_incidents(verifications, messages)
+                   + _unexpected_captures(observations, spec, messages)),
+        unverified=[model for model, v in verifications.items() if v is not None and v.status == "unverified"],
         notes=[messages.text("note.encoding", encoding=n.split(":", 1)[1]) for n in submission.notes if n.startswith("encoding:")],
         skipped=[Skip(cell=s.cell, line=s.line, text=s.text) for s in (observations.plan.skipped if observations.plan else [])],
         stdout=observations.process.stdout if observations.process else "",
         stderr=observations.process.stderr if observations.process else "",
         seeds=sorted({s for m in spec.models for s in spec.recipe_for(m).seeds}),
-        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        training_s=round(sum(run.seconds for line in observations.training.values() for run in line.runs), 2),
+        graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        training_s=round(sum(run.seconds for line in trainings if line is not None for run in line.runs), 2),
         duration_s=round(time.perf_counter() - started, 2),
         written=written_answers(submission, assignment),  # found and matched here, scored by a person
     )
     return Graded(result, outcomes, _code_cells(submission))
 
 
-def model_evidence(observations: Observations, model_id: str, skipped_names: dict[str, tuple[int, int]]) -> ModelEvidence:
-    """What the checks of one model are handed: the run's facts about it."""
+def model_evidence(observations: Observations, submission: Submission, model_id: str,
+                   skipped_names: dict[str, tuple[int, int]], assignment: LoadedAssignment,
+                   split: Split, evaluator: Evaluator) -> ModelEvidence:
+    """What the checks of one model are handed: the facts the trusted side computed on its captured
+    graph, or (unverified) what the run observed of it."""
     timeout = next((t for t in observations.timeouts if t.model == model_id), None)
-    observation = observations.models.get(model_id)
-    if timeout is None and observation is None:
+    if timeout is None and observations.models.get(model_id) is None:
         # The loading of the submission ran past its budget, in the run that was to observe this model.
         timeout = next((t for t in observations.timeouts if t.phase == "load"), None)
+    spec = assignment.spec
+    model = next(m for m in spec.models if m.id == model_id)
+    recipe = spec.recipe_for(model)
+    facts = model_facts(observations, submission, model_id, wire_recipe(recipe), split, probe_inputs(model.args[0]),
+                        spec.model_timeout_for(model), evaluator, keep_student_init=recipe.init == "student",
+                        max_constant=spec.limits.graph_constant_numbers, captured="capture" in model.checks)
     return ModelEvidence(
-        observation=observation, training=observations.training.get(model_id),
+        observation=facts.observation, training=facts.training, verification=facts.verification,
         construct_phase=observations.phases.get(model_id), timeout=timeout, run_finished=observations.finished,
         plan_problems=tuple(observations.plan.problems) if observations.plan else (),
         class_errors=tuple(e for e in observations.exec_errors if e.statement == "class"),
@@ -233,6 +264,35 @@ def _skipped_names(observations: Observations) -> dict[str, tuple[int, int]]:
         for name in skipped.names:
             names.setdefault(name, (skipped.cell, skipped.line))
     return names
+
+
+def _unexpected_captures(observations: Observations, spec: Assignment, messages: Messages) -> list[Incident]:
+    """A capture line for a model the spec does not have captured: the harness never writes one."""
+    captured = {model.id for model in spec.models if "capture" in model.checks}
+    unexpected = sorted(set(observations.captures) - captured)
+    if not unexpected:
+        return []
+    return [Incident(kind="forged_observations", message=messages.text("run.unexpected_capture",
+                                                                       models=", ".join(unexpected[:10])))]
+
+
+def _graph_incidents(verifications: dict[str, Verification | None], messages: Messages) -> list[Incident]:
+    """What the trusted side found in the captured graphs: a graph the source does not define, a
+    tensor that may carry answers, initial values that do not depend on the seed."""
+    incidents = []
+    for model, verification in verifications.items():
+        if verification is None:
+            continue
+        if verification.status == "refused" and verification.reason == "not_in_source":
+            incidents.append(Incident(kind="forged_observations", message=messages.text(
+                "run.not_in_source", model=model, detail=verification.detail)))
+        if verification.suspicious:
+            incidents.append(Incident(kind="suspicious_constant", message=messages.text(
+                "run.suspicious_constant", model=model, detail=verification.suspicious)))
+        if verification.seed_independent:
+            incidents.append(Incident(kind="seed_independent", message=messages.text(
+                "run.seed_independent", model=model, names=", ".join(verification.seed_independent[:5]))))
+    return incidents
 
 
 def _incidents(observations: Observations, messages: Messages, timeout_s: float) -> list[Incident]:
@@ -272,6 +332,9 @@ def _incidents(observations: Observations, messages: Messages, timeout_s: float)
     if not (process and process.oom_killed) and any(
             e.type == "MemoryError" or "allocate memory" in e.message for e in errors):
         incidents.append(Incident(kind="memory", message=messages.text("run.memory_error")))
+    if observations.duplicate_lines:
+        incidents.append(Incident(kind="forged_observations",
+                                  message=messages.text("run.duplicate_lines", count=observations.duplicate_lines)))
     if observations.malformed_lines:
         incidents.append(Incident(kind="malformed_observations", message=messages.text("run.malformed", count=observations.malformed_lines)))
     if process is None or not process.isolated:
@@ -295,7 +358,7 @@ def _phase_timeouts(observations: Observations, messages: Messages) -> list[Inci
 
 
 def grader_fault_result(student_id: str, file_name: str, assignment: LoadedAssignment, lang: Lang | None,
-                        mode: str | None, detail: str, sha256: str | None = None, duration_s: float = 0.0) -> Result:
+                        mode: Mode | None, detail: str, sha256: str | None = None, duration_s: float = 0.0) -> Result:
     """The result of a submission the grader itself failed on: `error`, never the student's fault."""
     messages = Messages(lang or assignment.spec.lang, assignment.messages)
     return Result(
@@ -304,13 +367,13 @@ def grader_fault_result(student_id: str, file_name: str, assignment: LoadedAssig
         mode=mode or assignment.spec.mode, score=0.0,
         max_score=round(sum(max_points(m) for m in assignment.spec.models), 2),
         message=messages.text("run.grader_fault", error=detail[:500]),
-        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         duration_s=duration_s,
     )
 
 
 def _invalid_result(path: Path, student_id: str | None, assignment: LoadedAssignment, messages: Messages,
-                    error: InvalidSubmission, started: float, mode: str | None) -> Result:
+                    error: InvalidSubmission, started: float, mode: Mode | None) -> Result:
     return Result(
         assignment=assignment.spec.id,
         grader_version=__version__,
@@ -323,7 +386,7 @@ def _invalid_result(path: Path, student_id: str | None, assignment: LoadedAssign
         score=0.0,
         max_score=round(sum(max_points(m) for m in assignment.spec.models), 2),
         message=messages.text(error.key, **error.params),
-        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         duration_s=round(time.perf_counter() - started, 2),
         written=written_answers(None, assignment),
     )

@@ -35,7 +35,8 @@ class SubmissionInfo(BaseModel):
 
 class Incident(BaseModel):
     kind: Literal["timeout", "memory", "cpu_time", "processes", "output_truncated", "exited", "not_isolated",
-                  "malformed_observations", "grader_fault"]
+                  "malformed_observations", "forged_observations", "suspicious_constant", "seed_independent",
+                  "grader_fault"]
     message: str
 
 
@@ -77,6 +78,9 @@ class Result(BaseModel):
     checks: list[CheckResult] = Field(default_factory=list)
     metrics: dict[str, float | None] = Field(default_factory=dict)
     incidents: list[Incident] = Field(default_factory=list)
+    # Models graded the old way, inside the sandbox, because they could not be captured as a graph:
+    # their scores rest on what the student's process reported (the `capture` check says why).
+    unverified: list[str] = Field(default_factory=list)
     message: str | None = None  # why an invalid submission could not be graded
     notes: list[str] = Field(default_factory=list)
     skipped: list[Skip] = Field(default_factory=list)
@@ -112,6 +116,22 @@ class Result(BaseModel):
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How a model's facts were obtained. `reason`: the harness's reason code for an unverified model
+    (`trace`, `not_allowed`, ... or `absent`: no capture line came), or the trusted side's refusal;
+    `detail` and `cell`/`line` say what and where."""
+
+    status: Literal["verified", "unverified", "refused"]
+    reason: str = ""
+    detail: str = ""
+    cell: int = 0
+    line: int = 0
+    student_init: bool = False  # its standard layers' initial values were not PyTorch's defaults
+    seed_independent: tuple[str, ...] = ()  # plain parameters that do not change with the seed
+    suspicious: str = ""  # a constant of the graph that may carry answers: the metric scores nothing
 
 
 @dataclass

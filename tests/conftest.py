@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fixtures import submissions as _submissions
@@ -28,10 +30,15 @@ from fixtures.submissions import (
     write_substituted,
 )
 
+from grader.evaluate.execute import Execution
+from grader.intake.submission import Submission
 from grader.pipeline import grade_file
 from grader.result import CheckResult, Graded, Result
-from grader.sandbox import cgroups
+from grader.sandbox import cgroups, forkserver
 from grader.spec import LoadedAssignment, load_assignment
+
+if TYPE_CHECKING:
+    from fixtures.hostile import HostileGrader
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_PY = ROOT / "solutions" / "iris_basics" / "solution.py"
@@ -42,6 +49,28 @@ MODEL_IDS = ("mlr", "lr", "mlpr", "mlpc", "ae")
 SOLUTION_CLASSES = ("MLR", "LR", "MLPR", "MLPC", "AE")
 __all__ = ["module_source", "solution_class_sources", "solution_text", "substitute", "write_module",
            "write_notebook", "write_substituted"]  # re-exported for the test modules
+
+
+# ---- the order in which test files are handed to the workers --------------------------------------
+# The files that take longest, longest first (measured on the project's 2-core machine, 2026-12-02).
+# `make test` hands whole files to whichever worker is free (pytest-xdist, --dist loadfile), so
+# starting with these leaves the short files to even out the end. A stale list costs balance only.
+SLOWEST_FIRST = ("test_hostile_limits.py", "test_hostile.py", "test_forkserver.py", "test_intake_fuzz.py",
+                 "test_server.py", "test_model_budget.py", "test_seed_training.py", "test_batch.py",
+                 "test_browser.py", "test_sandbox.py", "test_fault_barrier.py", "test_similarity.py",
+                 "test_terminal_safety.py", "test_lms_import.py", "test_gradescope.py")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # xdist's own order is by the number of tests in a file (its --loadscope-reorder default), which
+    # puts the few long sandbox files last; this file's order (below) replaces it.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
 
 
 # ---- the assignment and grading ----------------------------------------------------------------
@@ -121,3 +150,106 @@ def _replayed(name: str, lang: str, student_id: str | None) -> Graded:
     from fixtures.recorded import replay
 
     return replay(name, lang, student_id=student_id)
+
+
+class RecordedSandbox:
+    """Stands in for the sandbox where a test is about what the pipeline does after it (a batch's
+    outputs, an LMS export, the report): `grader.pipeline.execute` answers each submission with the
+    execution recorded for it (fixtures/recorded.py), found by the submission's sha256, or by its
+    student id in `stand_ins` (a recording that stands for a file with none of its own). A
+    submission with neither, or graded under another spec than its recording's, fails the test
+    instead of reaching the sandbox. That the recordings are what the sandbox observes today is
+    tests/test_forkserver.py's (live gradings compared with their replay) and test_checks.py's
+    (hashes)."""
+
+    def __init__(self, stand_ins: dict[str, str] | None = None) -> None:
+        from fixtures.recorded import manifest
+
+        self._entries = manifest()["submissions"]
+        self._by_sha = {entry["sha256"]: name for name, entry in self._entries.items()}
+        self._stand_ins = dict(stand_ins or {})
+        self.replayed: list[str] = []  # the recordings used, in order (list.append is thread-safe)
+
+    def __call__(self, submission: Submission, assignment: LoadedAssignment, mode: str | None = None,
+                 **run_options: object) -> Execution:
+        from fixtures.recorded import execution
+
+        name = self._by_sha.get(submission.sha256) or self._stand_ins.get(submission.student_id)
+        assert name is not None, (
+            f"{submission.main_file} ({submission.student_id}) has no recording: add it to fixtures/submissions.RECORDED "
+            "or give it a stand-in")
+        entry = self._entries[name]
+        assert assignment.spec_sha256 == entry["spec_sha256"], f"{name} was recorded under another spec than this test's"
+        assert (mode or assignment.spec.mode) == entry["mode"], f"{name} was recorded in {entry['mode']} mode"
+        self.replayed.append(name)
+        return execution(name, assignment)
+
+
+def install_recorded_sandbox(monkeypatch: pytest.MonkeyPatch, stand_ins: dict[str, str] | None = None) -> RecordedSandbox:
+    """Until `monkeypatch` is undone, every grading in this process replays recorded observations
+    instead of running the sandbox (see RecordedSandbox)."""
+    import grader.pipeline
+
+    sandbox = RecordedSandbox(stand_ins)
+    monkeypatch.setattr(grader.pipeline, "execute", sandbox)
+    return sandbox
+
+
+@pytest.fixture
+def recorded_sandbox(monkeypatch: pytest.MonkeyPatch) -> Callable[..., RecordedSandbox]:
+    """`recorded_sandbox(stand_ins)`: `install_recorded_sandbox` for the rest of this test."""
+    return functools.partial(install_recorded_sandbox, monkeypatch)
+
+
+# ---- one fork server per test module ----------------------------------------------------------------
+class SharedForkServer:
+    """A test module's one fork server (starting one costs what a cold run does: an interpreter and
+    `import torch`), started at its first use and again after its death, always in a folder of its
+    own: the tests look in their own temporary folders for what a run left."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.server = forkserver.ForkServer()
+
+    def ready(self) -> forkserver.ForkServer:
+        if not self.server.running:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(tempfile, "tempdir", str(self.folder))
+                self.server.close()
+                self.server.start()
+        return self.server
+
+
+@pytest.fixture(scope="module")
+def shared_fork_server() -> Iterator[SharedForkServer]:
+    """The module's fork server; closed after its last test, and then nothing of it may be left."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-server-", dir="/tmp"))
+    folder.chmod(0o711)  # as private_tempdir's
+    shared = SharedForkServer(folder)
+    try:
+        yield shared
+    finally:
+        shared.server.close()
+        left = list(folder.iterdir())
+        shutil.rmtree(folder, ignore_errors=True)
+    assert left == [], f"the fork server left {left} behind"
+
+
+@pytest.fixture(params=["cold", "warm"])
+def grade_hostile(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                  shared_fork_server: SharedForkServer) -> Iterator[HostileGrader]:
+    """A fixtures.hostile.HostileGrader, cold and then warm (from the module's fork server)."""
+    from fixtures.hostile import FORK_SERVER_UNAVAILABLE, HostileGrader
+
+    warm = request.param == "warm"
+    if warm and FORK_SERVER_UNAVAILABLE:
+        pytest.skip(f"no fork server here: {FORK_SERVER_UNAVAILABLE}")
+    # The runs' own temporary folder, to see that nothing is left in it. Under /tmp and traversable,
+    # like the default one: without namespaces the sandbox user must reach its work directory.
+    runs = private_tempdir(monkeypatch, "grader-hostile-runs-")
+    grader = HostileGrader(warm, tmp_path, runs, shared_fork_server)
+    yield grader
+    try:
+        grader.close()
+    finally:
+        shutil.rmtree(runs, ignore_errors=True)

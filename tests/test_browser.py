@@ -18,7 +18,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import install_recorded_sandbox
 from fixtures.sample_graded import sample_graded
+from fixtures.submissions import REPORT_MARKUP
 
 from grader.outputs.report.class_summary import write_summary_page
 from grader.outputs.report.html import write_report
@@ -30,20 +32,6 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-extensions", "--hide-scrollbars", "--enable-logging=stderr", "--v=0")
 DESKTOP, PHONE = (1280, 2000), (390, 844)
 CONSOLE = re.compile(r":CONSOLE[:(]|Uncaught")
-
-HOSTILE = '''\
-import torch
-
-
-class MLR(torch.nn.Module):
-    def __init__(self, n_input, n_output):
-        super().__init__()
-        print("<script>alert(1)</script>")
-        self.l1 = torch.nn.Linear(n_input, n_output)
-
-    def forward(self, x):
-        raise ValueError("bad <img src=x onerror=alert(1)>")
-'''
 
 
 class Browser:
@@ -113,10 +101,14 @@ def pages(tmp_path_factory, assignment) -> dict[str, Path]:
         write_report(made[f"sample-{lang}"], sample_graded(assignment, lang), assignment)
     inputs = folder / "inputs"
     inputs.mkdir()
-    (inputs / "evil.py").write_text(HOSTILE, encoding="utf-8")
+    # It prints a script tag and raises with an img tag; its run is the recorded one (the pages are
+    # the point here, not the sandbox).
+    (inputs / "evil.py").write_text(REPORT_MARKUP, encoding="utf-8")
     (inputs / "broken.ipynb").write_text('{"cells": [', encoding="utf-8")
-    with open(os.devnull, "w") as quiet:
+    with open(os.devnull, "w") as quiet, pytest.MonkeyPatch.context() as patch:
+        sandbox = install_recorded_sandbox(patch)
         grade_batch([inputs], assignment, folder / "batch", lang="en", console=Console(file=quiet))
+    assert sandbox.replayed == ["report_markup"]
     made["evil"] = folder / "batch" / "reports" / "evil.html"
     made["batch-index"] = folder / "batch" / "index.html"
     base = sample_graded(assignment, "en").result

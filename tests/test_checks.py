@@ -46,6 +46,7 @@ from grader.checks.registry import (
     max_score,
     spec_problems,
 )
+from grader.evaluate.evaluator import Evaluator
 from grader.evaluate.observations import Observations, read_observations
 from grader.i18n import CATALOGUE, Messages
 from grader.pipeline import _skipped_names, model_evidence, parse_assignment
@@ -57,7 +58,7 @@ from grader.protocol.wire import (
     Parameter,
     TensorInfo,
 )
-from grader.result import ModelOutcome
+from grader.result import ModelOutcome, Verification
 from grader.spec import AssignmentError, LoadedAssignment, load_assignment
 from grader.spec.datasets import splits_for
 
@@ -79,9 +80,11 @@ def grade_recorded(name: str, model_id: str, change: Callable[[Observations], No
         change(observations)
     spec = assignment.spec
     model = next(m for m in spec.models if m.id == model_id)
-    evidence = model_evidence(observations, model_id, _skipped_names(observations))
-    return grade_model(model, spec.recipe_for(model), splits_for(spec)[model_id], evidence,
-                       Messages("en", assignment.messages))
+    splits = splits_for(spec)
+    with Evaluator() as evaluator:  # started only for a captured model
+        evidence = model_evidence(observations, recorded.submission(name), model_id, _skipped_names(observations),
+                                  assignment, splits[model_id], evaluator)
+    return grade_model(model, spec.recipe_for(model), splits[model_id], evidence, Messages("en", assignment.messages))
 
 
 def check_of(outcome: ModelOutcome, check_id: str):
@@ -596,7 +599,9 @@ def test_the_parameter_count_of_a_model_without_a_construction_is_skipped():
     assignment = parse_assignment(with_parameter_limit(30).encode(), ASSIGNMENT_DIR)
     mlpc = next(m for m in assignment.spec.models if m.id == "mlpc")
     observations = recorded.observations("faulty_c")
-    evidence = model_evidence(observations, "mlpc", {})
+    with Evaluator() as evaluator:
+        evidence = model_evidence(observations, recorded.submission("faulty_c"), "mlpc", {}, assignment,
+                                  splits_for(assignment.spec)["mlpc"], evaluator)
     outcome = ModelOutcome(checks=[], metric_name="test_accuracy")
     context = ModelContext(mlpc, assignment.spec.recipe_for(mlpc), splits_for(assignment.spec)["mlpc"], EN, evidence,
                            outcome)
@@ -661,6 +666,57 @@ def catalogue_keys_in_the_library() -> set[str]:
     return keys
 
 
+# ---- the capture check: how each model was graded ------------------------------------------------------
+def graded_with_verification(verification: Verification | None, model_id: str = "mlr", require: bool = False,
+                             name: str = "solution_py") -> ModelOutcome:
+    """A recorded model graded with `verification` said of it (what the trusted side found)."""
+    assignment = recorded.assignment_named("iris_basics")
+    options = {"require": True} if require else {}
+    models = [m.model_copy(update={"checks": {**m.checks, "capture": options}}) for m in assignment.spec.models]
+    spec = assignment.spec.model_copy(update={"models": models})
+    observations = recorded.observations(name)
+    model = next(m for m in spec.models if m.id == model_id)
+    evidence = dataclasses.replace(
+        ModelEvidence(observation=observations.models[model_id], training=observations.training[model_id],
+                      construct_phase=None, timeout=None, run_finished=True), verification=verification)
+    return grade_model(model, spec.recipe_for(model), splits_for(spec)[model_id], evidence, EN)
+
+
+@pytest.mark.parametrize(("verification", "status", "message"), [
+    (Verification("verified"), "passed", "Captured as a graph: the shapes, gradients, training and test scores"),
+    (Verification("verified", student_init=True), "passed", "trained from PyTorch's default initialisation"),
+    (None, "skipped", "The model could not be built, so no graph was captured."),
+    (Verification("refused", "invalid_graph", "the function os.system is not allowed", 1, 7), "error",
+     "The captured graph did not validate (the function os.system is not allowed) (cell 1, line 7)"),
+    *((Verification("unverified", reason, "why", 2, 3), "failed", "(cell 2, line 3)")
+      for reason in ("trace", "not_allowed", "construct", "unsupported")),
+    (Verification("unverified", "too_large", "3000000 numbers"), "failed", "too large to be captured as a graph (3000000 numbers)"),
+    (Verification("unverified", "seeds_differ"), "failed", "The model's layers change with the seed"),
+    (Verification("unverified", "absent"), "failed", "The grader received no graph of this model"),
+])
+def test_the_capture_check_says_how_each_model_was_graded(verification, status, message):
+    capture = check_of(graded_with_verification(verification), "mlr.capture")
+    assert (capture.status, capture.score, capture.max_score) == (status, 0, 0)
+    assert message in capture.message
+
+
+def test_an_unverified_model_where_the_spec_requires_capture_scores_nothing_after_it():
+    outcome = graded_with_verification(Verification("unverified", "trace", "TraceError"), require=True)
+    after = [c for c in outcome.checks if c.id not in ("mlr.defined", "mlr.capture")]
+    assert after and all(c.status == "skipped" and c.score == 0 for c in after)
+    assert {c.message for c in after} == {"Not graded: this assignment grades only models that can be captured as a graph."}
+
+
+def test_a_refused_graph_skips_the_rest_and_a_suspicious_constant_zeroes_the_metric():
+    refused = graded_with_verification(Verification("refused", "invalid_graph", "bad"))
+    assert {c.status for c in refused.checks if c.id not in ("mlr.defined", "mlr.capture")} == {"skipped"}
+    suspicious = graded_with_verification(Verification("verified", suspicious="table holds rows of the data set"))
+    metric = check_of(suspicious, "mlr.test_mse")
+    assert (metric.status, metric.score) == ("failed", 0)
+    assert metric.message == ("The graph's constant table holds rows of the data set; it may hold answers, so this"
+                              " metric scores nothing.")
+
+
 def test_every_verdict_of_every_check_is_reached(monkeypatch):
     """Grades the cases of this file again with a spy on the verdicts and on the texts they are made
     of: every catalogue key a check of the library can give is given at least once."""
@@ -686,6 +742,10 @@ def test_every_verdict_of_every_check_is_reached(monkeypatch):
         test()
     for limit in (27, 26):
         test_the_parameter_count_on_recorded_observations(limit)
+    for case in test_the_capture_check_says_how_each_model_was_graded.pytestmark[0].args[1]:
+        test_the_capture_check_says_how_each_model_was_graded(*case)
+    test_an_unverified_model_where_the_spec_requires_capture_scores_nothing_after_it()
+    test_a_refused_graph_skips_the_rest_and_a_suspicious_constant_zeroes_the_metric()
     library = catalogue_keys_in_the_library()
     assert library - given == set(), f"no test reaches these: {sorted(library - given)}"
     assert {"defined.passed", "metric.full.mse", "timeout.probes", "grad.raised", "aggregate.median"} <= library

@@ -26,6 +26,7 @@ from grader.evaluate.observations import read_observations
 from grader.i18n import CATALOGUE, Messages
 from grader.intake.submission import read_submission
 from grader.pipeline import grade_execution
+from grader.protocol import wire
 from grader.result import Result
 from grader.spec import load_assignment
 from grader.spec.datasets import splits_for
@@ -39,7 +40,7 @@ GRADER = ROOT / ".venv" / "bin" / "grader"
 FAULT_PREFIX_EN = CATALOGUE["run.grader_fault"]["en"].split("{")[0]  # "The grader failed internally ...: "
 
 HUGE_INT = "1" + "0" * 399
-STARTED = '{"kind": "started", "version": 1, "pid": 1}'
+STARTED = '{"kind": "started", "version": %d, "pid": 1}' % wire.VERSION
 
 
 def training_line(run: str, model: str = "mlr") -> str:
@@ -123,9 +124,10 @@ def test_what_the_trusted_side_computes_from_valid_lines_stays_finite(tmp_path):
 
 
 # ---- grader check, end to end --------------------------------------------------------------------
-def run_check(path: Path, out: Path, *extra: str, prelude: str = "") -> subprocess.CompletedProcess:
+def run_check(path: Path, out: Path, *extra: str, prelude: str = "", assignment: str = str(SPEC_DIR)
+              ) -> subprocess.CompletedProcess:
     """`grader check` in a real process; `prelude` (Python) runs first in it, to inject a grader fault."""
-    args = [str(path), "-a", str(SPEC_DIR), "--lang", "en", "--json", str(out / "out.json"), *extra]
+    args = [str(path), "-a", assignment, "--lang", "en", "--json", str(out / "out.json"), *extra]
     if prelude:
         command = [sys.executable, "-c", f"import sys\n{prelude}\nfrom grader.cli import main\nsys.exit(main(sys.argv[1:]))",
                    "check", *args]
@@ -167,9 +169,14 @@ def test_forged_non_finite_lines_warm_are_malformed_too():
     assert (result.status, result.score) == ("graded", 25.0)
 
 
+# In `grader check`'s process, the sandbox replaced by the reference's recorded run (tests/conftest.py,
+# RecordedSandbox): the checks the fault is injected into run on real observations, in milliseconds.
+RECORDED_SANDBOX = (f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+                    "import grader.pipeline\nfrom conftest import RecordedSandbox\n"
+                    "grader.pipeline.execute = RecordedSandbox()\n")
 FAULTS = {
-    # After the sandboxed run: the trusted checks raise.
-    "grading": ("valid", "import grader.checks.library.structure\n"
+    # After the run: the trusted checks raise.
+    "grading": ("valid", RECORDED_SANDBOX + "import grader.checks.library.structure\n"
                 "def boom(self, context): raise RuntimeError('checks exploded')\n"
                 "grader.checks.library.structure.Structure.grade = boom", "RuntimeError: checks exploded"),
     "report": ("empty", "import grader.outputs.report.html\n"
@@ -187,7 +194,8 @@ def test_check_turns_a_grader_fault_into_an_error_result_and_exit_1(tmp_path, wh
     submission = SOLUTION_PY if kind == "valid" else tmp_path / "empty.py"
     if kind == "empty":
         submission.write_text("", encoding="utf-8")  # graded `invalid` at once: the fault comes after
-    done = run_check(submission, tmp_path, "--html", str(tmp_path / "report.html"), prelude=prelude)
+    done = run_check(submission, tmp_path, "--html", str(tmp_path / "report.html"), prelude=prelude,
+                     assignment="iris_basics" if kind == "valid" else str(SPEC_DIR))  # the recording's spec
     output = done.stdout + done.stderr
     assert done.returncode == 1, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
@@ -212,10 +220,12 @@ def _faulty_grade_file(original):
     return grade_file
 
 
-def test_batch_goes_on_past_a_grader_fault_and_an_invalid_result_json(tmp_path, monkeypatch):
+def test_batch_goes_on_past_a_grader_fault_and_an_invalid_result_json(tmp_path, monkeypatch, recorded_sandbox):
     import grader.pipeline
     from grader.apps.batch import grade_batch
 
+    # The batch's barrier is the point, not the sandbox: `good` and `nan` replay the reference's recording.
+    recorded_sandbox()
     monkeypatch.setattr(grader.pipeline, "grade_file", _faulty_grade_file(grader.pipeline.grade_file))
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -223,7 +233,7 @@ def test_batch_goes_on_past_a_grader_fault_and_an_invalid_result_json(tmp_path, 
         shutil.copy(SOLUTION_PY, inputs / f"{name}.py")
     (inputs / "empty.py").write_text("", encoding="utf-8")
     out = tmp_path / "out"
-    summary = grade_batch([inputs], SPEC, out, lang="en", jobs=1, warm=False)
+    summary = grade_batch([inputs], load_assignment("iris_basics"), out, lang="en", jobs=1, warm=False)
     assert (summary.graded, summary.invalid, summary.errors) == (1, 1, 2)
     results = {p.stem: Result.model_validate_json(p.read_text(encoding="utf-8")) for p in (out / "results").glob("*.json")}
     assert {sid: r.status for sid, r in results.items()} == {"good": "graded", "bad": "error", "nan": "error",
@@ -302,7 +312,7 @@ def test_service_records_a_grader_fault(tmp_path, monkeypatch):
     row, _ = storage.add("iris_basics", "s1", "empty.py", hashlib.sha256(b"").hexdigest(), 0, incoming, "en")
     monkeypatch.setattr(grader.outputs.report.html, "render_report", _raising)
     pool = WorkerPool(storage, {"iris_basics": SPEC}, workers=0, lang="en")
-    pool._grade(storage.claim(), None)
+    pool._grade(storage.claim(), None, None)  # no fork server, no evaluation process: cold
     result = Result.model_validate_json(storage.result_path(row.id).read_text(encoding="utf-8"))
     assert (result.status, result.message) == ("error", FAULT_PREFIX_EN + "RuntimeError: injected")
     assert storage.get(row.id).result_status == "error"

@@ -1,11 +1,16 @@
 """The warm start: runs forked from a batch worker's fork server give the same results as cold runs.
 
-The hostile submissions run through both paths in tests/test_hostile.py; here: identical results
-on ordinary submissions (modules, notebooks, a zip with a helper module, top-level randomness, full
-mode), one server outliving hostile runs, the fallback where no fork server can run, and nothing
-left behind. The cold gradings of recorded submissions are also compared with their replay from
-tests/fixtures/observations: the end-to-end proof that what tests/test_checks.py grades is what the
-sandbox observes today (a harness change that alters an observation fails here).
+The hostile submissions run through both paths in tests/test_hostile.py and test_hostile_limits.py
+(and the fallback where no fork server can run: test_hostile.py's
+`test_without_namespaces_grading_works_and_says_it_was_not_isolated[warm]`); here: identical
+results on ordinary submissions (modules, notebooks, a zip with a helper module, top-level
+randomness, full mode, which also agrees with definitions mode: a Jupyter kernel inside the
+sandbox), one server outliving hostile runs and its own death, and nothing left behind. The warm
+gradings of ordinary submissions come from one fork server for the module (tests/conftest.py,
+`shared_fork_server`), as a batch worker's do. The cold gradings of recorded submissions are also
+compared with their replay from tests/fixtures/observations: the end-to-end proof that what
+tests/test_checks.py grades is what the sandbox observes today (a harness change that alters an
+observation fails here).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import pytest
 from conftest import (
     ASSIGNMENT_DIR,
     SOLUTION_PY,
+    SharedForkServer,
     assert_full_marks,
     private_tempdir,
     replayed,
@@ -28,7 +34,7 @@ from grader.pipeline import grade_file
 from grader.result import Result
 from grader.sandbox import forkserver
 from grader.sandbox import tiers as isolation
-from grader.spec import load_assignment
+from grader.spec import LoadedAssignment, load_assignment
 
 ISOLATION = isolation.detect()
 REASON = forkserver.unavailable_reason(ISOLATION)
@@ -110,12 +116,20 @@ def dataloader_with_workers(tmp_path_factory) -> Path:
     return path
 
 
+def warm_grading(path: Path, assignment: LoadedAssignment, shared: SharedForkServer, mode: str | None = None,
+                 runs: int = 1) -> Result:
+    """`path` graded from the module's fork server, which ran `runs` runs for it (full mode: none)."""
+    server = shared.ready()
+    before = server.runs_started
+    result = grade_file(path, assignment, lang="en", mode=mode, fork_server=server).result
+    assert server.runs_started - before == runs and server.broken is None
+    return result
+
+
 @needs_fork_server
-def test_a_dataloader_with_worker_processes_runs_warm_and_cold(dataloader_with_workers, assignment):
+def test_a_dataloader_with_worker_processes_runs_warm_and_cold(dataloader_with_workers, assignment, shared_fork_server):
     cold = grade_file(dataloader_with_workers, assignment, lang="en").result
-    with forkserver.ForkServer() as server:
-        warm = grade_file(dataloader_with_workers, assignment, lang="en", fork_server=server).result
-        assert server.runs_started == 1 and server.broken is None
+    warm = warm_grading(dataloader_with_workers, assignment, shared_fork_server)
     for result in (cold, warm):
         assert "DATALOADER SUM 2016.0 SHARED hello" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
         assert result.score == result.max_score
@@ -142,14 +156,12 @@ WARM_AND_COLD = {
 @needs_fork_server
 @pytest.mark.parametrize("name, mode", [*((name, None) for name in WARM_AND_COLD), ("small_lesson.ipynb", "full")])
 def test_warm_results_equal_cold_results(name, mode, zipped_with_helper, random_at_top_level, small_lesson,
-                                         assignment):
+                                         assignment, shared_fork_server):
     path, recording = WARM_AND_COLD.get(name, (None, None))
     path = path or {"zip": zipped_with_helper, "random": random_at_top_level, "small_lesson.ipynb": small_lesson}[name]
     cold = grade_file(path, assignment, lang="en", mode=mode).result
-    with forkserver.ForkServer() as server:
-        warm = grade_file(path, assignment, lang="en", mode=mode, fork_server=server).result
-        # Full mode runs a Jupyter kernel that needs its files on disk: it always starts cold.
-        assert server.runs_started == (0 if mode == "full" else 1) and server.broken is None
+    # Full mode runs a Jupyter kernel that needs its files on disk: it always starts cold.
+    warm = warm_grading(path, assignment, shared_fork_server, mode=mode, runs=0 if mode == "full" else 1)
     assert cold.status == "graded"
     assert differences(comparable(warm), comparable(cold)) == []
     if recording is not None:
@@ -163,8 +175,16 @@ def test_warm_results_equal_cold_results(name, mode, zipped_with_helper, random_
         # Seeded (the same draws cold and warm): top-level randomness does not move a score.
         assert cold.metrics["mlr.test_mse"] is not None
     if mode == "full":
-        assert cold.mode == "full" and cold.skipped == []  # the loop, the plot and the print ran
+        # The kernel's ZeroMQ needs a TCP socket of its own: allowed only in full mode, and only
+        # inside the run's network namespace. The checks agree with definitions mode's, which
+        # skipped what full mode ran (the loop, the plot and the print).
+        assert cold.mode == "full" and cold.skipped == []
+        assert "Kernel died" not in cold.stderr
         assert_full_marks(cold, ["mlr", "lr", "mlpr", "mlpc", "ae"])
+        definitions = warm_grading(path, assignment, shared_fork_server)
+        assert definitions.mode == "definitions" and definitions.skipped != []
+        assert definitions.submission.sha256 == cold.submission.sha256
+        assert {c.id: (c.status, c.score) for c in cold.checks} == {c.id: (c.status, c.score) for c in definitions.checks}
 
 
 @needs_fork_server
@@ -183,17 +203,6 @@ def test_one_server_outlives_hostile_runs_and_starts_again_after_its_own_death(a
         assert result.score == result.max_score
         assert server.running and server._process.pid != first
         assert server.runs_started == 5  # the fork bomb's run, and the fresh one after its timeout
-
-
-def test_without_a_fork_server_grading_runs_cold_and_says_why(assignment, monkeypatch):
-    monkeypatch.setenv("GRADER_ISOLATION", "none")
-    none = isolation.detect()
-    server = forkserver.ForkServer(none)
-    result = grade_file(SOLUTION_PY, assignment, lang="en", fork_server=server).result
-    assert result.score == result.max_score
-    assert "not_isolated" in [i.kind for i in result.incidents]
-    assert server.broken == "needs the bwrap-root tier (this machine gives none)"
-    assert server.runs_started == 0
 
 
 @needs_fork_server

@@ -1,8 +1,10 @@
 """What goes back to the LMS: grades.csv (latest / best), Moodle's worksheet and feedback zip, Canvas's
 gradebook, each checked against the import rules lms-formats.md quotes from Moodle's and Canvas's code.
 
-The first tests build results by hand (no grading); the last two grade real downloads end to end
-through `grader grade ... --lms` with a tiny copy of the assignment (5 epochs, one seed).
+The first tests build results by hand (no grading); the last two take real downloads end to end
+through `grader grade ... --lms`, with the sandbox replaced by the recorded runs of the files in them
+(tests/conftest.py, `recorded_sandbox`): what is graded here is the intake of the download and what
+goes back to the LMS, not the sandbox.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from fixtures.lms.builders import (
     JIRO_PY,
     canvas_entries,
     moodle_entries,
-    tiny_assignment,
     write_zip,
 )
 
@@ -196,17 +197,12 @@ def test_canvas_column_without_an_id_is_the_title_alone():
 
 
 # ---- end to end: `grader grade <download> --lms ...` ---------------------------------------------
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    return tiny_assignment(tmp_path_factory.mktemp("assignments"))
-
-
 def _csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 
-def test_moodle_downloads_graded_with_worksheet_feedback_and_resubmission(tmp_path, tiny, capsys):
+def test_moodle_downloads_graded_with_worksheet_feedback_and_resubmission(tmp_path, recorded_sandbox, capsys):
     """Two downloads: the first with every layout quirk, the second (a day later) with Jane's weaker
     resubmission. --keep latest takes the resubmission, --keep best (a rerun: nothing graded again)
     her first file."""
@@ -215,8 +211,11 @@ def test_moodle_downloads_graded_with_worksheet_feedback_and_resubmission(tmp_pa
     second = write_zip(tmp_path / "in2" / "CS101-Homework 1-4711.zip",
                        {"Jane Doe_1234567_assignsubmission_file/solution.py": JIRO_PY}, date_time=(2024, 3, 2, 10, 0, 0))
     out = tmp_path / "out"
-    argv = ["grade", str(first), str(second), "-a", str(tiny), "-o", str(out), "--lang", "en", "-j", "2", "--lms", "moodle"]
+    sandbox = recorded_sandbox()
+    argv = ["grade", str(first), str(second), "-a", "iris_basics", "-o", str(out), "--lang", "en", "-j", "2",
+            "--lms", "moodle"]
     assert main(argv) == 0
+    assert sorted(sandbox.replayed) == ["jiro_mistakes", "jiro_mistakes", "solution_ipynb"]  # the PDF is refused
     printed = capsys.readouterr().out
     assert "unattributed: 1 file(s)" in printed and "README.txt" in printed
 
@@ -245,16 +244,19 @@ def test_moodle_downloads_graded_with_worksheet_feedback_and_resubmission(tmp_pa
 
     assert main([*argv, "--keep", "best"]) == 0
     assert "reused 4" in capsys.readouterr().out
+    assert len(sandbox.replayed) == 3  # nothing graded again
     best = {w["Identifier"]: w["Grade"] for w in _csv(out / "moodle" / "grading-worksheet.csv")}
     assert best["Participant 1234567"] == f"{results['1234567'].score:.2f}"
     assert _csv(out / "grades.csv")[0]["submission"] == "1234567"
 
 
-def test_canvas_download_graded_with_gradebook(tmp_path, tiny, capsys):
+def test_canvas_download_graded_with_gradebook(tmp_path, recorded_sandbox, capsys):
     download = write_zip(tmp_path / "cs101-homework_1 submissions.zip", canvas_entries())
     out = tmp_path / "out"
-    assert main(["grade", str(download), "-a", str(tiny), "-o", str(out), "--lang", "en", "-j", "2",
+    sandbox = recorded_sandbox()
+    assert main(["grade", str(download), "-a", "iris_basics", "-o", str(out), "--lang", "en", "-j", "2",
                  "--lms", "canvas", "--lms-assignment-id", "4242"]) == 0
+    assert sorted(sandbox.replayed) == ["jiro_mistakes", "solution_ipynb"]
     printed = capsys.readouterr().out
     assert "notes from the TA.txt" in printed and "1 anonymous submission(s)" in printed
     results = {p.stem: Result.model_validate_json(p.read_text(encoding="utf-8")) for p in (out / "results").glob("*.json")}

@@ -9,7 +9,7 @@ by a restart: the run ends at the loading budget and the result says so.
 
 The submissions are tests/hostile/lr_forward_loop.py (through `grader check`), training_hang.py and
 toplevel_hang.py (cold and warm). A hang in the probes or in a constructor, cold and warm, is
-tests/test_hostile.py's (infinite_loop.py, slow_init.py); every verdict and message of a timeout is
+tests/test_hostile_limits.py's (infinite_loop.py, slow_init.py); every verdict and message of a timeout is
 graded on recorded observations in tests/test_checks.py.
 """
 
@@ -61,8 +61,9 @@ def timeout_messages(result: Result) -> list[str]:
 
 
 @pytest.fixture(params=["cold", "warm"])
-def grade_budgeted(request, tmp_path, monkeypatch):
-    """Grade a file cold or warm; afterwards nothing of any of its runs may be left behind."""
+def grade_budgeted(request, tmp_path, monkeypatch, shared_fork_server):
+    """Grade a file cold or warm (from the module's fork server, which outlives the hangs); afterwards
+    nothing of any of its runs may be left behind."""
     warm = request.param == "warm"
     if warm and forkserver.unavailable_reason(ISOLATION):
         pytest.skip(f"no fork server here: {forkserver.unavailable_reason(ISOLATION)}")
@@ -71,10 +72,12 @@ def grade_budgeted(request, tmp_path, monkeypatch):
     def grade(path: Path, assignment, expected_runs: int) -> tuple[Result, float]:
         started = time.monotonic()
         if warm:
-            with forkserver.ForkServer() as server:
-                result = grade_file(path, assignment, lang="en", fork_server=server).result
-                # One run, then one fresh child per hang that left models to grade.
-                assert server.runs_started == expected_runs, server.broken
+            server = shared_fork_server.ready()
+            before = server.runs_started
+            result = grade_file(path, assignment, lang="en", fork_server=server).result
+            # One run, then one fresh child per hang that left models to grade.
+            assert server.runs_started - before == expected_runs, server.broken
+            assert server._runs is None or list(server._runs.iterdir()) == [], "a run folder was left in the server's"  # noqa: SLF001
         else:
             result = grade_file(path, assignment, lang="en").result
         elapsed = time.monotonic() - started

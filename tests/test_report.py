@@ -246,15 +246,9 @@ def test_timeout_is_said_in_plain_words(assignment, sample_en):
     assert "Time limit reached" in page and "went over its 300 s time limit" in page
 
 
-def test_report_size_and_render_time(sample_en, assignment):
-    import time
-
-    render_report(sample_en, assignment)  # matplotlib's import and font cache, once per process
-    started = time.perf_counter()
-    page = render_report(sample_en, assignment)
-    seconds = time.perf_counter() - started
-    assert len(page.encode()) < 1 * MB
-    assert seconds < 1.5, f"rendering took {seconds:.2f} s (budget 0.5 s; loose here for busy CI machines)"
+def test_report_stays_under_a_megabyte(sample_en, assignment):
+    # Its render time is a figure of benchmarks/report_speed.py, not a timed test (a busy machine).
+    assert len(render_report(sample_en, assignment).encode()) < 1 * MB
 
 
 # ---- real gradings ------------------------------------------------------------------------------

@@ -480,8 +480,11 @@ def test_grader_doctor_says_which_isolation_and_why():
 
     reason = unavailable_reason(ISOLATION)
     assert info["warm_starts"].startswith("no") if reason else info["warm_starts"].startswith("yes"), info["warm_starts"]
-    text = subprocess.run([sys.executable, "-m", "grader", "doctor"], capture_output=True, text=True, timeout=60).stdout
-    assert text.startswith(f"Isolation: {ISOLATION.tier}")
+    # The text `grader doctor` prints is this rendering of the same findings (the command's text
+    # path: test_grader_doctor_strict_fails_without_isolation); one probe of the sandbox is enough.
+    from grader.sandbox.doctor import render
+
+    assert render(info).startswith(f"Isolation: {ISOLATION.tier}")
 
 
 def test_grader_doctor_strict_fails_without_isolation(monkeypatch):
@@ -492,20 +495,3 @@ def test_grader_doctor_strict_fails_without_isolation(monkeypatch):
     assert "NOT ISOLATED" in completed.stdout and "GRADER_ISOLATION=none" in completed.stdout
     assert "warm starts:       no, each run starts a fresh interpreter: the fork server needs the bwrap-root tier" \
         in completed.stdout
-
-
-# ---- full mode: a Jupyter kernel inside the sandbox ------------------------------------------------------
-def test_full_mode_runs_the_lesson_notebook_inside_the_sandbox_like_definitions_mode():
-    """The kernel's ZeroMQ needs a TCP socket of its own: allowed only in full mode, and only inside
-    the run's network namespace. The whole lesson notebook runs (its own training loops and plots:
-    the one test that pays for them; tests/test_forkserver.py runs a small notebook in full mode), and
-    the checks agree with definitions mode (its recorded grading: test_forkserver.py grades it live)."""
-    from conftest import ASSIGNMENT_DIR, grade, replayed
-
-    notebook = ASSIGNMENT_DIR / "examples" / "hanako_lesson.ipynb"
-    full, definitions = grade(notebook, mode="full"), replayed("hanako_lesson").result
-    assert definitions.mode == "definitions" and definitions.submission.sha256 == full.submission.sha256
-    assert full.mode == "full" and full.status == "graded"
-    assert "Kernel died" not in full.stderr
-    assert {c.id: (c.status, c.score) for c in full.checks} == {c.id: (c.status, c.score) for c in definitions.checks}
-    assert full.skipped == [] and definitions.skipped != []  # the training loops and plots ran this time

@@ -136,15 +136,18 @@ def test_summary_page_lists_pairs_side_by_side_escaped():
     assert "bob&lt;b&gt;" in html and "cell 2, lines 3–4" in html and "0.93" in html
 
 
-def test_batch_writes_similarity_csv_and_flags_both_students(tmp_path):
+def test_batch_writes_similarity_csv_and_flags_both_students(tmp_path, recorded_sandbox):
     from grader.apps.batch import grade_batch
 
+    # Similarity reads the sources, not the runs: taro's recorded run stands for its disguised copy's.
+    sandbox = recorded_sandbox({"copycat": "taro_sequential"})
     folder = tmp_path / "in"
     folder.mkdir()
     shutil.copy(TARO, folder / "taro.py")
     (folder / "copycat.py").write_text(disguise(TARO.read_text(encoding="utf-8")), encoding="utf-8")
     out = tmp_path / "out"
     grade_batch([folder], load_assignment("iris_basics"), out, lang="en", jobs=2, console=Console(file=open("/dev/null", "w")))
+    assert sandbox.replayed == ["taro_sequential", "taro_sequential"]
     with (out / "similarity.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["student_a"], r["student_b"]) for r in rows] == [("copycat", "taro")]

@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from fixtures.lms.builders import tiny_assignment
 from fixtures.sample_graded import sample_graded
 
 from grader.apps.batch import grade_batch
@@ -159,10 +158,10 @@ def _csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_review_csv_round_trip_without_regrading(tmp_path, capsys):
-    tiny = tiny_assignment(tmp_path / "assignments")
-    shutil.copy(ASSIGNMENT_DIR / "assignment.ipynb", tiny / "assignment.ipynb")  # the question is not an answer
-    spec = load_assignment(str(tiny))
+def test_review_csv_round_trip_without_regrading(tmp_path, capsys, recorded_sandbox):
+    # The written answers, review.csv and the outputs are the point: the runs are the recorded ones.
+    sandbox = recorded_sandbox()
+    spec = load_assignment("iris_basics")
     inputs = tmp_path / "in"
     inputs.mkdir()
     shutil.copy(EXAMPLES / "hanako_lesson.ipynb", inputs / "hanako.ipynb")
@@ -170,7 +169,7 @@ def test_review_csv_round_trip_without_regrading(tmp_path, capsys):
     out = tmp_path / "out"
 
     first = grade_batch([inputs], spec, out, lang="en", jobs=2, warm=False)
-    assert first.reused == 0
+    assert first.reused == 0 and sorted(sandbox.replayed) == ["hanako_lesson", "taro_sequential"]
     rows = _csv(out / REVIEW_FILE)
     assert [(r["student_id"], r["question"], r["points"], r["max_points"], r["status"]) for r in rows] == [
         ("hanako", "compare_models", "", "5", "pending_review"), ("taro", "compare_models", "", "5", "missing")]
@@ -191,7 +190,7 @@ def test_review_csv_round_trip_without_regrading(tmp_path, capsys):
 
     second = grade_batch([inputs], spec, out, lang="en", jobs=2, warm=False, lms=None)
     printed = capsys.readouterr().out
-    assert second.reused == 2  # nothing graded again
+    assert second.reused == 2 and len(sandbox.replayed) == 2  # nothing graded again
     assert "review.csv line 4 (taro, compare_models): points 7 out of range 0..5; row ignored" in printed
 
     hanako = Result.model_validate_json((out / "results" / "hanako.json").read_text(encoding="utf-8"))

@@ -21,11 +21,12 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -45,14 +46,17 @@ from grader.apps.pool import LocalPool, TaskOutput, make_task
 from grader.i18n import Lang, Messages
 from grader.intake.collect import BatchItem, collect_inputs
 from grader.intake.files import file_sha256
-from grader.outputs.gradebook import write_grades_csv
+from grader.outputs.gradebook import Keep, write_grades_csv
 from grader.outputs.lms.exports import write_lms_outputs
 from grader.outputs.report.class_summary import write_summary_page
 from grader.outputs.review import apply_reviews
 from grader.outputs.similarity import similar_in_batch
 from grader.outputs.terminal import safe_line, safe_text
 from grader.result import Result
-from grader.spec import LoadedAssignment
+from grader.spec import LoadedAssignment, Mode
+
+if TYPE_CHECKING:
+    from grader.apps.dask_pool import DaskPool
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ class StopRequest:
     def __init__(self) -> None:
         self._event = threading.Event()
         self.signal_number: int | None = None
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
         self._pool_stop: threading.Event | None = None
         self._raise_in_pool = False
 
@@ -134,8 +138,8 @@ def default_jobs() -> int:
 
 
 def grade_batch(inputs: list[Path], assignment: LoadedAssignment, out: Path, lang: Lang | None = None,
-                mode: str | None = None, jobs: int | None = None, force: bool = False, scheduler: str | None = None,
-                console: Console | None = None, lms: str | None = None, keep: str = "latest",
+                mode: Mode | None = None, jobs: int | None = None, force: bool = False, scheduler: str | None = None,
+                console: Console | None = None, lms: str | None = None, keep: Keep = "latest",
                 lms_assignment_id: str | None = None, warm: bool = True) -> BatchSummary:
     with StopRequest() as stop:
         summary = _grade_batch(stop, inputs, assignment, out, lang=lang, mode=mode, jobs=jobs, force=force,
@@ -146,9 +150,9 @@ def grade_batch(inputs: list[Path], assignment: LoadedAssignment, out: Path, lan
 
 
 def _grade_batch(stop: StopRequest, inputs: list[Path], assignment: LoadedAssignment, out: Path,
-                 lang: Lang | None = None, mode: str | None = None, jobs: int | None = None, force: bool = False,
+                 lang: Lang | None = None, mode: Mode | None = None, jobs: int | None = None, force: bool = False,
                  scheduler: str | None = None, console: Console | None = None, lms: str | None = None,
-                 keep: str = "latest", lms_assignment_id: str | None = None, warm: bool = True) -> BatchSummary:
+                 keep: Keep = "latest", lms_assignment_id: str | None = None, warm: bool = True) -> BatchSummary:
     console = console or Console()
     started = time.perf_counter()
     items = collect_inputs(inputs, lms=lms)  # --lms: only that LMS's downloads are recognised
@@ -192,7 +196,7 @@ def _grade_batch(stop: StopRequest, inputs: list[Path], assignment: LoadedAssign
     return summary
 
 
-def _dask_pool(scheduler: str):
+def _dask_pool(scheduler: str) -> DaskPool:
     from grader.apps.dask_pool import (
         DaskPool,  # distributed is imported only when a cluster is used
     )
@@ -208,7 +212,7 @@ def _write_output(out: Path, output: TaskOutput) -> Result:
 
 
 def reusable_results(items: list[BatchItem], out: Path, assignment: LoadedAssignment, lang: Lang | None,
-                     mode: str | None) -> dict[str, Result]:
+                     mode: Mode | None) -> dict[str, Result]:
     """Results already in OUT that a new grading would reproduce exactly: same submission bytes,
     same spec, same grader version, same language and mode, and the report is there."""
     reusable: dict[str, Result] = {}
@@ -248,9 +252,9 @@ def _print_summary(console: Console, results: list[Result], summary: BatchSummar
                       Text(messages.text(f"status.{result.status}") if result.status != "error" else "error"),
                       Text(f"{result.score:g} / {result.max_score:g}"), Text(safe_line(incidents)))
     console.print(table)
-    incidents = sum(any(i.kind != "not_isolated" for i in r.incidents) for r in results)
+    with_incidents = sum(any(i.kind != "not_isolated" for i in r.incidents) for r in results)
     console.print(
-        f"graded {summary.graded}, invalid {summary.invalid}, errors {summary.errors}, with incidents {incidents}, "
+        f"graded {summary.graded}, invalid {summary.invalid}, errors {summary.errors}, with incidents {with_incidents}, "
         f"reused {summary.reused}, mean score {summary.mean_score:.2f}, {summary.seconds:.1f} s"
     )
     if summary.interrupted:

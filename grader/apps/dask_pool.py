@@ -8,10 +8,14 @@ lives (`ForkServerPlugin`), as the local pool does.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from grader.apps.pool import ForkServers, GradeTask, TaskOutput, fault_output, run_task
+
+if TYPE_CHECKING:
+    from distributed import Client, Worker
 
 
 class ForkServerPlugin(WorkerPlugin):
@@ -19,10 +23,10 @@ class ForkServerPlugin(WorkerPlugin):
 
     name = "grader-fork-servers"
 
-    def setup(self, worker) -> None:
+    def setup(self, worker: Worker) -> None:
         self.servers = ForkServers(worker.state.nthreads)
 
-    def teardown(self, worker) -> None:
+    def teardown(self, worker: Worker) -> None:
         self.servers.close()
 
 
@@ -30,7 +34,7 @@ def run_task_on_dask_worker(task: GradeTask) -> TaskOutput:
     from distributed import get_worker
 
     plugin = get_worker().plugins.get(ForkServerPlugin.name)
-    if plugin is None:
+    if not isinstance(plugin, ForkServerPlugin):  # None: the worker has not set it up
         return run_task(task)
     return plugin.servers.run(task, None)
 
@@ -38,7 +42,7 @@ def run_task_on_dask_worker(task: GradeTask) -> TaskOutput:
 class DaskPool:
     """Sends each task to a Dask distributed scheduler; results come back as they finish."""
 
-    def __init__(self, address: str, connect: Callable | None = None) -> None:
+    def __init__(self, address: str, connect: Callable[..., Client] | None = None) -> None:
         from distributed import Client
 
         self.client = (connect or Client)(address, timeout="30s")

@@ -28,9 +28,16 @@ import stat
 import sys
 import time
 import zipfile
+from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from grader import __version__
+
+if TYPE_CHECKING:
+    from grader.i18n import Lang
+    from grader.result import Result
+    from grader.spec import LoadedAssignment, Mode
 
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 CONFIG_FILE = "grader-gradescope.json"
@@ -65,7 +72,7 @@ exec "$PYTHON" -m grader.apps.gradescope run \\
 """
 
 
-def build_autograder(assignment, output: Path, lang: str | None = None, mode: str | None = None,
+def build_autograder(assignment: LoadedAssignment, output: Path, lang: Lang | None = None, mode: Mode | None = None,
                      visibility: str = "visible") -> Path:
     """Write the autograder zip for `assignment` (a LoadedAssignment) to `output`."""
     if visibility not in VISIBILITIES:
@@ -94,8 +101,8 @@ def _add_text(archive: zipfile.ZipFile, name: str, text: str, executable: bool =
     archive.writestr(info, text.replace("\r\n", "\n"))
 
 
-def _files(folder: Path, skip_dirs: set[str] = frozenset()) -> list[Path]:
-    found = []
+def _files(folder: Path, skip_dirs: Collection[str] = frozenset()) -> list[Path]:
+    found: list[Path] = []
     for path in sorted(folder.rglob("*")):
         parts = path.relative_to(folder).parts
         if (path.is_file() and not any(p.startswith(".") or p == "__pycache__" for p in parts)
@@ -129,14 +136,15 @@ def student_from_metadata(path: Path) -> str:
         return "submission"
 
 
-def results_json(result, assignment, visibility: str, execution_time: float) -> dict:
+def results_json(result: Result, assignment: LoadedAssignment, visibility: str, execution_time: float) -> dict[str, Any]:
     """Gradescope's results.json from a grader Result."""
     from grader.i18n import Messages
 
     messages = Messages(result.lang, assignment.messages)
     titles = {m.id: m.title.get(result.lang) or m.id for m in assignment.spec.models}
     model_number = {m.id: index for index, m in enumerate(assignment.spec.models, start=1)}
-    tests, counters = [], {}
+    tests: list[dict[str, Any]] = []
+    counters: dict[str, int] = {}
     for check in result.checks:
         counters[check.model] = counters.get(check.model, 0) + 1
         name = check.id.split(".", 1)[1]
@@ -174,7 +182,7 @@ def _has_key(key: str) -> bool:
     return key in CATALOGUE
 
 
-def run(source: Path, submission: Path, results: Path, metadata: Path) -> dict:
+def run(source: Path, submission: Path, results: Path, metadata: Path) -> dict[str, Any]:
     """Grade the submission folder with the assignment in `source`; write results.json (and the
     HTML report beside it); return the results."""
     import tempfile

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.evaluate.evaluator import Evaluator
+from grader.i18n import Lang
 from grader.pipeline import parse_assignment
 from grader.sandbox.forkserver import ForkServer
-from grader.spec import SPEC_FILE, LoadedAssignment
+from grader.spec import SPEC_FILE, LoadedAssignment, Mode
 from grader.spec.messages import read_messages
 
 if TYPE_CHECKING:
@@ -36,8 +38,8 @@ class GradeTask:
     spec_bytes: bytes
     assignment_folder: str
     messages_bytes: bytes | None  # the assignment's messages.toml (None: it has none)
-    lang: str | None
-    mode: str | None
+    lang: Lang | None
+    mode: Mode | None
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class TaskOutput:
     report_html: str
 
 
-def make_task(path: Path, student_id: str, assignment: LoadedAssignment, lang: str | None, mode: str | None,
+def make_task(path: Path, student_id: str, assignment: LoadedAssignment, lang: Lang | None, mode: Mode | None,
               ship_file: bool) -> GradeTask:
     return GradeTask(
         student_id=student_id, file_name=path.name,
@@ -57,11 +59,12 @@ def make_task(path: Path, student_id: str, assignment: LoadedAssignment, lang: s
     )
 
 
-def run_task(task: GradeTask, stop: threading.Event | None = None, fork_server: ForkServer | None = None) -> TaskOutput:
+def run_task(task: GradeTask, stop: threading.Event | None = None, fork_server: ForkServer | None = None,
+             evaluator: Evaluator | None = None) -> TaskOutput:
     """Grade one submission and render its report. Never raises Exception: a grader fault becomes an
     `error` result (`grader.pipeline.grade_safely`), and the result JSON returned always validates, so
     that the batch writing it goes on. `fork_server`: the calling worker's, for a warm start (see
-    `grader.sandbox.forkserver`)."""
+    `grader.sandbox.forkserver`); `evaluator`: its trusted evaluation process (`grader.evaluate.evaluator`)."""
     from grader.pipeline import grade_safely
 
     assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder), task.messages_bytes)
@@ -73,7 +76,7 @@ def run_task(task: GradeTask, stop: threading.Event | None = None, fork_server: 
             else:
                 path = Path(task.local_path or task.file_name)
             graded = grade_safely(path, assignment, lang=task.lang, mode=task.mode, student_id=task.student_id,
-                                  stop=stop, fork_server=fork_server)
+                                  stop=stop, fork_server=fork_server, evaluator=evaluator)
             return _output(task, graded, assignment)
     except Exception as exc:  # the scratch file could not be written or removed (disk full ...)
         return fault_output(task, exc)
@@ -97,24 +100,29 @@ def _output(task: GradeTask, graded: Graded, assignment: LoadedAssignment) -> Ta
 
 
 class ForkServers:
-    """One fork server per worker thread: a worker borrows one for each task and gives it back."""
+    """One fork server and one trusted evaluation process per worker thread: a worker borrows a pair
+    for each task and gives it back."""
 
     def __init__(self, count: int, warm: bool = True) -> None:
-        self._free: queue.SimpleQueue[ForkServer | None] = queue.SimpleQueue()
-        self._all = [ForkServer() for _ in range(count)] if warm else []
-        for server in self._all or [None] * count:
-            self._free.put(server)
+        self._free: queue.SimpleQueue[tuple[ForkServer | None, Evaluator]] = queue.SimpleQueue()
+        self._servers = [ForkServer() for _ in range(count)] if warm else []
+        self._evaluators = [Evaluator() for _ in range(count)]
+        cold: list[ForkServer | None] = [None] * count  # no fork server: each run starts a fresh interpreter
+        for server, evaluator in zip(self._servers or cold, self._evaluators):
+            self._free.put((server, evaluator))
 
     def run(self, task: GradeTask, stop: threading.Event | None) -> TaskOutput:
-        server = self._free.get()
+        server, evaluator = self._free.get()
         try:
-            return run_task(task, stop, server)
+            return run_task(task, stop, server, evaluator)
         finally:
-            self._free.put(server)
+            self._free.put((server, evaluator))
 
     def close(self) -> None:
-        for server in self._all:
+        for server in self._servers:
             server.close()
+        for evaluator in self._evaluators:
+            evaluator.close()
 
 
 class LocalPool:

@@ -24,7 +24,7 @@ from grader.protocol.wire import (
     PhaseTimeout,
     Training,
 )
-from grader.result import CheckResult, ModelOutcome, Status
+from grader.result import CheckResult, ModelOutcome, Status, Verification
 from grader.spec import ModelSpec, Recipe
 from grader.spec.datasets import Split
 
@@ -41,6 +41,7 @@ class ModelEvidence:
     plan_problems: tuple[CellProblem, ...] = ()  # cells that could not be parsed
     class_errors: tuple[ExecError, ...] = ()  # top-level `class` statements that raised
     skipped_names: dict[str, tuple[int, int]] = field(default_factory=dict)  # names only skipped statements set
+    verification: Verification | None = None  # computed on the captured graph, or not (None: never constructed)
 
 
 @dataclass(frozen=True)

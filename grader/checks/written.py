@@ -77,7 +77,8 @@ def coverage(answer: str, rubric: list[RubricPoint]) -> tuple[list[str], list[st
     language, is found."""
     text = normalise(answer)
     grams = bigrams(text)
-    covered, missing = [], []
+    covered: list[str] = []
+    missing: list[str] = []
     for point in rubric:
         phrases = [normalise(k) for words in point.keywords.values() for k in words]
         (covered if any(phrase_found(p, text, grams) for p in phrases) else missing).append(point.id)

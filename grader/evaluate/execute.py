@@ -48,7 +48,7 @@ from grader.sandbox.process import (
     run_process,
     scrubbed_environment,
 )
-from grader.spec import LoadedAssignment
+from grader.spec import LoadedAssignment, Mode, Recipe
 from grader.spec.datasets import Split, splits_for
 from grader.spec.probe_points import probe_inputs
 
@@ -60,7 +60,7 @@ MIN_RESTART_S = 2.0
 class Execution:
     observations: Observations
     splits: dict[str, Split]
-    mode: str
+    mode: Mode
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Budgets:
     model_s: dict[str, float]
 
     @classmethod
-    def of(cls, assignment: LoadedAssignment, mode: str) -> Budgets:
+    def of(cls, assignment: LoadedAssignment, mode: Mode) -> Budgets:
         spec = assignment.spec
         # Full mode's loading is the whole notebook, its own training loops included: as today, only
         # the wall clock bounds it.
@@ -149,7 +149,12 @@ class PhaseWatch:
             self._position, self._since = self._order.index(key), self._clock()
 
 
-def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict[str, Split], mode: str,
+def wire_recipe(recipe: Recipe) -> wire.Recipe:
+    return wire.Recipe(optimizer=recipe.optimizer, lr=recipe.lr, epochs=recipe.epochs, batch_size=recipe.batch_size,
+                       seeds=recipe.seeds, train_seeds_together=recipe.train_seeds_together)
+
+
+def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict[str, Split], mode: Mode,
               files_dir: str, observe: list[str] | None = None) -> wire.Job:
     """The job for one run of the harness. `observe`: the ids of the models still to observe (all when
     None); a run after a hang observes only the models after the one that hung."""
@@ -161,21 +166,20 @@ def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict
             id=model.id, class_names=model.class_names, match_methods=model.match_methods, args=model.args,
             hidden_arg=model.structure.hidden_arg, probe_hidden=model.structure.probe_hidden,
             project_method=model.project.method if model.project else None,
-            recipe=wire.Recipe(optimizer=recipe.optimizer, lr=recipe.lr, epochs=recipe.epochs,
-                               batch_size=recipe.batch_size, seeds=recipe.seeds,
-                               train_seeds_together=recipe.train_seeds_together),
+            recipe=wire_recipe(recipe),
             budget_s=spec.model_timeout_for(model),  # training stops early on its own within it
+            capture="capture" in model.checks,
             train_x=split.train_x.tolist(), train_y=split.train_y.tolist(), test_x=split.test_x.tolist(),
             probe_x=probe_inputs(model.args[0]).tolist(),
         ))
     return wire.Job(
-        version=wire.VERSION, mode=mode, kind=submission.kind,  # type: ignore[arg-type]
+        version=wire.VERSION, mode=mode, kind=submission.kind,
         cells=[wire.CodeCell(c.number, c.source) for c in submission.cells], files_dir=files_dir, models=models,
         observe=list(observe) if observe is not None else [model.id for model in spec.models],
     )
 
 
-def execute(submission: Submission, assignment: LoadedAssignment, mode: str | None = None,
+def execute(submission: Submission, assignment: LoadedAssignment, mode: Mode | None = None,
             stop: threading.Event | None = None, fork_server: ForkServer | None = None) -> Execution:
     """Run the harness on `submission` in the sandbox: from `fork_server` when one is given and
     works here (a warm start), else in a fresh interpreter.
@@ -211,7 +215,7 @@ def execute(submission: Submission, assignment: LoadedAssignment, mode: str | No
     return Execution(observations=_merged(runs, timeouts), splits=splits, mode=mode)
 
 
-def _execute_once(submission: Submission, assignment: LoadedAssignment, splits: dict[str, Split], mode: str,
+def _execute_once(submission: Submission, assignment: LoadedAssignment, splits: dict[str, Split], mode: Mode,
                   limits: ProcessLimits, stop: threading.Event | None, fork_server: ForkServer | None,
                   observe: list[str], watch: PhaseWatch) -> Observations:
     # Full mode runs a Jupyter kernel, which needs the job and observations as files: always cold.
@@ -233,11 +237,17 @@ def _confirmed(expired: PhaseTimeout | None, observations: Observations) -> Phas
         return None
     if expired.phase in ("construct", "probes") and expired.model in observations.models:
         return None
-    if expired.phase == "training" and expired.model in observations.training:
+    if expired.phase == "training" and (expired.model in observations.training or _captured(observations, expired.model)):
         return None
     phase = observations.phases.get(expired.model or "")
     name = phase.class_.name if phase is not None and phase.class_ is not None else None
     return dataclasses.replace(expired, class_name=name)
+
+
+def _captured(observations: Observations, model: str | None) -> bool:
+    """The harness sent the model's graph: its training is the trusted side's, not the run's."""
+    capture = observations.captures.get(model or "")
+    return capture is not None and capture.failure is None
 
 
 def _merged(runs: list[Observations], timeouts: list[PhaseTimeout]) -> Observations:
@@ -248,14 +258,17 @@ def _merged(runs: list[Observations], timeouts: list[PhaseTimeout]) -> Observati
         return first
     merged = dataclasses.replace(
         first, process=_merged_process([run.process for run in runs if run.process is not None]),
-        finished=last.finished, models={}, training={}, phases={}, timeouts=list(timeouts),
+        finished=last.finished, models={}, training={}, captures={}, phases={}, timeouts=list(timeouts),
         malformed_lines=sum(run.malformed_lines for run in runs), truncated=any(run.truncated for run in runs),
+        duplicate_lines=sum(run.duplicate_lines for run in runs),
     )
     for run in runs:
         for model, line in run.models.items():
             merged.models.setdefault(model, line)
         for model, training in run.training.items():
             merged.training.setdefault(model, training)
+        for model, capture in run.captures.items():
+            merged.captures.setdefault(model, capture)
         for model, phase in run.phases.items():
             merged.phases.setdefault(model, phase)
     return merged
@@ -288,7 +301,7 @@ def _process_limits(assignment: LoadedAssignment) -> ProcessLimits:
     )
 
 
-def _execute_cold(submission: Submission, assignment: LoadedAssignment, splits: dict[str, Split], mode: str,
+def _execute_cold(submission: Submission, assignment: LoadedAssignment, splits: dict[str, Split], mode: Mode,
                   limits: ProcessLimits, stop: threading.Event | None, observe: list[str] | None = None,
                   watch: PhaseWatch | None = None) -> Observations:
     workdir = Path(tempfile.mkdtemp(prefix="grader-run-"))

@@ -3,7 +3,7 @@
 Every line is untrusted (the student's code shares the harness's process and can write to the same
 file); `grader.protocol.wire.decode_line` refuses any line that does not fit the schema, and such a
 line is counted (`malformed_lines`, the `malformed_observations` incident) and dropped. The first
-line of each kind (per model) counts. What makes a well-formed forged line pointless is decided
+line of each kind (per model) counts; a second one is counted too (`duplicate_lines`, an incident). What makes a well-formed forged line pointless is decided
 later: scores come from predictions checked against labels that never enter the sandbox.
 """
 
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader.protocol.wire import (
     MAX_OBSERVATION_BYTES,
     VERSION,
+    Capture,
     CellError,
     Classes,
     ClassInfo,
@@ -49,7 +51,10 @@ class Observations:
     classes: list[ClassInfo] = field(default_factory=list)
     models: dict[str, ModelObservation] = field(default_factory=dict)
     training: dict[str, Training] = field(default_factory=dict)
+    captures: dict[str, Capture] = field(default_factory=dict)
     malformed_lines: int = 0
+    # A second line of a kind the harness writes once (per model): only forged code writes one.
+    duplicate_lines: int = 0
     truncated: bool = False
     phases: dict[str, PhaseLine] = field(default_factory=dict)  # per model, the first line of its construction
     timeouts: list[PhaseTimeout] = field(default_factory=list)  # set by the grader's execution, not by a line
@@ -72,11 +77,20 @@ class Observations:
         elif isinstance(line, Classes):
             self.classes = self.classes or line.classes
         elif isinstance(line, ModelObservation):
-            self.models.setdefault(line.model, line)
+            self._once(self.models, line.model, line)
         elif isinstance(line, Training):
-            self.training.setdefault(line.model, line)
+            self._once(self.training, line.model, line)
+        elif isinstance(line, Capture):
+            self._once(self.captures, line.model, line)
         elif isinstance(line, PhaseLine) and line.model is not None and line.phase == "construct":
             self.phases.setdefault(line.model, line)
+
+
+    def _once(self, table: dict[str, Any], model: str, line: Line) -> None:
+        if model in table:
+            self.duplicate_lines += 1
+        else:
+            table[model] = line
 
 
 def read_observations(path: Path, process: ProcessOutcome | None = None) -> Observations:

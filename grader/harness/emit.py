@@ -7,7 +7,6 @@ observed (the models graded before it) still reaches the grader.
 
 from __future__ import annotations
 
-import math
 import traceback
 from typing import Any, TextIO
 
@@ -21,7 +20,6 @@ from grader.protocol.wire import (
 )
 
 MAX_MESSAGE = MAX_TEXT
-MAX_ELEMENTS = 100_000  # an output larger than this is reported by shape only
 
 
 class Emitter:
@@ -37,27 +35,6 @@ class Emitter:
             line = HarnessError(message=f"the harness made a {kind.KIND} line that does not fit the wire: {exc}"[:MAX_TEXT])
         self._stream.write(encode_line(line) + "\n")
         self._stream.flush()
-
-
-def finite_or_none(values: Any) -> Any:
-    """Nested lists of floats, with NaN and inf as None (JSON has neither)."""
-    if isinstance(values, list):
-        return [finite_or_none(v) for v in values]
-    if isinstance(values, float) and not math.isfinite(values):
-        return None
-    return values
-
-
-def tensor_report(value: Any) -> dict[str, Any]:
-    """A tensor as the observations carry it: type, shape, dtype and (when not too large) the values."""
-    import torch  # the harness's own modules import this one before torch is needed
-
-    if not isinstance(value, torch.Tensor):
-        return {"type": type(value).__name__}
-    report: dict[str, Any] = {"type": "Tensor", "shape": list(value.shape), "dtype": str(value.dtype).replace("torch.", "")}
-    if value.numel() <= MAX_ELEMENTS and value.is_floating_point():
-        report["values"] = finite_or_none(value.detach().to("cpu", torch.float64).tolist())
-    return report
 
 
 def describe_error(exc: BaseException) -> dict[str, Any]:

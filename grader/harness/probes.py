@@ -9,10 +9,11 @@ from typing import Any
 
 import torch
 
-from grader.harness.emit import describe_error, tensor_report
+from grader.harness.emit import describe_error
 from grader.harness.loader import ClassRecord
 from grader.harness.trace import record_layers
 from grader.protocol.wire import ModelJob
+from grader.train.values import tensor_report
 
 
 def choose_classes(models: list[ModelJob], records: list[ClassRecord]) -> dict[str, tuple[ClassRecord, str] | None]:

@@ -14,6 +14,7 @@ from grader.harness.emit import Emitter
 from grader.harness.loader import ClassHistory, ClassRecord, run_plan
 from grader.harness.source import plan_cells
 from grader.protocol.wire import (
+    Capture,
     Classes,
     Job,
     ModelObservation,
@@ -88,6 +89,7 @@ def observe_models(job: Job, namespace: dict[str, Any], history: ClassHistory, e
     Before each phase a phase line goes out, which the grader times the phase by (it ends the run
     when the phase passes its budget): construction, then the probes (from the first traced forward
     pass on, once the constructor has returned a module), then the training."""
+    from grader.harness.capture import capture_model
     from grader.harness.probes import choose_classes, observe_model
     from grader.harness.training import train_model
 
@@ -105,9 +107,15 @@ def observe_models(job: Job, namespace: dict[str, Any], history: ClassHistory, e
             emitter.emit(ModelObservation, **observation)
             if choice is not None and "construct" in observation and "error" not in observation["construct"]:
                 emitter.emit(PhaseLine, phase="training", model=model.id)
-                # The same budget as the grader's: training gives up on its own where it can.
-                runs = train_model(model, choice[0], time.monotonic() + model.budget_s)
-                emitter.emit(Training, model=model.id, runs=runs)
+                train_here = True  # the old way; the trusted side trains a captured model
+                if model.capture:
+                    captured = capture_model(model, choice[0].cls)
+                    emitter.emit(Capture, **captured)
+                    train_here = "failure" in captured
+                if train_here:
+                    # The same budget as the grader's: training gives up on its own where it can.
+                    runs = train_model(model, choice[0], time.monotonic() + model.budget_s)
+                    emitter.emit(Training, model=model.id, runs=runs)
 
 
 def run_session(job: Job, emitter: Emitter) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import random
 import sys
 import time
@@ -41,9 +42,11 @@ from typing import Any
 
 import torch
 
-from grader.harness.emit import describe_error, finite_or_none, tensor_report
+from grader.harness.emit import describe_error
 from grader.harness.loader import ClassRecord
 from grader.protocol.wire import ModelJob, Recipe
+from grader.train.loop import OutOfBudget, SeedRun, fit
+from grader.train.values import finite_or_none, tensor_report
 
 REINIT_SEED_OFFSET = 7919  # the seed of the fresh parameters the trained ones are swapped for
 MAX_CAPTURED_ITEMS = 1000  # a longer container (a notebook's loss list) is compared by length only
@@ -82,17 +85,6 @@ def train_model(model: ModelJob, record: ClassRecord, deadline: float) -> list[d
     return runs
 
 
-def make_optimizer(recipe: Recipe, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    if recipe.optimizer == "sgd":
-        return torch.optim.SGD(parameters, lr=recipe.lr)
-    # The fused Adam kernel computes the same update about 25% faster on these tiny models; it
-    # refuses some parameter kinds, and then the plain one does the job.
-    try:
-        return torch.optim.Adam(parameters, lr=recipe.lr, fused=True)
-    except (RuntimeError, ValueError, TypeError):
-        return torch.optim.Adam(parameters, lr=recipe.lr)
-
-
 # ---- one at a time ---------------------------------------------------------------------------------
 def _train_each(cls: type, model: ModelJob, data: Data, deadline: float) -> list[dict[str, Any]]:
     runs = []
@@ -117,29 +109,10 @@ def _run(seed: int, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def _train_one(cls: type, model: ModelJob, seed: int, data: Data) -> dict[str, Any]:
-    recipe = model.recipe
-    built = _Seed.build(cls, model.args, seed)
-    instance = built.instance
-    optimizer = make_optimizer(recipe, list(instance.parameters()))
-    loss_function = torch.nn.MSELoss()
-    train_x, train_y = data.train_x, data.train_y
-    losses = []
-    for _ in range(recipe.epochs):
-        total = 0.0
-        for batch in _epoch_batches(len(train_x), recipe.batch_size, built.shuffler):
-            optimizer.zero_grad()
-            loss = loss_function(instance(train_x[batch]), train_y[batch])
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(batch)
-        losses.append(total / len(train_x))
-    return _report(cls, model, seed, instance, losses, data.test_x)
-
-
-def _epoch_batches(n: int, batch_size: int, shuffler: torch.Generator) -> list[torch.Tensor]:
-    """One epoch's batches of row indices: in order for a full batch, else shuffled by the seed's own generator."""
-    order = torch.arange(n) if batch_size >= n else torch.randperm(n, generator=shuffler)
-    return [order[start:start + batch_size] for start in range(0, n, batch_size)]
+    built = SeedRun.build(lambda: cls(*model.args), seed)
+    # No deadline of its own: the grader's phase budget stops a seed that runs too long.
+    (losses,) = fit([built], model.recipe, data.train_x, data.train_y, deadline=math.inf)
+    return _report(cls, model, seed, built.instance, losses, data.test_x)
 
 
 def _report(cls: type, model: ModelJob, seed: int, instance: torch.nn.Module, losses: list[float],
@@ -182,7 +155,7 @@ def _train_together(cls: type, model: ModelJob, data: Data, deadline: float) -> 
         # prints. Warnings are shown afresh inside, so that the fallback shows them again.
         with _watched_output() as output, warnings.catch_warnings():
             shared = _SharedState.of(cls)
-            seeds_state = [_Seed.build(cls, model.args, seed) for seed in seeds]
+            seeds_state = [SeedRun.build(lambda: cls(*model.args), seed) for seed in seeds]
             shared.require_unchanged(cls)
             histories = _fit_together(seeds_state, recipe, data, deadline)
             shared.require_unchanged(cls)
@@ -200,60 +173,22 @@ def _train_together(cls: type, model: ModelJob, data: Data, deadline: float) -> 
     return runs
 
 
-@dataclass
-class _Seed:
-    """One seed's instance, built the same way by both paths, with torch's generator state right
-    after it was built (where its training draws from) and its own shuffling generator."""
-
-    seed: int
-    instance: torch.nn.Module
-    rng_state: torch.Tensor
-    shuffler: torch.Generator
-
-    @classmethod
-    def build(cls, model_class: type, args: list[int], seed: int) -> _Seed:
-        torch.manual_seed(seed)  # as the one-at-a-time path does: the same initial parameters
-        instance = model_class(*args)
-        return cls(seed, instance, torch.get_rng_state(), torch.Generator().manual_seed(seed))
-
-    def loss(self, loss_function: torch.nn.Module, data: Data, batch: torch.Tensor) -> torch.Tensor:
-        torch.set_rng_state(self.rng_state)
-        try:
-            return loss_function(self.instance(data.train_x[batch]), data.train_y[batch])
-        finally:
-            self.rng_state = torch.get_rng_state()
-
-
-def _fit_together(seeds: list[_Seed], recipe: Recipe, data: Data, deadline: float) -> list[list[float]]:
-    """Train every seed's instance in one loop, step for step as `_train_one` does; each seed's loss history."""
-    parameters = [list(seed.instance.parameters()) for seed in seeds]
-    members = [{id(member) for member in (*seed.instance.modules(), *parameters[index], *seed.instance.buffers())}
-               for index, seed in enumerate(seeds)]
+def _fit_together(seeds: list[SeedRun], recipe: Recipe, data: Data, deadline: float) -> list[list[float]]:
+    """Train every seed's instance in one loop (`grader.train.loop.fit`), unless they share state."""
+    members = [{id(member) for member in (*seed.instance.modules(), *seed.instance.parameters(),
+                                          *seed.instance.buffers())} for seed in seeds]
     if len(set().union(*members)) != sum(len(own) for own in members):
         raise NotTogether("two seeds' instances share a layer, a parameter or a buffer")
-    # One optimizer over every instance's parameters: Adam and SGD update each tensor on its own.
-    optimizer = make_optimizer(recipe, [p for group in parameters for p in group])
-    loss_function = torch.nn.MSELoss()
     data_versions = (data.train_x._version, data.train_y._version)
-    n = len(data.train_x)
-    histories: list[list[float]] = [[] for _ in seeds]
-    started = time.monotonic()
-    for epoch in range(recipe.epochs):
-        per_seed = [_epoch_batches(n, recipe.batch_size, seed.shuffler) for seed in seeds]
-        totals = [0.0 for _ in seeds]
-        for batches in zip(*per_seed):  # every seed has as many batches, of the same sizes
-            optimizer.zero_grad()
-            losses = [seed.loss(loss_function, data, batch) for seed, batch in zip(seeds, batches)]
-            torch.autograd.backward(losses)  # each loss gets the gradient 1, as its own backward() gives it
-            optimizer.step()
-            for index, (loss, batch) in enumerate(zip(losses, batches)):
-                totals[index] += float(loss.detach()) * len(batch)
-        for history, total in zip(histories, totals):
-            history.append(total / n)
+
+    def unwritten() -> None:
         if (data.train_x._version, data.train_y._version) != data_versions:
             raise NotTogether("the training data was written into")
-        _require_budget(started, epoch + 1, recipe.epochs, deadline)
-    return histories
+
+    try:
+        return fit(seeds, recipe, data.train_x, data.train_y, deadline, after_epoch=unwritten)
+    except OutOfBudget as exc:
+        raise NotTogether(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -354,14 +289,6 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def _require_budget(started: float, done: int, epochs: int, deadline: float) -> None:
-    """Give up as soon as the together run is projected to end after the deadline: one at a time,
-    the seeds started before it would still be trained."""
-    now = time.monotonic()
-    if now + (now - started) / done * (epochs - done) > deadline:
-        raise NotTogether("would pass the training time budget")
-
-
 class _Output:
     """Stands in for stdout and stderr: keeps nothing, and ends the attempt at the first text (a
     forward that swallows the exception is still caught by `written`)."""
@@ -386,5 +313,5 @@ class _Output:
 @contextlib.contextmanager
 def _watched_output() -> Any:
     watcher = _Output()
-    with contextlib.redirect_stdout(watcher), contextlib.redirect_stderr(watcher):  # type: ignore[type-var]
+    with contextlib.redirect_stdout(watcher), contextlib.redirect_stderr(watcher):
         yield watcher

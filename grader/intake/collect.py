@@ -33,6 +33,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -79,10 +80,10 @@ class Unattributed:
     reason: str
 
 
-class BatchItems(list):
+class BatchItems(list[BatchItem]):
     """The items (a list, as before), with what the LMS import found beside them."""
 
-    def __init__(self, items: list[BatchItem] = (), unattributed: list[Unattributed] | None = None,
+    def __init__(self, items: Iterable[BatchItem] = (), unattributed: list[Unattributed] | None = None,
                  not_graded: list[Unattributed] | None = None, lms: set[str] | None = None,
                  notes: list[str] | None = None) -> None:
         super().__init__(items)
@@ -271,7 +272,7 @@ class _Collector:
                         source, relative, "not in Moodle's naming <name>_<participant id>_assignsubmission_<plugin>"))
                     continue
                 key, name, inner = found.participant_id, found.name, found.inner_path
-                ref = {"participant_id": found.participant_id, "name": found.name}
+                ref: dict[str, Any] = {"participant_id": found.participant_id, "name": found.name}
                 late = False
             else:
                 found_c = canvas.parse_name(relative) if "/" not in relative else None
@@ -285,7 +286,7 @@ class _Collector:
             entry = entries.setdefault(key, _Entry(key, name, kind, ref, late, [], None))
             entry.files.append((relative, path, inner))
             entry.late = entry.late or late
-            if kind == "canvas" and found_c.attachment_id:
+            if kind == "canvas" and found_c is not None and found_c.attachment_id:
                 entry.ref["attachment_ids"].append(found_c.attachment_id)
             if when is not None and (entry.submitted_at is None or when > entry.submitted_at):
                 entry.submitted_at = when

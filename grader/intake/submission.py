@@ -22,9 +22,11 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from grader.intake.files import is_junk, student_id_for
+
+T = TypeVar("T")
 
 MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
 MAX_EXTRA_FILE_BYTES = 1024 * 1024
@@ -111,7 +113,7 @@ def read_submission(path: Path, student_id: str | None = None, limits: IntakeLim
     return Submission(path=path, student_id=sid, sha256=sha256, **parsed)
 
 
-def _parse_by_suffix(name: str, data: bytes, limits: IntakeLimits) -> dict:
+def _parse_by_suffix(name: str, data: bytes, limits: IntakeLimits) -> dict[str, Any]:
     suffix = PurePosixPath(name).suffix.lower()
     if suffix == ".ipynb":
         return _parse_notebook(name, data)
@@ -122,7 +124,7 @@ def _parse_by_suffix(name: str, data: bytes, limits: IntakeLimits) -> dict:
     raise InvalidSubmission("submission.unknown_type", file=name)
 
 
-def _parse_notebook(name: str, data: bytes) -> dict:
+def _parse_notebook(name: str, data: bytes) -> dict[str, Any]:
     if not data.strip():
         raise InvalidSubmission("submission.empty", file=name)
     try:
@@ -155,13 +157,13 @@ def _json_type(value: Any) -> str:
     return {dict: "object", list: "array", str: "string", int: "number", float: "number"}.get(type(value), "?")
 
 
-def _expect(name: str, field: str, value: Any, kind: type) -> Any:
+def _expect(name: str, field: str, value: object, kind: type[T]) -> T:
     if not isinstance(value, kind) or isinstance(value, bool):  # no field of a notebook is a boolean we read
         raise InvalidSubmission("submission.notebook_field", file=name, field=field, found=_json_type(value))
     return value
 
 
-def notebook_cells(name: str, raw: dict) -> list[tuple[str, str, tuple[str, ...]]]:
+def notebook_cells(name: str, raw: dict[str, Any]) -> list[tuple[str, str, tuple[str, ...]]]:
     """(cell type, source, tags) of every cell in order, nbformat 4 or the worksheets of 3 and earlier
     (code in `input`, headings as markdown), as nbformat's upgrade reads them. Anything of the wrong
     shape raises InvalidSubmission naming where it is."""
@@ -220,7 +222,7 @@ def decode_python_source(name: str, data: bytes) -> tuple[str, tuple[str, ...]]:
     raise InvalidSubmission("submission.bad_encoding", file=name)
 
 
-def _parse_module(name: str, data: bytes) -> dict:
+def _parse_module(name: str, data: bytes) -> dict[str, Any]:
     if not data.strip():
         raise InvalidSubmission("submission.empty", file=name)
     if b"\x00" in data:
@@ -303,7 +305,7 @@ def _open_zip(name: str, data: bytes, limits: IntakeLimits) -> tuple[zipfile.Zip
     return archive, entries
 
 
-def _parse_zip(name: str, data: bytes, limits: IntakeLimits) -> dict:
+def _parse_zip(name: str, data: bytes, limits: IntakeLimits) -> dict[str, Any]:
     archive, entries = _open_zip(name, data, limits)
     budget = _ReadBudget(name, limits)
     # Not ZipInfo.is_dir(): it raises IndexError on an entry with an empty name.

@@ -65,7 +65,7 @@ def select(entries: Iterable[Entry], keep: Keep = "latest") -> list[Kept]:
     for entry in entries:
         groups.setdefault(entry.student, []).append(entry)
 
-    def lateness(entry: Entry) -> tuple:
+    def lateness(entry: Entry) -> tuple[bool, datetime, int]:
         return (entry.submitted_at is not None, entry.submitted_at or datetime.min, entry.order)
 
     kept = []

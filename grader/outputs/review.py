@@ -127,13 +127,13 @@ def write_review(path: Path, results: list[Result]) -> int:
     for result in results:
         for entry in result.written:
             key = (result.submission.student_id, entry.id)
-            row = index.get(key)
-            if row is None:
-                row = {"student_id": guard(key[0]), "question": key[1], "points": "", "comment": ""}
-                rows.append(row)
-                index[key] = row
+            found = index.get(key)
+            if found is None:
+                found = {"student_id": guard(key[0]), "question": key[1], "points": "", "comment": ""}
+                rows.append(found)
+                index[key] = found
                 added += 1
-            row.update(_helper_cells(entry))
+            found.update(_helper_cells(entry))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=[*REVIEW_COLUMNS, *extra], extrasaction="ignore", lineterminator="\n")
     writer.writeheader()

@@ -32,9 +32,10 @@ import keyword
 import tokenize
 import zlib
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from grader.intake.submission import Cell, InvalidSubmission, read_submission
 from grader.outputs.csv_safety import number_cell, safe_writer
@@ -199,7 +200,8 @@ def line_key(line: list[_Tok]) -> tuple[str, ...]:
 
 def _bound_names(lines: list[list[_Tok]]) -> tuple[set[str], set[str]]:
     """Names imports bind (kept as they are) and attributes the code assigns (its own, renamed)."""
-    imported, assigned = set(), set()
+    imported: set[str] = set()
+    assigned: set[str] = set()
     for line in lines:
         if line[0].string in ("import", "from"):
             imported.update(t.string for t in line if t.type == tokenize.NAME)
@@ -315,7 +317,7 @@ def shared_blocks(a: Document, b: Document, evidence: dict[int, list[int]] | Non
         open_runs = [run for run in open_runs if pa - run[-1][0] <= gap]
         for run in open_runs:
             la, lb = run[-1]
-            if 0 < pa - la and 0 < pb - lb <= gap:
+            if pa - la > 0 and 0 < pb - lb <= gap:
                 run.append((pa, pb))
                 break
         else:

@@ -67,12 +67,13 @@ LAYERS: dict[str, LayerKind] = {
     "Hardtanh": LayerKind(("min_val", "max_val"), "hardtanh"),
 }
 
-# Functions a graph may call, by their qualified names (as torch.fx names them), and the structure
+# Functions a graph may call, by their qualified names (as `torch.fx.node._get_qualified_name` gives
+# them: `F.linear` is `torch._C._nn.linear`, `getattr` the builtin), and the structure
 # token of those that are a layer kind of their own (an activation). `linear` and matmul-like calls
 # whose weight is a parameter are read as linear layers by the trusted side (it sees the shapes).
 FUNCTIONS: dict[str, str | None] = {
     # activations
-    "torch.sigmoid": "sigmoid", "torch.nn.functional.sigmoid": "sigmoid", "torch.special.expit": "sigmoid",
+    "torch.sigmoid": "sigmoid", "torch.nn.functional.sigmoid": "sigmoid", "torch._C._special.special_expit": "sigmoid",
     "torch.relu": "relu", "torch.nn.functional.relu": "relu", "torch.nn.functional.relu6": "relu6",
     "torch.tanh": "tanh", "torch.nn.functional.tanh": "tanh",
     "torch.softmax": "softmax", "torch.nn.functional.softmax": "softmax",
@@ -81,7 +82,7 @@ FUNCTIONS: dict[str, str | None] = {
     "torch.nn.functional.gelu": "gelu", "torch.nn.functional.silu": "silu", "torch.nn.functional.softplus": "softplus",
     "torch.nn.functional.hardtanh": "hardtanh",
     # layers as functions
-    "torch.nn.functional.linear": "linear", "torch.nn.functional.dropout": "dropout",
+    "torch._C._nn.linear": "linear", "torch.nn.functional.dropout": "dropout",
     "torch.nn.functional.max_pool1d": "maxpool1d", "torch.nn.functional.max_pool2d": "maxpool2d",
     "torch.nn.functional.avg_pool1d": "avgpool1d", "torch.nn.functional.avg_pool2d": "avgpool2d",
     "torch.flatten": "flatten",
@@ -94,7 +95,10 @@ FUNCTIONS: dict[str, str | None] = {
     "torch.unsqueeze": None, "torch.transpose": None, "torch.permute": None, "torch.t": None,
     "_operator.add": None, "_operator.sub": None, "_operator.mul": None, "_operator.truediv": None,
     "_operator.matmul": None, "_operator.neg": None, "_operator.pow": None, "_operator.getitem": None,
-    "builtins.getattr": None,
+    "getattr": None,
+    # new tensors of a given shape (bounded like any result, before anything runs)
+    "torch.zeros": None, "torch.ones": None, "torch.zeros_like": None, "torch.ones_like": None,
+    "torch.full": None, "torch.eye": None, "torch.arange": None,
 }
 
 # Tensor methods a graph may call (`x.view(...)`), with the token of those that are an activation.
@@ -104,8 +108,13 @@ METHODS: dict[str, str | None] = {
     "transpose": None, "t": None, "contiguous": None, "size": None, "float": None, "matmul": None, "mm": None,
     "add": None, "sub": None, "mul": None, "div": None, "exp": None, "log": None, "clamp": None, "clip": None,
     "sum": None, "mean": None, "max": None, "min": None, "abs": None, "pow": None, "sqrt": None, "neg": None,
+    "detach": None,  # cuts the gradient: the trusted side's gradient-flow check sees what it cuts
 }
+
+# The attributes `getattr` may read off a tensor in a graph (`x.shape[0]`).
+TENSOR_ATTRIBUTES = frozenset({"shape", "T", "mT", "ndim", "dtype"})
+DTYPES = frozenset({"float32", "float64", "int64", "bool"})
 
 # Functions whose second argument is a weight: with a 2-D parameter there, the call is a linear
 # layer (`x @ self.W`, `torch.mm(x, self.W)`), as a student of the lesson may write one by hand.
-MATMULS = frozenset({"torch.matmul", "torch.mm", "_operator.matmul", "torch.nn.functional.linear"})
+MATMULS = frozenset({"torch.matmul", "torch.mm", "_operator.matmul"})

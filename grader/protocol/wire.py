@@ -31,10 +31,10 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 
-VERSION = 1
+VERSION = 2  # 2: the `capture` line
 
 JOB_FILE = "job.json"
 OBSERVATIONS_FILE = "observations.jsonl"
@@ -52,6 +52,15 @@ MAX_INT_DIGITS = 19
 MAX_RUN_SECONDS = 7 * 24 * 3600
 MAX_TENSOR_DEPTH = 8
 MAX_TEXT = 2000  # characters of a message, a name, a statement; longer ones are cut
+# A captured model: nodes per graph, layers, tensors, and the numbers its tensors hold in all (over
+# every seed: 2 million floats are 10.7 MB of base64, within one run's observations file).
+MAX_GRAPH_NODES = 1000
+MAX_GRAPH_LAYERS = 300
+MAX_GRAPH_TENSORS = 400
+MAX_CAPTURE_ELEMENTS = 2_000_000
+MAX_GRAPH_ARG_DEPTH = 4
+MAX_GRAPH_ARG_ITEMS = 64
+MAX_GRAPH_ARG_TEXT = 64
 
 T = TypeVar("T")
 
@@ -75,8 +84,17 @@ class NestedNumbers:
     MAX_TENSOR_DEPTH deep (a string such as "inf" would become one in numpy)."""
 
 
+class GraphArgs:
+    """Marks a field holding the arguments of a captured graph's node: numbers (finite), booleans,
+    None, short strings, `{"node": name}` (another node's value), `{"dtype": name}`, `{"slice":
+    [start, stop, step]}`, `{"ellipsis": true}`, lists of these and `{"tuple": [...]}` (indexing
+    tells the two apart), at most MAX_GRAPH_ARG_DEPTH deep
+    and MAX_GRAPH_ARG_ITEMS items in all. What each means is the trusted side's to decide."""
+
+
 Text = Annotated[str, Bound(max_len=MAX_TEXT)]
 Values = Annotated[object, NestedNumbers()]
+Args = Annotated[object, GraphArgs()]
 Phase = Literal["load", "construct", "probes", "training"]
 PHASES: tuple[Phase, ...] = ("load", "construct", "probes", "training")  # the order the harness goes through
 MODEL_PHASES: tuple[Phase, ...] = ("construct", "probes", "training")
@@ -117,6 +135,7 @@ class ModelJob:
     project_method: str | None
     recipe: Recipe
     budget_s: float  # training gives up on its own within this (the grader's phase budget)
+    capture: bool  # send the model as a graph (the trusted side trains it) instead of training it here
     train_x: list[list[float]]
     train_y: list[list[float]]
     test_x: list[list[float]]
@@ -352,6 +371,99 @@ class Training(Line):
     runs: Annotated[list[Run], Bound(max_len=50)] = field(default_factory=list)
 
 
+# ---- a captured model: the model as data (the trusted side rebuilds and runs it) ----------------------
+NodeOp = Literal["placeholder", "get_attr", "call_module", "call_function", "call_method", "output"]
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One operation of a captured method, as torch.fx names it: `target` is a layer's path
+    (call_module), a parameter's, buffer's or constant's path (get_attr), a function's qualified
+    name (call_function), a tensor method's name (call_method) or the input's name (placeholder).
+    `cell` and `line` say where in the student's code it was called (0: not in a cell)."""
+
+    name: Annotated[str, Bound(max_len=200)]
+    op: NodeOp
+    target: Annotated[str, Bound(max_len=200)]
+    args: Annotated[list[Args], Bound(max_len=MAX_GRAPH_ARG_ITEMS)] = field(default_factory=list)
+    kwargs: Annotated[dict[str, Args], Bound(max_len=MAX_GRAPH_ARG_ITEMS)] = field(default_factory=dict)
+    cell: int = 0
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class CapturedMethod:
+    method: Annotated[str, Bound(max_len=200)]
+    nodes: Annotated[list[GraphNode], Bound(max_len=MAX_GRAPH_NODES)]
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """A `torch.nn` layer of the allow-list (`grader.protocol.ops.LAYERS`), by its path in the
+    instance and its constructor arguments, in the order the instance registered it."""
+
+    path: Annotated[str, Bound(max_len=200)]
+    kind: Annotated[str, Bound(max_len=40)]
+    config: Annotated[dict[str, Args], Bound(max_len=20)] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TensorData:
+    """A parameter, buffer or constant: its path, shape, dtype, and its values as base64 of the
+    little-endian bytes (absent where only the shape is sent)."""
+
+    path: Annotated[str, Bound(max_len=200)]
+    shape: Annotated[list[Annotated[int, Bound(low=0, high=MAX_CAPTURE_ELEMENTS)]], Bound(max_len=8)]
+    dtype: Literal["float32", "float64", "int64", "bool"] = "float32"
+    role: Literal["parameter", "buffer", "constant"] = "parameter"
+    requires_grad: bool = True
+    data: Annotated[str, Bound(max_len=4 * MAX_CAPTURE_ELEMENTS * 8 // 3 + 4)] | None = None
+
+
+@dataclass(frozen=True)
+class SeedTensors:
+    """The instance's parameters and buffers right after `torch.manual_seed(seed); Class(*args)`."""
+
+    seed: int
+    tensors: Annotated[list[TensorData], Bound(max_len=MAX_GRAPH_TENSORS)]
+
+
+@dataclass(frozen=True)
+class CapturedModel:
+    """One instance's graph: its layers, its methods' graphs, the constants they use, and (for the
+    instances built with the spec's arguments) its tensors per seed; else their shapes only."""
+
+    args: Annotated[list[int], Bound(max_len=20)]
+    layers: Annotated[list[LayerRecord], Bound(max_len=MAX_GRAPH_LAYERS)]
+    methods: Annotated[list[CapturedMethod], Bound(max_len=8)]
+    constants: Annotated[list[TensorData], Bound(max_len=MAX_GRAPH_TENSORS)] = field(default_factory=list)
+    seeds: Annotated[list[SeedTensors], Bound(max_len=50)] = field(default_factory=list)
+    shapes: Annotated[list[TensorData], Bound(max_len=MAX_GRAPH_TENSORS)] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CaptureFailure:
+    """Why a model could not be captured, in the harness's words (`reason`: a short code), and where."""
+
+    reason: Literal["trace", "not_allowed", "seeds_differ", "too_large", "construct", "unsupported"]
+    detail: Text = ""
+    cell: int = 0
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Capture(Line):
+    """A model captured as data: the instance built with the spec's arguments (its tensors under
+    every seed of the recipe) and, where the spec names a hidden-size argument, the one built with
+    the probe's (its shapes only); or why it could not be."""
+
+    KIND: ClassVar[str] = "capture"
+    model: Text
+    graph: CapturedModel | None = None
+    hidden_probe: CapturedModel | None = None
+    failure: CaptureFailure | None = None
+
+
 @dataclass(frozen=True)
 class PhaseTimeout:
     """A phase the grader stopped for running past its budget: the grader's own record of a run,
@@ -366,7 +478,7 @@ class PhaseTimeout:
 
 LINE_KINDS: dict[str, type[Line]] = {
     kind.KIND: kind for kind in (Started, Finished, PhaseLine, Plan, ExecError, CellError, HarnessError, Classes,
-                                 ModelObservation, Training)
+                                 ModelObservation, Training, Capture)
 }
 
 
@@ -436,7 +548,7 @@ def decode_line(raw: bytes | str) -> Line:
 
 def decode(kind: type[T], data: Any) -> T:
     """`data` (parsed JSON) as a `kind` (a dataclass of this module), validated as the module says."""
-    return _convert(kind, data, kind.__name__)
+    return typing.cast(T, _convert(kind, data, kind.__name__))
 
 
 def build(kind: type[T], data: Any) -> T:
@@ -444,7 +556,7 @@ def build(kind: type[T], data: Any) -> T:
     return decode(kind, encode(data))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fields(kind: type) -> tuple[tuple[str, str, Any, bool], ...]:
     """(attribute, JSON key, type, required) of each field of a dataclass of this module."""
     hints = typing.get_type_hints(kind, globalns=vars(sys.modules[__name__]), include_extras=True)
@@ -462,6 +574,8 @@ def _convert(kind: Any, value: Any, where: str) -> Any:
         for extra in extras:
             if isinstance(extra, NestedNumbers):
                 return _nested_numbers(value, where)
+            if isinstance(extra, GraphArgs):
+                return _graph_args(value, where)
         return _bounded(_convert(base, value, where), extras, where)
     if origin in (Union, types.UnionType):
         return _union(typing.get_args(kind), value, where)
@@ -480,7 +594,7 @@ def _convert(kind: Any, value: Any, where: str) -> Any:
             raise WireError(f"{where}: an object is expected")
         _, item = typing.get_args(kind)
         return {str(key): _convert(item, element, f"{where}.{key}") for key, element in value.items()}
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         return _dataclass(kind, value, where)
     return _scalar(kind, value, where)
 
@@ -563,4 +677,40 @@ def _nested_numbers(value: Any, where: str) -> Any:
             pending.extend((child, depth + 1) for child in item)
         elif item is not None and (isinstance(item, bool) or not isinstance(item, (int, float))):
             raise WireError(f"{where}: a value of type {type(item).__name__}")
+    return value
+
+
+GRAPH_ARG_FORMS: dict[str, type[Any]] = {"node": str, "dtype": str, "slice": list, "tuple": list, "ellipsis": bool}
+
+
+def _graph_args(value: Any, where: str) -> Any:
+    """A node's argument as `GraphArgs` says; returned as it came (the trusted side interprets it)."""
+    pending = [(value, 0)]
+    items = 0
+    while pending:
+        item, depth = pending.pop()
+        items += 1
+        if items > MAX_GRAPH_ARG_ITEMS or depth > MAX_GRAPH_ARG_DEPTH:
+            raise WireError(f"{where}: an argument too large or nested too deep")
+        if item is None or isinstance(item, (bool, int, float)):
+            continue  # finite and within 64 bits: parse_json has seen to it
+        if isinstance(item, str):
+            if len(item) > MAX_GRAPH_ARG_TEXT:
+                raise WireError(f"{where}: a string argument longer than {MAX_GRAPH_ARG_TEXT}")
+        elif isinstance(item, list):
+            pending.extend((child, depth + 1) for child in item)
+        elif isinstance(item, dict) and len(item) == 1:
+            ((form, content),) = item.items()
+            if form not in GRAPH_ARG_FORMS or not isinstance(content, GRAPH_ARG_FORMS[form]):
+                raise WireError(f"{where}: an argument of unknown form {str(form)[:40]!r}")
+            if form == "slice":
+                if len(content) != 3 or any(p is not None and (isinstance(p, bool) or not isinstance(p, int))
+                                            for p in content):
+                    raise WireError(f"{where}: a slice is [start, stop, step] of integers or None")
+            elif form == "tuple":
+                pending.extend((child, depth + 1) for child in content)
+            elif isinstance(content, str) and len(content) > MAX_TEXT:
+                raise WireError(f"{where}: a name too long")
+        else:
+            raise WireError(f"{where}: an argument of type {type(item).__name__}")
     return value

@@ -13,6 +13,10 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.sandbox.isolation import Isolation
 
 CHECK_SCRIPT = r"""
 import json, os, socket, sys
@@ -53,7 +57,7 @@ print(json.dumps(facts))
 """
 
 
-def collect() -> dict:
+def collect() -> dict[str, Any]:
     """Everything `grader doctor` prints, as data."""
     from grader.sandbox import cgroups
     from grader.sandbox import tiers as isolation
@@ -67,7 +71,7 @@ def collect() -> dict:
     from grader.sandbox.seccomp_filter import unavailable_reason
 
     iso = isolation.detect()
-    info: dict = {
+    info: dict[str, Any] = {
         "tier": iso.tier,
         "isolated": iso.isolated,
         "summary": iso.summary(),
@@ -111,7 +115,7 @@ def collect() -> dict:
     return info
 
 
-def _warm_starts(iso) -> str:
+def _warm_starts(iso: Isolation) -> str:
     """Whether batch workers can fork runs from a warm fork server (`grader.sandbox.forkserver`)."""
     from grader.sandbox.forkserver import (
         ForkServer,
@@ -171,7 +175,7 @@ WHY = {
 }
 
 
-def render(info: dict) -> str:
+def render(info: dict[str, Any]) -> str:
     lines = [f"Isolation: {info['tier']} - {TIER_TEXT[info['tier']]}", f"  ({info['summary']})",
              f"  why: {WHY[info['tier']]}", ""]
     lines.append(f"running as root:   {'yes' if info['running_as_root'] else 'no'}")

@@ -71,7 +71,7 @@ class ForkServer:
 
     def __init__(self, isolation: Isolation | None = None) -> None:
         self.isolation = isolation or tiers.detect()
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._stderr: BoundedReader | None = None
         self._runs: Path | None = None
@@ -82,7 +82,7 @@ class ForkServer:
     def __enter__(self) -> ForkServer:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def start(self) -> None:
@@ -108,6 +108,7 @@ class ForkServer:
         finally:
             theirs.close()
         self._control = ours
+        assert self._process.stderr is not None  # a PIPE
         self._stderr = BoundedReader(self._process.stderr, 64 * 1024)
         self._stderr.start()
         reply = self._receive(START_TIMEOUT_S)
@@ -169,7 +170,7 @@ class ForkServer:
         finally:
             remove_tree(run_dir)
 
-    def _run_in(self, run_dir: Path, group, limits: ProcessLimits, env: dict[str, str], started: float,
+    def _run_in(self, run_dir: Path, group: cgroups.RunGroup, limits: ProcessLimits, env: dict[str, str], started: float,
                 stop: threading.Event | None, watch: Callable[[], bool] | None = None) -> ProcessOutcome:
         assert self._control is not None
         request = {
@@ -202,7 +203,7 @@ class ForkServer:
         return collect_outcome(returncode, timed_out, stopped, started, readers, group, self.isolation, limits,
                                signalled_via_bwrap=False, notes=(NOTE,))
 
-    def _wait(self, deadline: float, group, stop: threading.Event | None,
+    def _wait(self, deadline: float, group: cgroups.RunGroup, stop: threading.Event | None,
               watch: Callable[[], bool] | None = None) -> tuple[int | None, bool, bool]:
         """(exit code, timed out, stopped). On a timeout or a stop (or `watch` saying so) the run's
         cgroup is killed and the server's report of the exit awaited; a server that does not report
@@ -232,14 +233,14 @@ class ForkServer:
         self.close()
         return None, timed_out, stopped
 
-    def _receive(self, timeout_s: float) -> dict | None:
+    def _receive(self, timeout_s: float) -> dict[str, Any] | None:
         """The server's next message, or None after `timeout_s` or when it has gone."""
         if self._control is None:
             return None
         self._control.settimeout(max(timeout_s, 0.001))
         try:
             data = self._control.recv(1 << 16)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return None
         except OSError:
             return None
@@ -250,7 +251,8 @@ class ForkServer:
                 except subprocess.TimeoutExpired:
                     self.close()
             return None
-        return json.loads(data)
+        message: dict[str, Any] = json.loads(data)
+        return message
 
     def _stderr_tail(self) -> str:
         if self._process is not None and self._process.poll() is None:

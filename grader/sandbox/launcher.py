@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 
 from grader.protocol import seccomp
 
@@ -53,6 +54,6 @@ except BaseException as exc:
 LAUNCHER_FAILED = 125
 
 
-def launcher_argv(config: dict, command: list[str]) -> list[str]:
+def launcher_argv(config: Mapping[str, object], command: list[str]) -> list[str]:
     config = {**config, "seccomp_module": seccomp.__file__}
     return [sys.executable, "-I", "-S", "-c", LAUNCHER, json.dumps(config), *command]

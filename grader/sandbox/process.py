@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from grader.sandbox import cgroups, seccomp_filter
 from grader.sandbox.bwrap import bwrap_argv, runtime_paths
@@ -78,7 +79,7 @@ class ProcessOutcome:
 class BoundedReader(threading.Thread):
     """Drains a pipe to the end, keeping only the first `limit` bytes (the child never blocks)."""
 
-    def __init__(self, pipe, limit: int) -> None:
+    def __init__(self, pipe: IO[bytes], limit: int) -> None:
         super().__init__(daemon=True)
         self._pipe, self._limit = pipe, limit
         self.kept = bytearray()
@@ -168,6 +169,7 @@ def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict
     if dedicated_uid:
         # bwrap-root binds as root and only the outputs need to be the sandbox user's; otherwise the
         # sandbox user itself must reach everything in the work directory.
+        assert iso.uid is not None  # dedicated_uid implies it (mypy does not follow the name)
         _hand_over(workdir, iso.uid, iso.gid, whole=outputs is None or iso.tier != "bwrap-root", outputs=outputs or [])
 
     group = cgroups.RunGroup.create(limits.memory_bytes, limits.processes) if iso.cgroup else None
@@ -204,6 +206,7 @@ def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict
         if seccomp_fd is not None:
             os.close(seccomp_fd)
 
+    assert process.stdout is not None and process.stderr is not None  # both PIPEs
     readers = [BoundedReader(process.stdout, limits.output_bytes), BoundedReader(process.stderr, limits.output_bytes)]
     for reader in readers:
         reader.start()
@@ -234,7 +237,7 @@ def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict
 
 
 def collect_outcome(returncode: int | None, timed_out: bool, stopped: bool, started: float,
-                    readers: list[BoundedReader], group, iso, limits: ProcessLimits, *, signalled_via_bwrap: bool,
+                    readers: list[BoundedReader], group: cgroups.RunGroup | None, iso: Isolation, limits: ProcessLimits, *, signalled_via_bwrap: bool,
                     notes: tuple[str, ...] = ()) -> ProcessOutcome:
     """What happened to a run whose processes are all dead: read its output and its cgroup's verdicts,
     remove the cgroup."""
@@ -292,7 +295,7 @@ def _hand_over(workdir: Path, uid: int, gid: int | None, whole: bool, outputs: l
         for name in outputs:
             os.chown(workdir / name, uid, gid)
         return
-    for root, dirs, files in os.walk(workdir):
+    for root, _dirs, files in os.walk(workdir):
         os.chown(root, uid, gid)
         for name in files:
             os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
@@ -304,7 +307,7 @@ def remove_tree(path: Path) -> None:
     """Remove a run's work directory, even where the submission took its own permissions away."""
     import shutil
 
-    def retry(function, failed_path, _exc_info):
+    def retry(function: Callable[[str], object], failed_path: str, _exc_info: object) -> None:
         try:
             parent = os.path.dirname(failed_path)
             os.chmod(parent, stat.S_IRWXU)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import errno
 import tempfile
 from functools import lru_cache
+from types import ModuleType
+from typing import Any
 
 DENIED_SYSCALLS = (
     # other processes' memory
@@ -98,7 +100,7 @@ def bpf_program(allow_loopback: bool = False) -> bytes:
     return program
 
 
-def _add(filt, seccomp, action: int, name: str, *args) -> None:
+def _add(filt: Any, seccomp: ModuleType, action: int, name: str, *args: Any) -> None:
     try:
         filt.add_rule(action, name, *args)
     except (OSError, ValueError, RuntimeError):

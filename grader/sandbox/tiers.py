@@ -13,8 +13,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
+from typing import TypedDict
 
 from grader.sandbox import cgroups
 from grader.sandbox.bwrap import SETPRIV
@@ -46,7 +47,16 @@ def detect(requested: str | None = None) -> Isolation:
     return _detect(requested or requested_tier())
 
 
-@lru_cache(maxsize=None)
+class _Common(TypedDict):
+    """What every tier of this machine shares (the fields of `Isolation` but its tier, bwrap, notes)."""
+
+    uid: int | None
+    gid: int | None
+    seccomp: bool
+    cgroup: str | None
+
+
+@cache
 def _detect(requested: str) -> Isolation:
     notes: list[str] = []
     is_root = os.geteuid() == 0
@@ -63,7 +73,7 @@ def _detect(requested: str) -> Isolation:
     if cgroup is None:
         notes.append(f"no cgroup: {cgroup_problem}; memory is bounded by RLIMIT_DATA only, the process count "
                      "by RLIMIT_NPROC where a dedicated sandbox user exists, else by nothing but the timeout")
-    common = dict(uid=uid, gid=gid, seccomp=seccomp_missing is None, cgroup=cgroup)
+    common = _Common(uid=uid, gid=gid, seccomp=seccomp_missing is None, cgroup=cgroup)
 
     bwrap = shutil.which("bwrap") or ("/usr/bin/bwrap" if os.path.exists("/usr/bin/bwrap") else None)
     if requested == "none":
@@ -90,10 +100,11 @@ def _detect(requested: str) -> Isolation:
     return _fallback(bwrap, notes, common)
 
 
-def _fallback(bwrap: str | None, notes: list[str], common: dict) -> Isolation:
+def _fallback(bwrap: str | None, notes: list[str], common: _Common) -> Isolation:
     """No namespaces. Drop to the sandbox user if it can run the interpreter, else say it cannot."""
     if common["uid"] is not None:
-        problem = _probe(Isolation("none", **{**common, "cgroup": None}))
+        without_cgroup: _Common = {**common, "cgroup": None}
+        problem = _probe(Isolation("none", **without_cgroup))
         if problem is not None:
             notes.append(f"the sandbox user (uid {common['uid']}) cannot run {sys.executable} ({problem}): "
                          "student code runs as the grader's own user; install Python and the grader where "

@@ -23,6 +23,7 @@ from grader.spec.schema import (
     FindAnswer,
     Limits,
     Metric,
+    Mode,
     ModelSpec,
     Project,
     Recipe,
@@ -34,7 +35,7 @@ from grader.spec.schema import (
 
 __all__ = [
     "BUNDLED_ASSIGNMENTS", "MESSAGES_FILE", "SEARCH_PATH_VARIABLE", "SPEC_FILE", "Assignment", "AssignmentError",
-    "Dataset", "FindAnswer", "Limits", "LoadedAssignment", "MessageOverlay", "Metric", "ModelSpec", "Project",
+    "Dataset", "FindAnswer", "Limits", "LoadedAssignment", "MessageOverlay", "Metric", "Mode", "ModelSpec", "Project",
     "Recipe", "RubricPoint", "Similarity", "Structure", "WrittenQuestion", "load_assignment", "parse_assignment",
     "resolve_folder", "search_path",
 ]

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-import tomllib
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from grader.spec.datasets.registry import class_names

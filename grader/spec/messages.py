@@ -22,13 +22,12 @@ catalogue key and uses only its placeholders is checked against the catalogue by
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-
-import tomllib
 
 MESSAGES_FILE = "messages.toml"
 LANGS = ("ja", "en")

@@ -11,6 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from grader.spec.datasets.registry import MODULES as DATASETS
 
+# `definitions`: the classes a submission defines, built and trained by the grader; `full`: the
+# submission run top to bottom as a notebook.
+Mode = Literal["definitions", "full"]
+
 DEFAULT_MODEL_TIMEOUT_S = 15.0
 DEFAULT_LOAD_TIMEOUT_S = 60.0
 
@@ -34,6 +38,12 @@ class Recipe(_Strict):
     # of one seed at a time, to the last bit; a model whose seeds would share state (printing, a
     # class attribute, a global, a shared layer) is trained one seed at a time.
     train_seeds_together: bool = True
+    # The initial values of a captured model's standard layers (Linear, Conv2d, ...): "grader" builds
+    # them afresh under each seed with PyTorch's defaults (what `Class(*args)` after
+    # `torch.manual_seed(seed)` gives for layers built in order), so that no initial value carries a
+    # pretrained answer; "student" keeps the ones the student's constructor made (a lesson on
+    # Xavier initialisation). Plain parameters always keep the student's.
+    init: Literal["grader", "student"] = "grader"
 
 
 CheckName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -153,6 +163,10 @@ class Limits(_Strict):
     # Intake, on the trusted side (grader/submission.py): a submitted zip may hold this many entries
     # (files and folders, macOS's __MACOSX copies included) and unpack to this many MB in all.
     zip_members: int = Field(200, ge=1, le=10_000)
+    # A captured model's tensors outside its standard layers (constants, buffers, plain parameters)
+    # may hold this many numbers each: a larger one could carry a table of answers, and zeroes the
+    # metric (`suspicious_constant`). The lesson's hand-written weights hold 12.
+    graph_constant_numbers: int = Field(256, ge=1, le=10_000_000)
     zip_total_mb: int = Field(50, ge=1, le=1024)
 
 
@@ -216,7 +230,7 @@ class Assignment(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: dict[Literal["ja", "en"], str]
     lang: Literal["ja", "en"] = "ja"
-    mode: Literal["definitions", "full"] = "definitions"
+    mode: Mode = "definitions"
     timeout_s: float = Field(300, gt=0, le=3600)
     # Budgets inside the wall clock, so that a hang costs one model and seconds, not the whole run:
     # each phase of each model (construction, probes, training) may take `model_timeout_s` (default

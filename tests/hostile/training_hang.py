@@ -1,5 +1,5 @@
-"""Hostile: LR's forward works for the grader's probes and then, from its 20th call on (in the
-grader's training), never returns. Expected: LR keeps its structure, shape, range and gradient
+"""Hostile: LR's forward (which cannot be captured as a graph, so the harness trains it) works for
+the grader's probes and then, from its 20th call on (in the grader's training), never returns. Expected: LR keeps its structure, shape, range and gradient
 checks, its metric gets a timeout verdict naming the training, and MLPR, MLPC and AE, graded in a
 fresh child, keep full marks like MLR.
 """
@@ -27,6 +27,8 @@ class LR(torch.nn.Module):
         CALLS[0] += 1
         while CALLS[0] > 20:
             pass
+        if float(x.sum()) != float(x.sum()):  # a value read in Python: not capturable, so trained in the sandbox
+            return x
         return torch.sigmoid(self.l1(x))
 
 

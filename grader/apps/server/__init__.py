@@ -12,12 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.apps.server.quotas import Quotas
+from grader.i18n import Lang
 
 DEFAULT_DATA = Path("grader-data")
 
 
 def serve(data: Path, host: str = "127.0.0.1", port: int = 8000, assignments_dir: Path | None = None,
-          workers: int = 1, max_upload_mb: float = 20, lang: str | None = None, quotas: Quotas | None = None) -> None:
+          workers: int = 1, max_upload_mb: float = 20, lang: Lang | None = None, quotas: Quotas | None = None) -> None:
     import logging
 
     import uvicorn

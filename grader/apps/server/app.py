@@ -26,9 +26,10 @@ import logging
 import os
 import re
 import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from pathlib import PurePosixPath
 from typing import Any, Literal
@@ -46,12 +47,15 @@ from grader.apps.server.jobs import WorkerPool
 from grader.apps.server.quotas import Quotas, Refusal, UploadRate, queue_refusal
 from grader.apps.server.storage import Row, Storage
 from grader.checks.registry import max_score
+from grader.i18n import Lang
 from grader.intake.files import is_submission_file
 from grader.pipeline import load_assignment
 from grader.result import Result
 from grader.spec import SPEC_FILE, AssignmentError, LoadedAssignment, search_path
 
 log = logging.getLogger("grader.server")
+# What a middleware hands the request on to.
+CallNext = Callable[[Request], Awaitable[Response]]
 
 
 STUDENT_ID = re.compile(r"^[\w.@+\-]+( [\w.@+\-]+)*$", re.UNICODE)
@@ -65,7 +69,7 @@ class ServerConfig:
     assignments_dir: FilePath | None = None  # None: the folders of the search path (GRADER_ASSIGNMENTS, bundled)
     workers: int = 1
     max_upload_bytes: int = 20 * 1024 * 1024
-    lang: str | None = None
+    lang: Lang | None = None
     quotas: Quotas = Quotas()
 
 
@@ -154,17 +158,18 @@ class StudentTokenOut(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text} for code, text in {
+    **{code: {"model": ErrorBody, "description": text} for code, text in {
         400: "malformed request", 401: "no token, or a token the service does not know",
         403: "the token may not see this", 404: "no such submission or assignment",
         409: "not graded yet", 413: "the file is over the size limit",
         415: "not a .ipynb, .py or .zip file", 422: "a field is missing or wrong",
-    }.items()
-} | {429: {"model": ErrorBody, "description": "over a quota: rate_limited (one student's uploads per minute), "
-                                              "too_many_queued (one student's submissions waiting to be graded) "
-                                              "or queue_full (all submissions waiting)",
-           "headers": {"Retry-After": {"description": "seconds to wait before trying again",
-                                       "schema": {"type": "integer"}}}}}
+    }.items()},
+    429: {"model": ErrorBody, "description": "over a quota: rate_limited (one student's uploads per minute), "
+                                             "too_many_queued (one student's submissions waiting to be graded) "
+                                             "or queue_full (all submissions waiting)",
+          "headers": {"Retry-After": {"description": "seconds to wait before trying again",
+                                      "schema": {"type": "integer"}}}},
+}
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -208,11 +213,11 @@ def create_app(config: ServerConfig) -> FastAPI:
                              # concurrent uploads cannot all pass a limit that only one of them fits.
                              "admission": threading.Lock()}
     served = sorted(state["assignments"]) or ["(none)"]
-    an_assignment = {"json_schema_extra": {"enum": served}}
-    a_submission_id = {"json_schema_extra": {"pattern": SUBMISSION_ID.pattern}}
+    an_assignment: dict[str, Any] = {"json_schema_extra": {"enum": served}}
+    a_submission_id: dict[str, Any] = {"json_schema_extra": {"pattern": SUBMISSION_ID.pattern}}
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not any(isinstance(f, RedactTokens) for f in logging.getLogger("uvicorn.access").filters):
             logging.getLogger("uvicorn.access").addFilter(RedactTokens())
         data = FilePath(config.data)
@@ -271,7 +276,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         return JSONResponse({"error": "internal", "detail": "the service failed; the log says why"}, status_code=500)
 
     @app.middleware("http")
-    async def _limit_body(request: Request, call_next):
+    async def _limit_body(request: Request, call_next: CallNext) -> Response:
         length = request.headers.get("content-length")
         if length is not None:
             if not length.isdigit():
@@ -289,7 +294,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         given = credentials.credentials if credentials is not None else token
         if not given:
             raise ApiError(401, "unauthorized", "no token: send `Authorization: Bearer <token>` or `?token=`")
-        found = state["tokens"].authenticate(given)
+        found: Principal | None = state["tokens"].authenticate(given)
         if found is None:
             raise ApiError(401, "unauthorized", "the token is not valid (unknown, or an expired or altered link)")
         return found
@@ -302,7 +307,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     # the route's dependencies: an upload is authenticated and rate limited here, from its head
     # alone, so a refused client costs no body read (and nothing of it reaches the disk).
     @app.middleware("http")
-    async def _upload_gate(request: Request, call_next):
+    async def _upload_gate(request: Request, call_next: CallNext) -> Response:
         if request.method != "POST" or request.url.path != "/submissions":
             return await call_next(request)
         try:
@@ -315,13 +320,13 @@ def create_app(config: ServerConfig) -> FastAPI:
         return await call_next(request)
 
     def assignment_or_404(name: str) -> LoadedAssignment:
-        found = state["assignments"].get(name)
+        found: LoadedAssignment | None = state["assignments"].get(name)
         if found is None:
             raise ApiError(404, "unknown_assignment", _unknown_assignment(name, state["assignments"]))
         return found
 
     def submission_for(submission_id: str, who: Principal) -> Row:
-        row = state["storage"].get(submission_id) if SUBMISSION_ID.match(submission_id) else None
+        row: Row | None = state["storage"].get(submission_id) if SUBMISSION_ID.match(submission_id) else None
         if row is None:
             raise ApiError(404, "unknown_submission", f"no submission {submission_id!r}")
         if not who.may_see(row.assignment, row.student_id):
@@ -390,7 +395,9 @@ def create_app(config: ServerConfig) -> FastAPI:
             incoming.unlink(missing_ok=True)
         if not created and row.state == "done" and row.result_status == "error":
             storage.requeue(row.id)  # a grader fault is the grader's: the same file is graded again
-            row, created = storage.get(row.id), True
+            requeued = storage.get(row.id)
+            assert requeued is not None  # requeued, not removed
+            row, created = requeued, True
         if created:
             state["pool"].notify()
         else:
@@ -471,7 +478,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise ApiError(422, "no_link_secret", str(exc)) from None
         return StudentTokenOut(
             assignment=assignment, student_id=student_id, token=token,
-            expires_at=datetime.fromtimestamp(expires, timezone.utc).isoformat(timespec="seconds"),
+            expires_at=datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds"),
             links={"submissions": f"/assignments/{assignment}/submissions?token={token}"})
 
     return app
@@ -494,12 +501,12 @@ def _read_result(storage: Storage, row: Row) -> Result | None:
         return None
 
 
-def _field(error: dict) -> str:
+def _field(error: dict[str, Any]) -> str:
     location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
     return ".".join(location) or "body"
 
 
-def _unknown_assignment(name: str, known: dict) -> str:
+def _unknown_assignment(name: str, known: Iterable[str]) -> str:
     return f"unknown assignment {name!r}; this service grades: {', '.join(sorted(known)) or 'nothing'}"
 
 

@@ -32,10 +32,10 @@ import json
 import os
 import secrets
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import tomllib
+from typing import Any
 
 TOKENS_FILE = "tokens.toml"
 SIGNED_PREFIX = "st1."
@@ -84,7 +84,7 @@ class Tokens:
     def load(cls, data: Path, environ: dict[str, str] | None = None) -> Tokens:
         environ = dict(os.environ if environ is None else environ)
         path = Path(data) / TOKENS_FILE
-        config: dict = {}
+        config: dict[str, Any] = {}
         if path.is_file():
             try:
                 config = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -159,11 +159,12 @@ class Tokens:
         return Principal("student", student_id, assignment=assignment, student_id=student_id)
 
 
-def _digest_of(entry: dict, where: str) -> str:
-    if isinstance(entry.get("token_sha256"), str) and len(entry["token_sha256"]) == 64:
-        return entry["token_sha256"].lower()
-    if isinstance(entry.get("token"), str) and len(entry["token"]) >= 16:
-        return sha256_hex(entry["token"])
+def _digest_of(entry: dict[str, Any], where: str) -> str:
+    digest, token = entry.get("token_sha256"), entry.get("token")
+    if isinstance(digest, str) and len(digest) == 64:
+        return digest.lower()
+    if isinstance(token, str) and len(token) >= 16:
+        return sha256_hex(token)
     raise AuthConfigError(f"{where}: needs token_sha256 (64 hex digits) or token (16 characters or more)")
 
 

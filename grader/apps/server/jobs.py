@@ -11,16 +11,22 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.apps.server.storage import Row, Storage, write_atomic
+from grader.i18n import Lang
 from grader.spec import LoadedAssignment
+
+if TYPE_CHECKING:
+    from grader.evaluate.evaluator import Evaluator
+    from grader.sandbox.forkserver import ForkServer
 
 log = logging.getLogger("grader.server")
 
 
 class WorkerPool:
     def __init__(self, storage: Storage, assignments: dict[str, LoadedAssignment], workers: int,
-                 lang: str | None = None) -> None:
+                 lang: Lang | None = None) -> None:
         self.storage = storage
         self.assignments = assignments
         self.size = max(0, workers)
@@ -54,12 +60,14 @@ class WorkerPool:
             thread.join(timeout)
 
     def _loop(self) -> None:
+        from grader.evaluate.evaluator import Evaluator
         from grader.sandbox.forkserver import ForkServer
 
-        with ForkServer() as fork_server:  # this worker's warm start, for as long as it runs
-            self._serve_queue(fork_server)
+        # This worker's warm start and trusted evaluation process, for as long as it runs.
+        with ForkServer() as fork_server, Evaluator() as evaluator:
+            self._serve_queue(fork_server, evaluator)
 
-    def _serve_queue(self, fork_server) -> None:
+    def _serve_queue(self, fork_server: ForkServer, evaluator: Evaluator) -> None:
         while not self.stop.is_set():
             try:
                 row = self.storage.claim()
@@ -71,13 +79,13 @@ class WorkerPool:
                     self._wake.wait(timeout=1.0)
                 continue
             try:
-                self._grade(row, fork_server)
+                self._grade(row, fork_server, evaluator)
             except Exception:
                 log.exception("grading %s failed", row.id)
                 if not self.stop.is_set():
                     self._record_fault(row, "the grader failed while writing the result")
 
-    def _grade(self, row: Row, fork_server) -> None:
+    def _grade(self, row: Row, fork_server: ForkServer, evaluator: Evaluator) -> None:
         from grader.apps.pool import make_task, run_task
         from grader.result import Result
 
@@ -87,7 +95,7 @@ class WorkerPool:
             return
         task = make_task(self.storage.file_path(row), row.student_id, assignment, row.lang or self.lang, None,
                          ship_file=False)
-        output = run_task(task, self.stop, fork_server)  # behind the fault barrier: its result JSON validates
+        output = run_task(task, self.stop, fork_server, evaluator)  # behind the fault barrier: its JSON validates
         if self.stop.is_set():
             return  # cut off: not a result
         result = Result.model_validate_json(output.result_json)

@@ -20,8 +20,11 @@ import secrets
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
+
+from grader.i18n import Lang
 
 DB_FILE = "grader.sqlite3"
 MAX_ATTEMPTS = 3
@@ -52,7 +55,7 @@ CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions (assignment, st
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -64,13 +67,13 @@ class Row:
     sha256: str
     file_name: str
     size: int
-    lang: str | None
-    state: str
+    lang: Lang | None
+    state: Literal["queued", "running", "done"]
     created_at: str
     started_at: str | None
     finished_at: str | None
     attempts: int
-    result_status: str | None
+    result_status: Literal["graded", "invalid", "error"] | None
     score: float | None
     max_score: float | None
 
@@ -107,7 +110,7 @@ class Storage:
 
     # -- writing -------------------------------------------------------------------------------
     def add(self, assignment: str, student_id: str, file_name: str, sha256: str, size: int,
-            incoming: Path, lang: str | None = None) -> tuple[Row, bool]:
+            incoming: Path, lang: Lang | None = None) -> tuple[Row, bool]:
         """Record an upload whose bytes are in `incoming`; (row, True) when new, (the earlier row,
         False) for a file this student already handed in for this assignment."""
         existing = self.find(assignment, student_id, sha256)
@@ -175,7 +178,7 @@ class Storage:
                              "WHERE id=?", (now(), result_status, score, max_score, submission_id))
 
     # -- reading -------------------------------------------------------------------------------
-    def _rows(self, sql: str, params: tuple = ()) -> list[Row]:
+    def _rows(self, sql: str, params: tuple[str, ...] = ()) -> list[Row]:
         with self._lock:
             return [Row(**dict(r)) for r in self._db.execute(sql, params).fetchall()]
 
@@ -196,13 +199,15 @@ class Storage:
 
     def waiting(self, assignment: str | None = None, student_id: str | None = None) -> int:
         """Jobs not graded yet (queued or running): of one student of one assignment, or in all."""
+        params: tuple[str, ...]
         if assignment is None or student_id is None:
             sql, params = "SELECT COUNT(*) FROM submissions WHERE state IN ('queued', 'running')", ()
         else:
             sql, params = ("SELECT COUNT(*) FROM submissions WHERE assignment=? AND student_id=? "
                            "AND state IN ('queued', 'running')", (assignment, student_id))
         with self._lock:
-            return self._db.execute(sql, params).fetchone()[0]
+            count: int = self._db.execute(sql, params).fetchone()[0]
+        return count
 
     def counts(self) -> dict[str, int]:
         with self._lock:

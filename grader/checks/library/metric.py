@@ -39,6 +39,9 @@ class ScoreOnTestSet(Check):
                             "seeds": len(recipe.seeds), "epochs": recipe.epochs})
         if training is None or not training.runs:
             return Verdict("error", "metric.no_training")
+        verification = evidence.verification
+        if verification is not None and verification.suspicious:
+            return Verdict("failed", "metric.suspicious_constant", {"detail": verification.suspicious})
         n, width = len(context.split.test_x), spec.output_width
         values: list[float | None] = []
         errors: list[str] = []

@@ -8,6 +8,7 @@ from typing import Any
 
 from grader.checks.base import Check, ModelContext, Verdict
 from grader.protocol.wire import Construct
+from grader.result import Status
 
 
 class ParameterCount(Check):
@@ -29,6 +30,6 @@ class ParameterCount(Check):
             return Verdict("skipped", "skipped.not_defined")
         count = sum(math.prod(parameter.shape) for parameter in construction.parameters)
         most = context.options(self.name)["max"]
-        status = "passed" if count <= most else "failed"
+        status: Status = "passed" if count <= most else "failed"
         return Verdict(status, f"parameter_count.{status}", {"count": count, "max": most},
                        expected=f"≤ {most}", found=str(count))

@@ -13,11 +13,11 @@ each writer says what it left out and why.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.i18n import Messages
+from grader.i18n import Lang, Messages
 from grader.outputs.gradebook import Keep, Kept, entries_from_items, select
 from grader.outputs.lms import canvas, moodle
 from grader.outputs.terminal import safe_line, safe_text
@@ -36,7 +36,7 @@ MAX_FAILED_IN_COMMENT = 8
 
 def write_lms_outputs(out: Path, items: list[BatchItem], results: Iterable[Result], assignment: LoadedAssignment,
                       lms: str | None = None, keep: Keep = "latest", lms_assignment_id: str | None = None,
-                      lang: str | None = None, console: Console | None = None) -> list[str]:
+                      lang: Lang | None = None, console: Console | None = None) -> list[str]:
     """Write the import report and the `lms` exports; return (and print) one line per thing to know."""
     notes: list[str] = list(getattr(items, "notes", []))
     unattributed = list(getattr(items, "unattributed", []))
@@ -68,7 +68,7 @@ def write_lms_outputs(out: Path, items: list[BatchItem], results: Iterable[Resul
     return notes
 
 
-def write_unattributed(path: Path, unattributed: list, not_graded: list) -> None:
+def write_unattributed(path: Path, unattributed: list[Unattributed], not_graded: list[Unattributed]) -> None:
     # One line per entry, tab-separated: a tab, newline or escape sequence in an entry's name would
     # forge lines, or reach the terminal of whoever reads the file with cat.
     lines = ["# Files in the LMS downloads that no student could be told from (not graded):"]
@@ -103,7 +103,7 @@ def feedback_comment(result: Result, messages: Messages) -> str:
 
 def _grade_time(result: Result) -> str:
     # ISO 8601 with its offset: PHP's strtotime reads it whatever the site's language.
-    return result.graded_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return result.graded_at or datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def write_moodle(folder: Path, kept: list[Kept], by_id: dict[str, BatchItem], reports: Path,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -85,6 +85,8 @@ def attention_reasons(result: Result, assignment: LoadedAssignment, messages: Me
             if model.metric.kind == "mse" and value is not None and value < model.metric.full_credit / TOO_GOOD_FACTOR:
                 reasons.append(messages.text("attention.too_good", model=model.title.get(messages.lang, model.id),
                                              value=f"{value:.3g}", full=f"{model.metric.full_credit:g}"))
+        if result.unverified:
+            reasons.append(messages.text("attention.unverified", models=", ".join(result.unverified)))
         if result.score < 0 or result.score > result.max_score + 1e-9:
             reasons.append(messages.text("attention.bad_score", score=f"{result.score:g}", max=f"{result.max_score:g}"))
     return reasons
@@ -151,7 +153,7 @@ def render_summary_page(results: list[Result], assignment: LoadedAssignment, lan
         attention=[row for row in rows if row.reasons], models=spec.models, similar=similar or [],
         hrefs={row.result.submission.student_id: row.href for row in rows},
         version=__version__, spec_sha256=assignment.spec_sha256,
-        generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         csp=content_security_policy("summary.js"),
     )
 

@@ -16,6 +16,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -244,7 +245,7 @@ class WrittenView:
     comment: str
 
 
-def written_context(result: Result, assignment: LoadedAssignment, messages: Messages) -> dict:
+def written_context(result: Result, assignment: LoadedAssignment, messages: Messages) -> dict[str, Any]:
     """What templates/written.html.j2 shows: each answer (escaped by the template), the rubric points it
     seems to mention (provisional) and the points a person set, or "pending review"."""
     questions = {q.id: q for q in assignment.spec.written}

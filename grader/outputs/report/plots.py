@@ -18,9 +18,9 @@ from __future__ import annotations
 import io
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from grader.i18n import Messages
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 # Fonts asked for by name, then the generic family: the SVG keeps this list, and each reader's
 # browser takes each glyph from the first font that has it (macOS, Windows, then Linux fonts; DejaVu
@@ -50,7 +51,7 @@ class Plot:
     svg: str
 
 
-def _rc(salt: str) -> dict[str, object]:
+def _rc(salt: str) -> dict[RcKeyType, Any]:
     return {
         "svg.fonttype": "none",
         # Fixed per figure: ids of clip paths and markers are unique in the page and the same on every run.
@@ -79,7 +80,7 @@ def _figure(width: float, height: float) -> Figure:
 _MATPLOTLIB_STATE = threading.Lock()
 
 
-def _render(salt: str, draw, width: float, height: float, margins: dict[str, float]) -> str:
+def _render(salt: str, draw: Callable[[Figure], None], width: float, height: float, margins: dict[str, float]) -> str:
     import logging
     import warnings
 
@@ -116,7 +117,8 @@ def _clean_svg(svg: str) -> str:
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
-    return np.isfinite(values).all(axis=1) if values.ndim == 2 else np.isfinite(values)
+    finite: np.ndarray = np.isfinite(values).all(axis=1) if values.ndim == 2 else np.isfinite(values)
+    return finite
 
 
 # -- the figures --------------------------------------------------------------------------------
@@ -244,12 +246,14 @@ def histogram_plot(scores: list[float], max_score: float, messages: Messages, sa
         from matplotlib.ticker import MaxNLocator
 
         axes: Axes = figure.add_subplot()
-        counts, _, _ = axes.hist(np.clip(scores, 0.0, top), bins=edges, color="C0", edgecolor="white", linewidth=1)
+        # matplotlib's stubs take bins as int, str or Sequence[float]; an array is what it documents too.
+        counts, _, _ = axes.hist(np.clip(scores, 0.0, top), bins=edges,  # type: ignore[arg-type]
+                                 color="C0", edgecolor="white", linewidth=1)
         axes.set_xlim(0, top)
         axes.set_xticks(edges)
         axes.xaxis.set_major_formatter(lambda value, _: f"{value:g}")
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_ylim(0, max(counts.max(), 1) * 1.1)
+        axes.set_ylim(0, max(np.max(counts), 1) * 1.1)
         axes.grid(axis="x", visible=False)
         axes.set_xlabel(messages.text("summary.hist.x"))
         axes.set_ylabel(messages.text("summary.hist.y"))

@@ -1,0 +1,278 @@
+"""Capture a model as data: its methods as torch.fx graphs, its layers, its tensors per seed.
+
+`torch.fx.symbolic_trace` runs each method once on a symbolic input and records the operations
+the input flows through (about 2 ms a model once warm; `make_fx` and `torch.export` take 10 and 27:
+fx is enough, since the trusted side rebuilds from layers and functions it knows, not from aten
+kernels). The layers of the allow-list (`grader.protocol.ops.LAYERS`, exact classes: a student's
+subclass of `nn.Linear` is traced into like any module of the student's) stay whole; every other
+node must be a function or tensor method of the allow-list. Anything else (Python control flow on a
+tensor's value, `.item()`, numpy, a custom autograd function) stops the capture, and the model is
+trained here the old way, marked unverified by the trusted side.
+
+Nothing here is trusted: the student's code runs in this process and could write any capture line.
+The trusted side validates the graph, re-initialises its standard layers and computes every fact
+and score itself (`grader.evaluate.graph`).
+"""
+
+from __future__ import annotations
+
+import base64
+import sys
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import torch
+import torch.fx as fx
+from torch.fx.node import _get_qualified_name
+
+from grader.harness.emit import describe_error
+from grader.protocol import ops
+from grader.protocol.wire import MAX_CAPTURE_ELEMENTS, MAX_GRAPH_NODES, ModelJob
+
+LAYER_CLASSES = {getattr(torch.nn, name): name for name in ops.LAYERS}
+DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64", torch.bool: "bool"}
+
+
+class NotCaptured(Exception):
+    def __init__(self, reason: str, detail: str, cell: int = 0, line: int = 0) -> None:
+        super().__init__(detail)
+        self.failure = {"reason": reason, "detail": detail[:500], "cell": cell, "line": line}
+
+
+class _Tracer(fx.Tracer):
+    """Keeps the allow-list's layers whole and records where in the student's cells each node was made
+    (by walking the Python stack: fx's own `record_stack_traces` imports about 1,200 modules, 5 s,
+    on its first use)."""
+
+    def is_leaf_module(self, m: torch.nn.Module, module_qualified_name: str) -> bool:
+        return type(m) in LAYER_CLASSES
+
+    def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
+        node = super().create_node(*args, **kwargs)
+        node.meta["cell_line"] = _cell_frame()
+        return node
+
+
+def _cell_frame() -> tuple[int, int]:
+    """The innermost frame of the student's cells on the stack: (cell, line), or (0, 0)."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith("<cell "):
+            return int(name[6:-1]), frame.f_lineno
+        frame = frame.f_back
+    return 0, 0
+
+
+class _Method(torch.nn.Module):
+    """Calls one method of the instance, so that `project` is traced like `forward`."""
+
+    def __init__(self, inner: torch.nn.Module, method: str) -> None:
+        super().__init__()
+        self.inner = inner
+        self.method = method
+
+    def forward(self, x: Any) -> Any:
+        return getattr(self.inner, self.method)(x)
+
+
+def capture_model(model: ModelJob, cls: type) -> dict[str, Any]:
+    """The fields of a `Capture` line for the class playing `model`."""
+
+    def construct(args: list[int]) -> torch.nn.Module:
+        instance = cls(*args)
+        if not isinstance(instance, torch.nn.Module):
+            raise TypeError(f"{cls.__name__}(...) is not a torch.nn.Module")
+        return instance
+
+    methods = ["forward"] + ([model.project_method] if model.project_method else [])
+    try:
+        graph = _capture_instance(model, construct, model.args, methods, with_seeds=True)
+        probe = None
+        if model.hidden_arg is not None:
+            other = list(model.args)
+            other[model.hidden_arg] = model.probe_hidden
+            probe = _capture_instance(model, construct, other, ["forward"], with_seeds=False)
+    except NotCaptured as exc:
+        return {"model": model.id, "failure": exc.failure}
+    return {"model": model.id, "graph": graph, "hidden_probe": probe}
+
+
+def _capture_instance(model: ModelJob, construct: Any, args: list[int], methods: list[str],
+                      with_seeds: bool) -> dict[str, Any]:
+    seeds = model.recipe.seeds if with_seeds else [0]
+    instances = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        try:
+            instances.append(construct(args))
+        except BaseException as exc:  # noqa: BLE001 - the student's constructor may raise anything
+            raise NotCaptured("construct", _error_text(exc), *_where(exc)) from None
+    first = instances[0]
+    captured = [m for m in methods if callable(getattr(first, m, None))]
+    traced = {method: _trace(first, method) for method in captured}
+    for other in instances[1:]:
+        if _layers(other) != _layers(first):
+            raise NotCaptured("seeds_differ", "the model's layers change with the seed")
+    graph: dict[str, Any] = {
+        "args": list(args),
+        "layers": _layers(first),
+        "methods": [{"method": m, "nodes": _nodes(module)} for m, module in traced.items()],
+        "constants": _constants(traced, first),
+    }
+    if with_seeds:
+        total = sum(t.numel() for t in _state(first).values()) * len(instances)
+        if total > MAX_CAPTURE_ELEMENTS:
+            raise NotCaptured("too_large", f"{total} numbers in its parameters over the seeds")
+        graph["seeds"] = [{"seed": seed, "tensors": _tensors(instance, with_data=True)}
+                          for seed, instance in zip(seeds, instances)]
+    else:
+        graph["shapes"] = _tensors(first, with_data=False)
+    return graph
+
+
+@dataclass(frozen=True)
+class _Traced:
+    """One method's graph, with the module tree it was traced from (where its get_attr nodes point:
+    no GraphModule is made here, the trusted side makes its own)."""
+
+    graph: fx.Graph
+    root: torch.nn.Module
+
+
+def _trace(instance: torch.nn.Module, method: str) -> _Traced:
+    tracer = _Tracer()
+    root = _Method(instance, method)
+    try:
+        graph = tracer.trace(root)
+    except BaseException as exc:  # noqa: BLE001 - tracing runs the student's code
+        raise NotCaptured("trace", _error_text(exc), *_where(exc)) from None
+    if len(graph.nodes) > MAX_GRAPH_NODES:
+        raise NotCaptured("too_large", f"{len(graph.nodes)} operations in {method}")
+    return _Traced(graph, tracer.root)
+
+
+def _nodes(module: _Traced) -> list[dict[str, Any]]:
+    nodes = []
+    for node in module.graph.nodes:
+        cell, line = node.meta.get("cell_line", (0, 0))
+        if node.op == "call_function":
+            target = _get_qualified_name(node.target)
+            if target not in ops.FUNCTIONS:
+                raise NotCaptured("not_allowed", f"calls {target}", cell, line)
+        elif node.op == "call_method":
+            target = str(node.target)
+            if target not in ops.METHODS:
+                raise NotCaptured("not_allowed", f"calls the tensor method .{target}()", cell, line)
+        else:
+            target = str(node.target)
+        try:
+            args = [_arg(a) for a in node.args]
+            kwargs = {key: _arg(value) for key, value in node.kwargs.items()}
+        except NotCaptured as exc:
+            raise NotCaptured("unsupported", f"{exc}: an argument of {target}", cell, line) from None
+        nodes.append({"name": node.name, "op": node.op, "target": target, "args": args, "kwargs": kwargs,
+                      "cell": cell, "line": line})
+    return nodes
+
+
+def _arg(value: Any) -> Any:
+    if isinstance(value, fx.Node):
+        return {"node": value.name}
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise NotCaptured("unsupported", "a number that is not finite")
+        return value
+    if isinstance(value, list):
+        return [_arg(item) for item in value]
+    if isinstance(value, tuple):
+        return {"tuple": [_arg(item) for item in value]}
+    if isinstance(value, torch.dtype):
+        return {"dtype": str(value).replace("torch.", "")}
+    if isinstance(value, slice):
+        return {"slice": [_arg(value.start), _arg(value.stop), _arg(value.step)]}
+    if value is Ellipsis:
+        return {"ellipsis": True}
+    raise NotCaptured("unsupported", f"a {type(value).__name__}")
+
+
+def _layers(instance: torch.nn.Module) -> list[dict[str, Any]]:
+    """Every allow-listed layer of the instance, in registration order, with its constructor arguments."""
+    layers = []
+    for path, module in instance.named_modules():
+        kind = LAYER_CLASSES.get(type(module))
+        if kind is None or not path:
+            continue
+        config = {}
+        for name in ops.LAYERS[kind].fields:
+            value = getattr(module, name, None)
+            if isinstance(value, torch.Tensor) or (name == "bias" and value is None):
+                value = value is not None  # a layer's `bias` attribute is its parameter, or None
+            config[name] = _arg(value)
+        layers.append({"path": path, "kind": kind, "config": config})
+    return layers
+
+
+def _state(instance: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return dict(instance.state_dict(keep_vars=True))
+
+
+def _tensors(instance: torch.nn.Module, with_data: bool) -> list[dict[str, Any]]:
+    parameters = {name for name, _ in instance.named_parameters()}
+    return [_tensor(path, tensor, "parameter" if path in parameters else "buffer", with_data)
+            for path, tensor in _state(instance).items()]
+
+
+def _constants(traced: dict[str, _Traced], instance: torch.nn.Module) -> list[dict[str, Any]]:
+    """Tensors a graph reads that are neither parameters nor buffers: made while tracing, or plain
+    tensor attributes of the student's modules."""
+    known = {f"inner.{path}" for path in _state(instance)}
+    constants: dict[str, dict[str, Any]] = {}
+    for module in traced.values():
+        for node in module.graph.nodes:
+            if node.op != "get_attr" or node.target in known or node.target in constants:
+                continue
+            value = _resolve(module.root, str(node.target))
+            if not isinstance(value, torch.Tensor):
+                raise NotCaptured("unsupported", f"reads {node.target}, which is not a tensor")
+            constants[str(node.target)] = _tensor(str(node.target), value, "constant", with_data=True)
+    return list(constants.values())
+
+
+def _resolve(module: torch.nn.Module, path: str) -> Any:
+    value: Any = module
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _tensor(path: str, tensor: torch.Tensor, role: str, with_data: bool) -> dict[str, Any]:
+    dtype = DTYPES.get(tensor.dtype)
+    if dtype is None:
+        raise NotCaptured("unsupported", f"{path} holds {tensor.dtype}")
+    data: dict[str, Any] = {"path": path, "shape": list(tensor.shape), "dtype": dtype, "role": role,
+                            "requires_grad": bool(tensor.requires_grad)}
+    if with_data:
+        if tensor.numel() > MAX_CAPTURE_ELEMENTS:
+            raise NotCaptured("too_large", f"{path} holds {tensor.numel()} numbers")
+        array = tensor.detach().to("cpu").contiguous().numpy()
+        data["data"] = base64.b64encode(array.astype(array.dtype.newbyteorder("<")).tobytes()).decode("ascii")
+    return data
+
+
+def _where(exc: BaseException) -> tuple[int, int]:
+    frames = describe_error(exc)["frames"]
+    return (frames[-1]["cell"], frames[-1]["line"]) if frames else (0, 0)
+
+
+def _error_text(exc: BaseException) -> str:
+    error = describe_error(exc)
+    return f"{error['type']}: {error['message']}".strip().rstrip(":")
+
+
+def warm_up() -> None:
+    """Trace a tiny model once (the fork server does, so that no child pays for fx's first trace)."""
+    _trace(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Sigmoid()), "forward")
