@@ -153,10 +153,12 @@ CHECKS = """
 import json as _json, time as _time, torch as _torch
 from grader.harness.loader import ClassRecord as _ClassRecord
 from grader.harness.training import train_model as _train_model
+from grader.protocol import wire as _wire
 _torch.set_num_threads(1)
-for _model in _json.load(open({models!r}, encoding="utf-8")):
-    _model["recipe"]["train_seeds_together"] = False
-    _cls = next((globals()[_n] for _n in _model["class_names"] if isinstance(globals().get(_n), type)), None)
+for _data in _json.load(open({models!r}, encoding="utf-8")):
+    _data["recipe"]["train_seeds_together"] = False
+    _model = _wire.decode(_wire.ModelJob, _data)
+    _cls = next((globals()[_n] for _n in _model.class_names if isinstance(globals().get(_n), type)), None)
     if _cls is not None:
         try:
             _train_model(_model, _ClassRecord(_cls.__name__, 0, 0, _cls), _time.monotonic() + 300)
@@ -193,6 +195,7 @@ def write_models_json(folder: Path) -> Path:
     """The models of the assignment as the harness gets them (recipe, arguments, data splits)."""
     from grader.evaluate.execute import build_job
     from grader.intake.submission import read_submission
+    from grader.protocol import wire
     from grader.spec import load_assignment
     from grader.spec.datasets import splits_for
 
@@ -200,7 +203,7 @@ def write_models_json(folder: Path) -> Path:
     splits = splits_for(assignment.spec)
     job = build_job(read_submission(SOLUTION_PY), assignment, splits, "definitions", "")
     path = folder / "models.json"
-    path.write_text(json.dumps(job["models"]), encoding="utf-8")
+    path.write_text(json.dumps(wire.encode(job)["models"]), encoding="utf-8")
     return path
 
 

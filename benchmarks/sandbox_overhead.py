@@ -23,14 +23,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader.protocol import wire
 from grader.sandbox import tiers as isolation
 from grader.sandbox.process import ProcessLimits, run_process, scrubbed_environment
 
 BUDGET_S = 0.2
 LIMITS = ProcessLimits(timeout_s=60, memory_bytes=2048 << 20, processes=128, cpu_s=600,
                        file_size_bytes=100 << 20, open_files=512, tmp_bytes=256 << 20)
-TINY_JOB = {"mode": "definitions", "kind": "module", "files_dir": "", "model_budget_s": 10, "models": [],
-            "cells": [{"number": 1, "source": "import torch\n\nclass M(torch.nn.Module):\n    pass\n"}]}
+# Built through the wire schema, so that the job stays one the harness reads.
+TINY_JOB = wire.encode(wire.Job(version=wire.VERSION, mode="definitions", kind="module", files_dir="", models=[],
+                                observe=[], cells=[wire.CodeCell(1, "import torch\n\nclass M(torch.nn.Module):\n    pass\n")]))
 
 
 def once(argv: list[str], tier: isolation.Isolation | None, job: bool) -> float:
