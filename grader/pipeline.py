@@ -152,7 +152,7 @@ def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = Non
     with contextlib.ExitStack() as stack:
         if evaluator is None:
             evaluator = stack.enter_context(Evaluator())
-        if any("capture" in model.checks for model in assignment.spec.models):
+        if any(model.captured for model in assignment.spec.models):
             evaluator.start()  # it imports torch while the sandbox runs
         execution = execute(submission, assignment, mode=mode, stop=stop, fork_server=fork_server)
         return grade_execution(submission, assignment, execution, messages, started, evaluator)
@@ -232,7 +232,7 @@ def model_evidence(observations: Observations, submission: Submission, model_id:
     recipe = spec.recipe_for(model)
     facts = model_facts(observations, submission, model_id, wire_recipe(recipe), split, probe_inputs(model.args[0]),
                         spec.model_timeout_for(model), evaluator, keep_student_init=recipe.init == "student",
-                        max_constant=spec.limits.graph_constant_numbers, captured="capture" in model.checks)
+                        max_constant=spec.limits.graph_constant_numbers, captured=model.captured)
     return ModelEvidence(
         observation=facts.observation, training=facts.training, verification=facts.verification,
         construct_phase=observations.phases.get(model_id), timeout=timeout, run_finished=observations.finished,
@@ -268,7 +268,7 @@ def _skipped_names(observations: Observations) -> dict[str, tuple[int, int]]:
 
 def _unexpected_captures(observations: Observations, spec: Assignment, messages: Messages) -> list[Incident]:
     """A capture line for a model the spec does not have captured: the harness never writes one."""
-    captured = {model.id for model in spec.models if "capture" in model.checks}
+    captured = {model.id for model in spec.models if model.captured}
     unexpected = sorted(set(observations.captures) - captured)
     if not unexpected:
         return []

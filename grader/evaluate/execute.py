@@ -168,7 +168,7 @@ def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict
             project_method=model.project.method if model.project else None,
             recipe=wire_recipe(recipe),
             budget_s=spec.model_timeout_for(model),  # training stops early on its own within it
-            capture="capture" in model.checks,
+            capture=model.captured,
             train_x=split.train_x.tolist(), train_y=split.train_y.tolist(), test_x=split.test_x.tolist(),
             probe_x=probe_inputs(model.args[0]).tolist(),
         ))

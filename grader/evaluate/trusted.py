@@ -16,6 +16,7 @@ bounded on the meta device before it ran (`grader.evaluate.graph.check_sizes`).
 from __future__ import annotations
 
 import time
+import traceback
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from grader.protocol.wire import (
     SeedTensors,
     Training,
     build,
+    encode,
 )
 from grader.train.loop import OutOfBudget, SeedRun, fit
 from grader.train.values import finite_or_none, tensor_report
@@ -194,8 +196,6 @@ def _claimed_class(claimed: ModelObservation | None) -> Any:
     """The class the harness says plays the model (its name and cell: for the report, not for a score)."""
     if claimed is None or claimed.class_ is None:
         return None
-    from grader.protocol.wire import encode
-
     return encode(claimed.class_)
 
 
@@ -224,8 +224,6 @@ def _where_failed(exc: BaseException, model: Rebuilt, method: str) -> tuple[int,
 
 
 def _frames(exc: BaseException) -> list[str]:
-    import traceback
-
     return [line for frame in traceback.format_tb(exc.__traceback__) for line in frame.splitlines()]
 
 

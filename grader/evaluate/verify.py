@@ -53,8 +53,9 @@ def model_facts(observations: Observations, submission: Submission, model_id: st
                                   failure.line if failure else 0)
         return ModelFacts(claimed, training, unverified)
     assert capture.graph is not None  # a capture line has a graph or a failure (wire)
-    mismatch = (class_problem(submission, claimed.class_ if claimed is not None else None)
-                or graph_problem(submission, capture.graph))
+    # The class (when the observations name one) was checked above; a graph needs one, in the source.
+    mismatch = (class_problem(submission, None) if claimed is None or claimed.class_ is None
+                else graph_problem(submission, capture.graph))
     if mismatch is not None:
         return ModelFacts(claimed, None, Verification("refused", "not_in_source", mismatch))
     data = {"train_x": split.train_x, "train_y": split.train_y, "test_x": split.test_x, "probe_x": probe_x}

@@ -112,12 +112,12 @@ def _capture_instance(model: ModelJob, construct: Any, args: list[int], methods:
     first = instances[0]
     captured = [m for m in methods if callable(getattr(first, m, None))]
     traced = {method: _trace(first, method) for method in captured}
-    for other in instances[1:]:
-        if _layers(other) != _layers(first):
-            raise NotCaptured("seeds_differ", "the model's layers change with the seed")
+    layers = _layers(first)
+    if any(_layers(other) != layers for other in instances[1:]):
+        raise NotCaptured("seeds_differ", "the model's layers change with the seed")
     graph: dict[str, Any] = {
         "args": list(args),
-        "layers": _layers(first),
+        "layers": layers,
         "methods": [{"method": m, "nodes": _nodes(module)} for m, module in traced.items()],
         "constants": _constants(traced, first),
     }

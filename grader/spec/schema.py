@@ -130,6 +130,11 @@ class ModelSpec(_Strict):
     def output_width(self) -> int:
         return self.args[-1]
 
+    @property
+    def captured(self) -> bool:
+        """The spec names the `capture` check: the model is sent as a graph and graded on it."""
+        return "capture" in self.checks
+
 
 class Dataset(_Strict):
     # A data set of the registry (grader.spec.datasets): its module makes each model's split.
