@@ -73,6 +73,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
 
 
+# ---- the trusted evaluation: one per test process ----------------------------------------------------
+@pytest.fixture(autouse=True, scope="session")
+def one_trusted_evaluation_per_test_process() -> Iterator[None]:
+    """Every grading of the tests uses the process's one `RecordedEvaluator` (fixtures/recorded.py)
+    where it would start an evaluation process of its own."""
+    from fixtures.recorded import recorded_evaluator
+
+    import grader.pipeline
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(grader.pipeline, "Evaluator", recorded_evaluator)
+        yield
+
+
 # ---- the assignment and grading ----------------------------------------------------------------
 @functools.cache
 def _assignment() -> LoadedAssignment:
@@ -82,6 +96,14 @@ def _assignment() -> LoadedAssignment:
 @pytest.fixture(scope="session")
 def assignment() -> LoadedAssignment:
     return _assignment()
+
+
+def not_captured(assignment: LoadedAssignment) -> LoadedAssignment:
+    """`assignment` with every model graded the old way, inside the sandbox (`[models.checks.capture]
+    enabled = false`): for tests of the harness's own probes and training."""
+    spec = assignment.spec
+    models = [m.model_copy(update={"checks": {**m.checks, "capture": {"enabled": False}}}) for m in spec.models]
+    return assignment.model_copy(update={"spec": spec.model_copy(update={"models": models})})
 
 
 def grade(path: Path | str, lang: str | None = "en", mode: str | None = None) -> Result:
@@ -120,11 +142,15 @@ def assert_full_marks(result: Result, models: Iterable[str]) -> None:
 # ---- what a run may leave behind ----------------------------------------------------------------
 def leftover_cgroups() -> list[Path]:
     """The cgroups of this test process's runs that still exist (a cgroup cannot be removed while a
-    process of it lives, so none means no survivor)."""
+    process of it lives, so none means no survivor); not the process's one trusted evaluation's,
+    which lives on."""
+    from fixtures.recorded import recorded_evaluator
+
+    evaluation = set(recorded_evaluator().cgroups)
     found = []
     for base in (Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup/pids"), cgroups.V2_BASE):
         if base.is_dir():
-            found += [p for p in base.rglob(f"{cgroups.PREFIX}{os.getpid()}-*") if p.is_dir()]
+            found += [p for p in base.rglob(f"{cgroups.PREFIX}{os.getpid()}-*") if p.is_dir() and p not in evaluation]
     return found
 
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import not_captured
 
+from grader.checks.registry import check_names
 from grader.evaluate import trusted
 from grader.evaluate.execute import build_job
 from grader.evaluate.graph import GraphError, check_sizes, rebuild
@@ -26,10 +28,10 @@ from grader.harness.capture import capture_model
 from grader.harness.loader import ClassRecord
 from grader.harness.training import train_model
 from grader.intake.submission import read_submission
-from grader.pipeline import grade_file
+from grader.pipeline import grade_file, parse_assignment
 from grader.protocol import wire
 from grader.sandbox import forkserver
-from grader.spec import load_assignment
+from grader.spec import AssignmentError, load_assignment
 from grader.spec.datasets import splits_for
 from grader.spec.probe_points import probe_inputs
 
@@ -38,7 +40,7 @@ SOLUTION_PY = ROOT / "solutions" / "iris_basics" / "solution.py"
 
 
 def captured_assignment(require: bool = False):
-    """iris_basics with every model captured (`[models.checks.capture]`, as a spec turns it on)."""
+    """iris_basics, whose models are captured; with `require`, an uncapturable one scores nothing."""
     bundled = load_assignment("iris_basics")
     options = {"require": True} if require else {}
     models = [m.model_copy(update={"checks": {**m.checks, "capture": options}}) for m in bundled.spec.models]
@@ -47,7 +49,9 @@ def captured_assignment(require: bool = False):
 
 ASSIGNMENT = captured_assignment()
 SPLITS = splits_for(ASSIGNMENT.spec)
-JOBS = {m.id: m for m in build_job(read_submission(SOLUTION_PY), ASSIGNMENT, SPLITS, "definitions", "").models}
+# The jobs of a second run (the models graded the old way): with their data, for the harness's training.
+JOBS = {m.id: m for m in build_job(read_submission(SOLUTION_PY), ASSIGNMENT, SPLITS, "definitions", "",
+                                   uncaptured=frozenset(m.id for m in ASSIGNMENT.spec.models)).models}
 
 
 def classes(source: str) -> dict[str, type]:
@@ -426,7 +430,83 @@ def test_an_unverified_model_scores_nothing_after_its_capture_where_the_spec_req
 
 
 def test_a_capture_line_where_the_spec_captures_nothing_is_forged(attacks):
-    result = grade_file(attacks["forger"], load_assignment("iris_basics"), lang="en").result
+    result = grade_file(attacks["forger"], not_captured(load_assignment("iris_basics")), lang="en").result
     assert not any(c.id.endswith(".capture") for c in result.checks)
     assert ("A graph came for models this assignment does not capture (ae, lr, mlpc, mlpr, mlr); the harness"
             " writes none, so it was ignored.") in [i.message for i in result.incidents]
+
+
+# ---- what stops a capture, what does not, and what a spec may turn off ------------------------------
+CUSTOM_FUNCTION_MLR = '''
+class Doubled(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return 2 * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad  # not the derivative of 2 * x: fx would keep the forward and lose this
+
+
+class MLR(nn.Module):
+    def __init__(self, n_input, n_output):
+        super().__init__()
+        self.l1 = nn.Linear(n_input, n_output)
+
+    def forward(self, x):
+        return Doubled.apply(self.l1(x))
+'''
+
+NAN_FAR_AWAY_MLR = '''
+class MLR(nn.Module):
+    def __init__(self, n_input, n_output):
+        super().__init__()
+        self.l1 = nn.Linear(n_input, n_output)
+
+    def forward(self, x):
+        out = self.l1(x)
+        return torch.where(x.abs().amax(dim=1, keepdim=True) > 20, out * float("nan"), out.clone())
+'''
+
+
+def test_a_custom_autograd_function_stops_the_capture_and_says_where():
+    line = captured("mlr", classes(CUSTOM_FUNCTION_MLR)["MLR"])
+    assert line.graph is None and line.failure is not None
+    assert (line.failure.reason, line.failure.detail) == ("unsupported", "the custom autograd function Doubled")
+    assert torch.autograd.Function.apply.__func__.__name__ == "apply"  # put back after the trace
+
+
+def test_comparisons_reductions_and_a_nan_constant_are_a_graph_and_run_as_the_student_wrote_them():
+    evaluated_mlr = evaluated("mlr", classes(NAN_FAR_AWAY_MLR)["MLR"])
+    probe = evaluated_mlr.observation.probe  # the probe points far from the data come out NaN
+    assert probe is not None and any(value is None for row in probe.values for value in row)
+    forward = evaluated_mlr.observation.forward.batch_n  # the test inputs are near: finite
+    assert forward.shape == [75, 1] and all(value is not None for row in forward.values for value in row)
+
+
+def test_a_model_whose_hidden_size_cannot_change_is_captured_and_the_probe_says_why():
+    only_three = classes(SOLUTION_PY.read_text(encoding="utf-8").replace(
+        "super(MLPR, self).__init__()", "super(MLPR, self).__init__()\n        assert n_hidden == 3, 'three only'", 1))
+    line = captured("mlpr", only_three["MLPR"])
+    assert line.failure is None and line.hidden_probe is None
+    assert line.hidden_probe_failed is not None and line.hidden_probe_failed.error.type == "AssertionError"
+    observation = trusted.evaluate(line, None, JOBS["mlpr"].recipe, data_for("mlpr"), deadline=float("inf")).observation
+    assert isinstance(observation.hidden_probe, wire.Failed)
+
+
+def test_a_spec_may_grade_a_model_the_old_way(tmp_path):
+    """`[models.checks.capture] enabled = false`: no capture check, and the job carries the model's
+    data (the harness trains it), as before the capture."""
+    spec_text = (ROOT / "grader" / "assignments" / "iris_basics" / "assignment.toml").read_text(encoding="utf-8")
+    text = spec_text.replace('id = "mlr"\n', 'id = "mlr"\nchecks = { capture = { enabled = false } }\n', 1)
+    assignment = parse_assignment(text.encode(), tmp_path)
+    mlr, lr = assignment.spec.models[:2]
+    assert (mlr.captured, lr.captured) == (False, True)
+    assert "capture" not in check_names(mlr) and "capture" in check_names(lr)
+    jobs = {m.id: m for m in build_job(read_submission(SOLUTION_PY), assignment, splits_for(assignment.spec),
+                                       "definitions", "").models}
+    assert (jobs["mlr"].capture, len(jobs["mlr"].test_x)) == (False, 75)
+    assert (jobs["lr"].capture, jobs["lr"].test_x) == (True, [])
+    with pytest.raises(AssignmentError, match="enabled: true or false"):
+        parse_assignment(spec_text.replace('id = "mlr"\n', 'id = "mlr"\nchecks = { capture = { enabled = "no" } }\n',
+                                           1).encode(), tmp_path)

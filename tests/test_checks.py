@@ -71,9 +71,11 @@ FORWARD_DEPENDENT = ("structure", "forward_shape", "output_range", "grad_flow", 
 
 # ---- grading one model from recorded observations ---------------------------------------------------------
 def grade_recorded(name: str, model_id: str, change: Callable[[Observations], None] | None = None,
-                   assignment: LoadedAssignment | None = None) -> ModelOutcome:
+                   assignment: LoadedAssignment | None = None,
+                   facts: Callable[[ModelEvidence], ModelEvidence] | None = None) -> ModelOutcome:
     """One model of a recorded submission graded by its checks: the recorded lines read back
-    (`read_observations`), `change`d if asked, handed to `model_evidence` and `grade_model`."""
+    (`read_observations`), `change`d if asked, handed to `model_evidence` (the trusted evaluation's
+    recorded answers) and, the `facts` so computed changed if asked, to `grade_model`."""
     assignment = assignment or recorded.assignment_named(recorded.manifest()["submissions"][name]["assignment"])
     observations = recorded.observations(name)
     if change is not None:
@@ -81,9 +83,10 @@ def grade_recorded(name: str, model_id: str, change: Callable[[Observations], No
     spec = assignment.spec
     model = next(m for m in spec.models if m.id == model_id)
     splits = splits_for(spec)
-    with Evaluator() as evaluator:  # started only for a captured model
-        evidence = model_evidence(observations, recorded.submission(name), model_id, _skipped_names(observations),
-                                  assignment, splits[model_id], evaluator)
+    evidence = model_evidence(observations, recorded.submission(name), model_id, _skipped_names(observations),
+                              assignment, splits[model_id], recorded.recorded_evaluator())
+    if facts is not None:
+        evidence = facts(evidence)
     return grade_model(model, spec.recipe_for(model), splits[model_id], evidence, Messages("en", assignment.messages))
 
 
@@ -107,6 +110,48 @@ def test_the_recorded_observations_are_current():
         if recorded.assignment_named(entry["assignment"]).spec_sha256 != entry["spec_sha256"]:
             stale.append(f"{name}: the assignment spec {entry['assignment']} changed")
     assert stale == [], f"stale recordings ({'; '.join(stale)}){regenerate}"
+    assert manifest["trusted_code_sha256"] == recorded.trusted_code_sha256(), (
+        f"the trusted evaluation's code ({', '.join(recorded.TRUSTED_CODE)}) changed since its answers were"
+        f" recorded{regenerate}")
+    wanted = {key for entry in manifest["submissions"].values() for key in entry["evaluations"]}
+    assert wanted <= set(recorded.recorded_answers()), f"answers missing from {recorded.EVALUATIONS.name}{regenerate}"
+
+
+def _without_timings(answer: dict) -> dict:
+    """An evaluation's answer but for how long each seed's training took."""
+    if "training" not in answer:
+        return answer
+    runs = [{key: value for key, value in run.items() if key != "seconds"} for run in answer["training"]["runs"]]
+    return {**answer, "training": {**answer["training"], "runs": runs}}
+
+
+def test_the_recorded_answers_are_what_the_evaluation_computes():
+    """The reference graded again from its recorded captures by a real evaluation process: every
+    answer is the recorded one (but for the seconds), so the recording is a memo of what today's
+    trusted code computes, not a stand-in for it."""
+    from grader.pipeline import grade_execution
+
+    class Live(Evaluator):
+        answers: dict[str, dict] = {}
+
+        def exchange(self, request: bytes, budget_s: float) -> dict:
+            answer = super().exchange(request, budget_s)
+            self.answers[hashlib.sha256(request).hexdigest()] = answer
+            return answer
+
+    with Live() as live:
+        grade_execution(recorded.submission("solution_py"), recorded.assignment_named("iris_basics"),
+                        recorded.execution("solution_py"), EN, 0.0, live)
+    assert sorted(live.answers) == sorted(recorded.manifest()["submissions"]["solution_py"]["evaluations"])
+    for key, answer in live.answers.items():
+        assert _without_timings(answer) == _without_timings(recorded.recorded_answers()[key]), key
+
+
+# The runs that did not finish (by index): killed for a hang (a fresh run goes on after the model),
+# or ended by the submission itself. Every other run finishes, the first of a submission with a model
+# that could not be captured too (a second run observes that model the old way).
+UNFINISHED_RUNS = {"toplevel_hang": (0,), "os_exit": (0,), "infinite_loop": (0,), "slow_init": (0,),
+                   "training_hang": (1,)}
 
 
 @pytest.mark.parametrize("name", RECORDED)
@@ -126,8 +171,7 @@ def test_every_recorded_run_reads_back_as_the_harness_wrote_it(name):
         observations = read_observations(path)
         assert observations.started
         assert observations.malformed_lines == (5 if name == "nonfinite_lines" else 0)
-        last = index == len(entry["runs"]) - 1
-        assert observations.finished == (last and name not in ("toplevel_hang", "os_exit"))
+        assert observations.finished == (index not in UNFINISHED_RUNS.get(name, ()))
 
 
 # ---- whole submissions, graded from their recording (the faulty variants) ---------------------------------
@@ -194,7 +238,7 @@ def test_a_flattened_output_fails_forward_shape_and_skips_the_metric():
 def test_a_missing_sigmoid():
     result = replayed("faulty_a").result
     assert statuses(result, "lr") == {
-        "defined": "passed", "structure": "failed", "forward_shape": "passed", "output_range": "failed",
+        "defined": "passed", "capture": "passed", "structure": "failed", "forward_shape": "passed", "output_range": "failed",
         "grad_flow": "passed", "test_accuracy": "failed",
     }
     checks = model_checks(result, "lr")
@@ -206,7 +250,7 @@ def test_a_missing_sigmoid():
 def test_a_hidden_size_hard_coded_to_the_probe_width():
     result = replayed("faulty_a").result
     assert statuses(result, "mlpr") == {
-        "defined": "passed", "structure": "failed", "forward_shape": "passed", "grad_flow": "passed", "test_mse": "passed",
+        "defined": "passed", "capture": "passed", "structure": "failed", "forward_shape": "passed", "grad_flow": "passed", "test_mse": "passed",
     }
     structure = model_checks(result, "mlpr")["structure"]
     assert structure.score == 0
@@ -218,8 +262,8 @@ def test_a_hidden_size_hard_coded_to_the_probe_width():
 def test_a_detached_layer_fails_grad_flow():
     result = replayed("faulty_a").result
     assert statuses(result, "mlpc") == {
-        "defined": "passed", "structure": "passed", "forward_shape": "passed", "output_range": "passed",
-        "grad_flow": "failed", "test_accuracy": "passed",
+        "defined": "passed", "capture": "passed", "structure": "passed", "forward_shape": "passed",
+        "output_range": "passed", "grad_flow": "failed", "test_accuracy": "passed",
     }
     flow = model_checks(result, "mlpc")["grad_flow"]
     assert "l1.weight" in flow.message and "l2.weight" not in flow.message
@@ -229,8 +273,8 @@ def test_a_detached_layer_fails_grad_flow():
 def test_a_missing_project():
     result = replayed("faulty_a").result
     assert statuses(result, "ae") == {
-        "defined": "passed", "structure": "passed", "forward_shape": "passed", "grad_flow": "passed",
-        "project_shape": "failed", "test_mse": "passed",
+        "defined": "passed", "capture": "passed", "structure": "passed", "forward_shape": "passed",
+        "grad_flow": "passed", "project_shape": "failed", "test_mse": "passed",
     }
     checks = model_checks(result, "ae")
     assert checks["defined"].found == "AE"
@@ -247,10 +291,12 @@ def test_a_non_affine_mlr():
 
 def test_a_forward_that_raises():
     result = replayed("faulty_b").result
+    # Tracing it raised too: it is observed the old way (unverified), which is where its error shows.
     assert statuses(result, "lr") == {
-        "defined": "passed", "structure": "skipped", "forward_shape": "error", "output_range": "skipped",
-        "grad_flow": "skipped", "test_accuracy": "skipped",
+        "defined": "passed", "capture": "failed", "structure": "skipped", "forward_shape": "error",
+        "output_range": "skipped", "grad_flow": "skipped", "test_accuracy": "skipped",
     }
+    assert result.unverified == ["lr"]
     checks = model_checks(result, "lr")
     assert "RuntimeError" in checks["forward_shape"].message
     assert "forward is broken on purpose" in checks["forward_shape"].message
@@ -260,7 +306,7 @@ def test_a_forward_that_raises():
 def test_a_name_set_only_in_a_skipped_loop():
     result = replayed("faulty_b").result
     assert statuses(result, "mlpr") == {
-        "defined": "error", "structure": "skipped", "forward_shape": "skipped", "grad_flow": "skipped", "test_mse": "skipped",
+        "defined": "error", "capture": "skipped", "structure": "skipped", "forward_shape": "skipped", "grad_flow": "skipped", "test_mse": "skipped",
     }
     defined = model_checks(result, "mlpr")["defined"]
     assert defined.score == 0 and "NameError" in defined.message
@@ -277,7 +323,7 @@ def test_the_models_without_a_fault_keep_full_marks():
 def test_a_hidden_size_hard_coded_to_the_assignment_width():
     result = replayed("faulty_c").result
     assert statuses(result, "mlpr") == {
-        "defined": "passed", "structure": "failed", "forward_shape": "passed", "grad_flow": "passed", "test_mse": "passed",
+        "defined": "passed", "capture": "passed", "structure": "failed", "forward_shape": "passed", "grad_flow": "passed", "test_mse": "passed",
     }
     structure = model_checks(result, "mlpr")["structure"]
     assert structure.score == 0
@@ -300,7 +346,7 @@ def test_a_missing_class():
 def test_a_constructor_that_raises():
     result = replayed("faulty_c").result
     assert statuses(result, "ae") == {
-        "defined": "error", "structure": "skipped", "forward_shape": "skipped", "grad_flow": "skipped",
+        "defined": "error", "capture": "skipped", "structure": "skipped", "forward_shape": "skipped", "grad_flow": "skipped",
         "project_shape": "skipped", "test_mse": "skipped",
     }
     defined = model_checks(result, "ae")["defined"]
@@ -474,7 +520,7 @@ CASES = [
     ('training_hang', 'lr.test_accuracy', 'error', 0.0, None, None,
      "Timeout in the training of LR: the grader's training (1 seed(s) x 500 epochs) took longer than 4 s, the budget of each phase of a model, and was stopped. There is no test metric."),
     ('faulty_g', 'mlpc.test_accuracy', 'error', 0.0, None, None,
-     'Training raised an error: RuntimeError: tired after 20 calls (cell 1, line 44)'),
+     'Training raised an error: RuntimeError: tired after 1500 rows (cell 1, line 44)'),
     ('faulty_e', 'mlpc.test_accuracy', 'error', 0.0, None, None,
      'Training raised an error: the predictions have the wrong shape or contain NaN / infinity'),
     ('faulty_d', 'ae.test_mse', 'error', 0.0, None, None,
@@ -498,28 +544,29 @@ def test_each_check_on_recorded_observations(name, check_id, status, score, expe
 
 
 # ---- verdicts no real submission reaches (defensive branches), on a recording with one field changed -------
-def _replace_model(model_id: str, **fields) -> Callable[[Observations], None]:
-    def change(observations: Observations) -> None:
-        observations.models[model_id] = dataclasses.replace(observations.models[model_id], **fields)
+def _replace_model(**fields) -> Callable[[ModelEvidence], ModelEvidence]:
+    def change(evidence: ModelEvidence) -> ModelEvidence:
+        return dataclasses.replace(evidence, observation=dataclasses.replace(evidence.observation, **fields))
     return change
 
 
-def _drop_training(model_id: str) -> Callable[[Observations], None]:
-    return lambda observations: observations.training.pop(model_id)
+def _drop_training(evidence: ModelEvidence) -> ModelEvidence:
+    return dataclasses.replace(evidence, training=None)
 
 
-def _replace_runs(model_id: str, change_run: Callable[[int, wire.Run], wire.Run]) -> Callable[[Observations], None]:
-    def change(observations: Observations) -> None:
-        line = observations.training[model_id]
-        observations.training[model_id] = dataclasses.replace(
-            line, runs=[change_run(index, run) for index, run in enumerate(line.runs)])
+def _replace_runs(change_run: Callable[[int, wire.Run], wire.Run]) -> Callable[[ModelEvidence], ModelEvidence]:
+    def change(evidence: ModelEvidence) -> ModelEvidence:
+        line = evidence.training
+        return dataclasses.replace(evidence, training=dataclasses.replace(
+            line, runs=[change_run(index, run) for index, run in enumerate(line.runs)]))
     return change
 
 
 def test_a_model_observed_without_a_forward_pass_has_its_forward_checks_skipped():
-    outcome = grade_recorded("solution_py", "lr", _replace_model("lr", forward=None, layers=None, probe=None))
+    outcome = grade_recorded("solution_py", "lr", facts=_replace_model(forward=None, layers=None, probe=None))
     assert {c.id: (c.status, c.message) for c in outcome.checks} == {
         "lr.defined": ("passed", "Found class LR (cell 1)."),
+        "lr.capture": ("passed", EN.text("capture.verified")),
         "lr.structure": ("skipped", "Not checked: forward did not run."),
         "lr.forward_shape": ("skipped", "Not checked: forward did not run."),
         "lr.output_range": ("skipped", "Not checked: forward did not run."),
@@ -541,12 +588,12 @@ def test_a_probe_timeout_before_the_construction_said_which_class_is_a_construct
 
 
 def test_a_model_whose_training_never_reported_has_no_metric():
-    outcome = grade_recorded("solution_py", "mlpc", _drop_training("mlpc"))
+    outcome = grade_recorded("solution_py", "mlpc", facts=_drop_training)
     metric = check_of(outcome, "mlpc.test_accuracy")
     assert (metric.status, metric.score, metric.message) == (
         "error", 0.0, "No training result came back (the run timed out or ended early).")
     assert outcome.metric_value is None
-    assert [c.status for c in outcome.checks[:-1]] == ["passed"] * 5
+    assert [c.status for c in outcome.checks[:-1]] == ["passed"] * 6  # defined, capture and the probes
 
 
 def test_a_seed_that_failed_counts_as_the_worst_value_and_the_best_of_the_others_is_kept():
@@ -554,7 +601,7 @@ def test_a_seed_that_failed_counts_as_the_worst_value_and_the_best_of_the_others
         return dataclasses.replace(run, predictions=None, error=wire.ErrorInfo(type="RuntimeError", message="seed 0 broke")) \
             if index == 0 else run
     whole = grade_recorded("solution_py", "mlr")
-    outcome = grade_recorded("solution_py", "mlr", _replace_runs("mlr", fail_first))
+    outcome = grade_recorded("solution_py", "mlr", facts=_replace_runs(fail_first))
     assert outcome.per_seed[0] is None and outcome.per_seed[1:] == whole.per_seed[1:]
     assert outcome.metric_value == round(min(whole.per_seed[1:]), 6)
     assert outcome.chosen_seed in (1, 2)
@@ -567,7 +614,7 @@ def test_predictions_of_the_wrong_shape_are_never_scored():
         predictions = run.predictions
         return dataclasses.replace(run, predictions=dataclasses.replace(
             predictions, shape=[75], values=[row[0] for row in predictions.values]))
-    metric = check_of(grade_recorded("solution_py", "mlr", _replace_runs("mlr", flatten)), "mlr.test_mse")
+    metric = check_of(grade_recorded("solution_py", "mlr", facts=_replace_runs(flatten)), "mlr.test_mse")
     assert (metric.status, metric.message) == (
         "error", "Training raised an error: the predictions have the wrong shape or contain NaN / infinity")
 
@@ -578,7 +625,7 @@ def test_predictions_that_still_earn_full_credit_with_fresh_parameters_do_not_co
     def nudge(index: int, run: wire.Run) -> wire.Run:
         values = (np.array(run.predictions.values) * 0.999).tolist()
         return dataclasses.replace(run, reinit_predictions=dataclasses.replace(run.predictions, values=values))
-    metric = check_of(grade_recorded("solution_py", "lr", _replace_runs("lr", nudge)), "lr.test_accuracy")
+    metric = check_of(grade_recorded("solution_py", "lr", facts=_replace_runs(nudge)), "lr.test_accuracy")
     assert (metric.status, metric.score, metric.found) == ("failed", 0.0, "0.9867")
     assert metric.message.startswith("The predictions do not come from the model's parameters")
 
@@ -589,7 +636,7 @@ def test_fresh_parameters_that_change_or_break_the_predictions_leave_the_metric_
         other = {None: None, "nan": dataclasses.replace(run.predictions, values=[[None] * 3] * 75),
                  "broken": TensorInfo(type="tuple")}[reinit]
         return dataclasses.replace(run, reinit_predictions=other)
-    metric = check_of(grade_recorded("solution_py", "lr", _replace_runs("lr", swap)), "lr.test_accuracy")
+    metric = check_of(grade_recorded("solution_py", "lr", facts=_replace_runs(swap)), "lr.test_accuracy")
     assert (metric.status, metric.score) == ("passed", 2.0)
 
 
@@ -599,9 +646,8 @@ def test_the_parameter_count_of_a_model_without_a_construction_is_skipped():
     assignment = parse_assignment(with_parameter_limit(30).encode(), ASSIGNMENT_DIR)
     mlpc = next(m for m in assignment.spec.models if m.id == "mlpc")
     observations = recorded.observations("faulty_c")
-    with Evaluator() as evaluator:
-        evidence = model_evidence(observations, recorded.submission("faulty_c"), "mlpc", {}, assignment,
-                                  splits_for(assignment.spec)["mlpc"], evaluator)
+    evidence = model_evidence(observations, recorded.submission("faulty_c"), "mlpc", {}, assignment,
+                              splits_for(assignment.spec)["mlpc"], recorded.recorded_evaluator())
     outcome = ModelOutcome(checks=[], metric_name="test_accuracy")
     context = ModelContext(mlpc, assignment.spec.recipe_for(mlpc), splits_for(assignment.spec)["mlpc"], EN, evidence,
                            outcome)
@@ -676,9 +722,9 @@ def graded_with_verification(verification: Verification | None, model_id: str = 
     spec = assignment.spec.model_copy(update={"models": models})
     observations = recorded.observations(name)
     model = next(m for m in spec.models if m.id == model_id)
-    evidence = dataclasses.replace(
-        ModelEvidence(observation=observations.models[model_id], training=observations.training[model_id],
-                      construct_phase=None, timeout=None, run_finished=True), verification=verification)
+    facts = model_evidence(observations, recorded.submission(name), model_id, {}, assignment,
+                           splits_for(spec)[model_id], recorded.recorded_evaluator())
+    evidence = dataclasses.replace(facts, verification=verification)
     return grade_model(model, spec.recipe_for(model), splits_for(spec)[model_id], evidence, EN)
 
 
@@ -769,7 +815,7 @@ def test_the_parameter_count_is_graded_only_where_the_spec_asks(tmp_path):
     asked = parse_assignment(with_parameter_limit(30).encode(), tmp_path).spec
     mlpc = next(m for m in asked.models if m.id == "mlpc")
     assert "parameter_count" not in check_names(next(m for m in plain.models if m.id == "mlpc"))
-    assert check_names(mlpc) == ["defined", "structure", "forward_shape", "output_range", "grad_flow",
+    assert check_names(mlpc) == ["defined", "capture", "structure", "forward_shape", "output_range", "grad_flow",
                                  "parameter_count", "test_accuracy"]
     assert max_score(asked) == max_score(plain) + 0.5
 

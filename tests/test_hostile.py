@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import ROOT, assert_full_marks, model_checks
+from conftest import MODEL_IDS, ROOT, assert_full_marks, model_checks
 from fixtures.hostile import (
     HOSTILE,
     ISOLATION,
@@ -126,18 +126,13 @@ def test_fake_result_files_and_a_fake_verdict_change_nothing(grade_hostile, tmp_
     assert "GRADER VERDICT: 25 / 25" in result.stdout
 
 
-def test_monkeypatched_metrics_do_not_change_the_score(grade_hostile):
+def test_monkeypatched_metrics_and_loss_do_not_change_the_score(grade_hostile):
+    """The patched loss would keep a model trained in the sandbox from learning; captured models are
+    trained outside, with the grader's own loss, and earn what their classes deserve."""
     result = grade_hostile("monkeypatch")
     assert "PATCHED the metrics" in result.stdout
-    for model, metric in (("mlr", "test_mse"), ("lr", "test_accuracy"), ("mlpr", "test_mse"),
-                          ("mlpc", "test_accuracy"), ("ae", "test_mse")):
-        checks = model_checks(result, model)
-        assert checks["structure"].status == "passed", checks["structure"].message
-        assert checks[metric].status == "failed", (model, checks[metric].message)
-        assert checks[metric].score < checks[metric].max_score
-        value = result.metrics[f"{model}.{metric}"]
-        assert value is not None
-        assert value > 0.3 if metric == "test_mse" else value < 0.9  # the real, untrained value
+    assert result.unverified == []
+    assert_full_marks(result, MODEL_IDS)
 
 
 def test_sys_exit_ends_nothing(grade_hostile):

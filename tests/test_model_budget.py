@@ -213,9 +213,11 @@ def test_a_hang_in_training_costs_only_that_models_metric(grade_budgeted, tmp_pa
     assert (metric.status, metric.score) == ("error", 0)
     assert metric.message.startswith("Timeout in the training of LR: ")
     assert result.metrics["lr.test_accuracy"] is None
+    # LR cannot be captured (it asks float() of a tensor): the first run captured the others, a second
+    # run observes LR the old way, and its training hangs there; nothing comes after it in that run.
+    assert result.unverified == ["lr"]
     assert timeout_messages(result) == [
-        "Model lr (class LR): its training went over the 2.4 s budget of each phase of a model and was stopped."
-        " The models after it were graded in a fresh run."]
+        "Model lr (class LR): its training went over the 2.4 s budget of each phase of a model and was stopped."]
 
 
 def test_a_hang_while_loading_ends_at_the_loading_budget(grade_budgeted, tmp_path):

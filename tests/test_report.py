@@ -311,7 +311,7 @@ def test_summary_page(assignment):
     assert re.search(r'<figure class="plot-figure" data-kind="histogram"><svg', page)
     # Pass rate per check: every check of the assignment, with its rate.
     rows = re.findall(r'<tr data-check="([\w.]+)"', page)
-    assert len(rows) == 28 and rows[0] == "mlr.defined"
+    assert len(rows) == 33 and rows[:2] == ["mlr.defined", "mlr.capture"]
     lr_grad = re.search(r'<tr data-check="lr.grad_flow" class="low">.*?<span class="num">(\d+)%</span>', page, re.S)
     assert lr_grad and lr_grad.group(1) == "0"
     # The students, linked to their reports, in a sortable table.

@@ -442,24 +442,33 @@ def test_limits_live_in_the_assignment_spec_with_defaults(tmp_path):
         load_assignment(str(tmp_path))
 
 
-def test_the_job_carries_no_test_labels():
+def test_a_captured_model_gets_no_data_and_no_job_carries_test_labels():
+    """A captured model's job has no rows at all (the trusted side trains and tests its graph); a
+    model observed the old way (its capture failed) gets its training data and the test inputs, never
+    the test labels."""
+    import json
+
     from grader.evaluate.execute import build_job
     from grader.intake.submission import read_submission
+    from grader.protocol import wire
     from grader.spec import load_assignment
     from grader.spec.datasets import splits_for
 
     assignment = load_assignment("iris_basics")
     splits = splits_for(assignment.spec)
-    job = build_job(read_submission(ROOT / "solutions" / "iris_basics" / "solution.py"), assignment, splits,
-                    "definitions", "/nonexistent")
-    import json
-
-    from grader.protocol import wire
-
-    written = json.loads(json.dumps(wire.encode(job)))  # what the sandbox gets
-    for model in written["models"]:
-        assert not {"test_y", "test_classes", "test_species", "labels"} & set(model)
-        assert model["test_x"] == splits[model["id"]].test_x.tolist()
+    submission = read_submission(ROOT / "solutions" / "iris_basics" / "solution.py")
+    first = build_job(submission, assignment, splits, "definitions", "/nonexistent")
+    second = build_job(submission, assignment, splits, "definitions", "/nonexistent", ["lr"], frozenset({"lr"}))
+    for job in (first, second):
+        written = json.loads(json.dumps(wire.encode(job)))  # what the sandbox gets
+        for model in written["models"]:
+            assert not {"test_y", "test_classes", "test_species", "labels"} & set(model)
+            old_way = job is second and model["id"] == "lr"
+            assert model["capture"] is not old_way
+            assert model["test_x"] == (splits[model["id"]].test_x.tolist() if old_way else [])
+            assert model["train_x"] == (splits[model["id"]].train_x.tolist() if old_way else [])
+            assert model["probe_x"]  # the probe points are the grader's own, not the data's
+    assert second.observe == ["lr"]
 
 
 # ---- grader doctor -------------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ statistics, a call counter, dropout, `.item()`) train together; a model whose se
 state (printing, a registry of instances, Python's random generator, a class attribute, a shared
 layer) must take the one-at-a-time path, say why, and get exactly its score.
 
-The harness's training is the point here, not the way into the sandbox: every run of this module is
+The harness's training is the point here (the old way, for models that cannot be captured: the spec
+turns the capture off), not the way into the sandbox: every run of this module is
 forked from one fork server (warm, as a batch grades; cold where this machine has none), and the
 reference module stands for the reference notebook (the same classes; their loading is
 tests/test_forkserver.py's).
@@ -23,6 +24,7 @@ import pytest
 from conftest import (
     SOLUTION_PY,
     model_checks,
+    not_captured,
     solution_class_sources,
     substitute,
     write_module,
@@ -145,6 +147,12 @@ def paths(observations: Observations) -> dict[str, set[bool]]:
 
 
 # ---- graded once per module --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def assignment(assignment):
+    """iris_basics graded the old way: the harness's training is what this module tests."""
+    return not_captured(assignment)
+
+
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     return tmp_path_factory.mktemp("seed_training")

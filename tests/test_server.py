@@ -175,7 +175,7 @@ def test_upload_poll_fetch_report_dedupe_and_gradebook(graded):
     assert (status["result_status"], status["score"], status["max_score"]) == ("graded", SOLUTION_SCORE, 25.0)
     assert status["result"]["submission"]["student_id"] == "bob"
     result = httpx.get(f"{graded.url}/submissions/{body['id']}/result", headers=auth(graded.token)).json()
-    assert result == status["result"] and len(result["checks"]) == 28
+    assert result == status["result"] and len(result["checks"]) == 33
     report = httpx.get(f"{graded.url}/submissions/{body['id']}/report", headers=auth(graded.token))
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
     assert report.headers["referrer-policy"] == "no-referrer" and "bob" in report.text

@@ -1,9 +1,11 @@
 """Submission -> sandboxed harness -> observations.
 
-Builds the job the harness needs (the code cells, and per model the training data and the test
-*inputs*), runs the harness in the sandbox (forked from a batch worker's warm fork server,
+Builds the job the harness needs (the code cells, and per model its arguments and probe inputs),
+runs the harness in the sandbox (forked from a batch worker's warm fork server,
 `grader.sandbox.forkserver`, or started cold in a fresh working directory, `grader.sandbox.process`), and reads
-back what it observed. The test targets stay here.
+back what it observed. A captured model gets no data at all: the trusted side trains and tests its
+graph. Only a model the harness could not capture is observed the old way, in a second run whose job
+carries its training data and test *inputs*; the test targets never leave this side.
 
 A hang costs one model, not the run: the harness writes a phase line before loading the
 submission and before each model's construction, probes and training, and `PhaseWatch` times them
@@ -155,21 +157,26 @@ def wire_recipe(recipe: Recipe) -> wire.Recipe:
 
 
 def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict[str, Split], mode: Mode,
-              files_dir: str, observe: list[str] | None = None) -> wire.Job:
+              files_dir: str, observe: list[str] | None = None, uncaptured: frozenset[str] = frozenset()) -> wire.Job:
     """The job for one run of the harness. `observe`: the ids of the models still to observe (all when
-    None); a run after a hang observes only the models after the one that hung."""
+    None); a run after a hang observes only the models after the one that hung. `uncaptured`: the
+    captured models whose capture failed, observed and trained the old way (with their data)."""
     spec = assignment.spec
     models = []
     for model in spec.models:
         split, recipe = splits[model.id], spec.recipe_for(model)
+        capture = model.captured and model.id not in uncaptured
+        no_rows: list[list[float]] = []
         models.append(wire.ModelJob(
             id=model.id, class_names=model.class_names, match_methods=model.match_methods, args=model.args,
             hidden_arg=model.structure.hidden_arg, probe_hidden=model.structure.probe_hidden,
             project_method=model.project.method if model.project else None,
             recipe=wire_recipe(recipe),
             budget_s=spec.model_timeout_for(model),  # training stops early on its own within it
-            capture=model.captured,
-            train_x=split.train_x.tolist(), train_y=split.train_y.tolist(), test_x=split.test_x.tolist(),
+            capture=capture,
+            train_x=no_rows if capture else split.train_x.tolist(),
+            train_y=no_rows if capture else split.train_y.tolist(),
+            test_x=no_rows if capture else split.test_x.tolist(),
             probe_x=probe_inputs(model.args[0]).tolist(),
         ))
     return wire.Job(
@@ -186,48 +193,74 @@ def execute(submission: Submission, assignment: LoadedAssignment, mode: Mode | N
 
     Each phase has a budget (`Budgets`). A model whose phase runs past its budget is stopped with a
     `PhaseTimeout`, and a fresh run (the harness loads the submission again) observes the models
-    after it; the observations of all runs are merged. The wall clock `timeout_s` bounds all the
-    runs together. A hang while loading ends the grading there: a fresh run would hang the same way.
+    after it; the observations of all runs are merged. The models whose capture failed are then
+    observed the old way in one more series of runs. The wall clock `timeout_s` bounds all the runs
+    together. A hang while loading ends the grading there: a fresh run would hang the same way.
     """
     spec = assignment.spec
     mode = mode or spec.mode
-    splits = splits_for(spec)
-    limits = _process_limits(assignment)
-    budgets = Budgets.of(assignment, mode)
-    deadline = time.monotonic() + spec.timeout_s
-    observe = [model.id for model in spec.models]
-    runs: list[Observations] = []
-    timeouts: list[PhaseTimeout] = []
-    while True:
-        watch = PhaseWatch(observe, budgets)
-        left = dataclasses.replace(limits, timeout_s=max(deadline - time.monotonic(), 0.001))
-        observations = _execute_once(submission, assignment, splits, mode, left, stop, fork_server, observe, watch)
-        runs.append(observations)
-        expired = _confirmed(watch.expired, observations)
-        if expired is None:
-            break
-        after = observe[observe.index(expired.model) + 1:] if expired.model is not None else []
-        if not after or (stop is not None and stop.is_set()) or deadline - time.monotonic() < MIN_RESTART_S:
-            timeouts.append(expired)
-            break
-        timeouts.append(dataclasses.replace(expired, restarted=True))
-        observe = after
-    return Execution(observations=_merged(runs, timeouts), splits=splits, mode=mode)
+    runner = _Runner(submission, assignment, splits_for(spec), mode, stop, fork_server,
+                     deadline=time.monotonic() + spec.timeout_s)
+    runner.series([model.id for model in spec.models], frozenset())
+    first = merged(runner.runs, runner.timeouts)
+    uncaptured = [model.id for model in spec.models if model.captured and _capture_failed(first, model.id)]
+    if uncaptured and runner.time_left():
+        runner.series(uncaptured, frozenset(uncaptured))
+    return Execution(observations=merged(runner.runs, runner.timeouts), splits=runner.splits, mode=mode)
+
+
+@dataclass
+class _Runner:
+    """The runs of one execution, in order, and the phases it stopped."""
+
+    submission: Submission
+    assignment: LoadedAssignment
+    splits: dict[str, Split]
+    mode: Mode
+    stop: threading.Event | None
+    fork_server: ForkServer | None
+    deadline: float
+    runs: list[Run] = dataclasses.field(default_factory=list)
+    timeouts: list[PhaseTimeout] = dataclasses.field(default_factory=list)
+
+    def time_left(self) -> bool:
+        stopped = self.stop is not None and self.stop.is_set()
+        return not stopped and self.deadline - time.monotonic() >= MIN_RESTART_S
+
+    def series(self, observe: list[str], uncaptured: frozenset[str]) -> None:
+        """Runs that observe `observe` in order: after a model's hang, a fresh run goes on after it."""
+        limits = _process_limits(self.assignment)
+        budgets = Budgets.of(self.assignment, self.mode)
+        while True:
+            watch = PhaseWatch(observe, budgets)
+            left = dataclasses.replace(limits, timeout_s=max(self.deadline - time.monotonic(), 0.001))
+            observations = _execute_once(self.submission, self.assignment, self.splits, self.mode, left, self.stop,
+                                         self.fork_server, observe, watch, uncaptured)
+            self.runs.append(Run(observations, tuple(observe)))
+            expired = _confirmed(watch.expired, observations)
+            if expired is None:
+                return
+            after = observe[observe.index(expired.model) + 1:] if expired.model is not None else []
+            if not after or not self.time_left():
+                self.timeouts.append(expired)
+                return
+            self.timeouts.append(dataclasses.replace(expired, restarted=True))
+            observe = after
 
 
 def _execute_once(submission: Submission, assignment: LoadedAssignment, splits: dict[str, Split], mode: Mode,
                   limits: ProcessLimits, stop: threading.Event | None, fork_server: ForkServer | None,
-                  observe: list[str], watch: PhaseWatch) -> Observations:
+                  observe: list[str], watch: PhaseWatch, uncaptured: frozenset[str]) -> Observations:
     # Full mode runs a Jupyter kernel, which needs the job and observations as files: always cold.
     if fork_server is not None and mode == "definitions":
-        job = build_job(submission, assignment, splits, mode, FORK_CHILD_FILES, observe)
+        job = build_job(submission, assignment, splits, mode, FORK_CHILD_FILES, observe, uncaptured)
         try:
             return fork_server.run(wire.encode(job), submission.extra_files, limits,
                                    scrubbed_environment(Path(FORK_CHILD_WORK)), read_observations, stop=stop,
                                    watch=watch)
         except ForkServerUnavailable:
             pass
-    return _execute_cold(submission, assignment, splits, mode, limits, stop, observe, watch)
+    return _execute_cold(submission, assignment, splits, mode, limits, stop, observe, watch, uncaptured)
 
 
 def _confirmed(expired: PhaseTimeout | None, observations: Observations) -> PhaseTimeout | None:
@@ -237,41 +270,52 @@ def _confirmed(expired: PhaseTimeout | None, observations: Observations) -> Phas
         return None
     if expired.phase in ("construct", "probes") and expired.model in observations.models:
         return None
-    if expired.phase == "training" and (expired.model in observations.training or _captured(observations, expired.model)):
+    if expired.phase == "training" and expired.model in observations.training:
         return None
     phase = observations.phases.get(expired.model or "")
     name = phase.class_.name if phase is not None and phase.class_ is not None else None
     return dataclasses.replace(expired, class_name=name)
 
 
-def _captured(observations: Observations, model: str | None) -> bool:
-    """The harness sent the model's graph: its training is the trusted side's, not the run's."""
-    capture = observations.captures.get(model or "")
-    return capture is not None and capture.failure is None
+def _capture_failed(observations: Observations, model: str) -> bool:
+    """The harness said why it could not capture the model (it sent no graph, and trained nothing)."""
+    capture = observations.captures.get(model)
+    return capture is not None and capture.failure is not None and model not in observations.training
 
 
-def _merged(runs: list[Observations], timeouts: list[PhaseTimeout]) -> Observations:
-    """One run's observations after another's: each model from the run that observed it. The first run's
-    view of the submission (plan, errors while loading, classes) stands; later runs load it again."""
-    first, last = runs[0], runs[-1]
+@dataclass(frozen=True)
+class Run:
+    """One run's observations, and the models its job had it observe."""
+
+    observations: Observations
+    observe: tuple[str, ...]
+
+
+def merged(runs: list[Run], timeouts: list[PhaseTimeout]) -> Observations:
+    """The runs' observations as one: each model's lines from the last run whose job observed it (a
+    fresh run after a hang observes the models after it; the second series observes again the models
+    whose capture failed), a capture line from the first; a run's lines for a model its job did not
+    observe count for nothing. The first run's view of the submission (plan, errors while loading,
+    classes) stands; later runs load it again."""
+    first, last = runs[0].observations, runs[-1].observations
     if len(runs) == 1 and not timeouts:
         return first
-    merged = dataclasses.replace(
-        first, process=_merged_process([run.process for run in runs if run.process is not None]),
+    every = [run.observations for run in runs]
+    result = dataclasses.replace(
+        first, process=_merged_process([run.process for run in every if run.process is not None]),
         finished=last.finished, models={}, training={}, captures={}, phases={}, timeouts=list(timeouts),
-        malformed_lines=sum(run.malformed_lines for run in runs), truncated=any(run.truncated for run in runs),
-        duplicate_lines=sum(run.duplicate_lines for run in runs),
+        malformed_lines=sum(run.malformed_lines for run in every), truncated=any(run.truncated for run in every),
+        duplicate_lines=sum(run.duplicate_lines for run in every),
     )
     for run in runs:
-        for model, line in run.models.items():
-            merged.models.setdefault(model, line)
-        for model, training in run.training.items():
-            merged.training.setdefault(model, training)
-        for model, capture in run.captures.items():
-            merged.captures.setdefault(model, capture)
-        for model, phase in run.phases.items():
-            merged.phases.setdefault(model, phase)
-    return merged
+        lines, observed = run.observations, set(run.observe)
+        result.models.update((model, line) for model, line in lines.models.items() if model in observed)
+        result.training.update((model, line) for model, line in lines.training.items() if model in observed)
+        result.phases.update((model, line) for model, line in lines.phases.items() if model in observed)
+        for model, capture in lines.captures.items():
+            if model in observed:
+                result.captures.setdefault(model, capture)
+    return result
 
 
 def _merged_process(outcomes: list[ProcessOutcome]) -> ProcessOutcome | None:
@@ -303,14 +347,14 @@ def _process_limits(assignment: LoadedAssignment) -> ProcessLimits:
 
 def _execute_cold(submission: Submission, assignment: LoadedAssignment, splits: dict[str, Split], mode: Mode,
                   limits: ProcessLimits, stop: threading.Event | None, observe: list[str] | None = None,
-                  watch: PhaseWatch | None = None) -> Observations:
+                  watch: PhaseWatch | None = None, uncaptured: frozenset[str] = frozenset()) -> Observations:
     workdir = Path(tempfile.mkdtemp(prefix="grader-run-"))
     try:
         files_dir = workdir / "files"
         files_dir.mkdir()
         for name, text in submission.extra_files.items():
             (files_dir / name).write_text(text, encoding="utf-8")
-        job = build_job(submission, assignment, splits, mode, str(files_dir), observe)
+        job = build_job(submission, assignment, splits, mode, str(files_dir), observe, uncaptured)
         (workdir / JOB_FILE).write_text(json.dumps(wire.encode(job)), encoding="utf-8")
         observations = workdir / OBSERVATIONS_FILE
         # -u: what the submission printed reaches the grader even if it is killed a moment later.

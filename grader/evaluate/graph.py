@@ -72,6 +72,8 @@ def _value(arg: Any, env: dict[str, Any], where: tuple[int, int]) -> Any:
         return tuple(_value(item, env, where) for item in content)
     if form == "slice":
         return slice(*content)
+    if form == "float":
+        return float(content)  # "nan", "inf" or "-inf": the wire allows no other
     if form == "dtype":
         if content not in ops.DTYPES:
             raise GraphError(f"the dtype {content} is not allowed", where)

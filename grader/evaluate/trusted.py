@@ -180,6 +180,8 @@ def _observe(capture: Capture, claimed: ModelObservation | None, graph: Captured
         fields["probe_hidden_args"] = list(capture.hidden_probe.args)
         shapes = {t.path: tuple(t.shape) for t in capture.hidden_probe.shapes}
         fields["hidden_probe"] = {"layers": structure_tokens(hidden_probe.methods["forward"], shapes)}
+    elif capture.hidden_probe_failed is not None:  # the structure check needs only the error
+        fields["hidden_probe"] = encode(capture.hidden_probe_failed)
     project = claimed.project if claimed is not None else None
     if "project" in model.methods:
         method = model.methods["project"]

@@ -17,6 +17,7 @@ and score itself (`grader.evaluate.graph`).
 from __future__ import annotations
 
 import base64
+import math
 import sys
 from dataclasses import dataclass
 from types import FrameType
@@ -38,6 +39,14 @@ class NotCaptured(Exception):
     def __init__(self, reason: str, detail: str, cell: int = 0, line: int = 0) -> None:
         super().__init__(detail)
         self.failure = {"reason": reason, "detail": detail[:500], "cell": cell, "line": line}
+
+
+class ConstructFailed(NotCaptured):
+    """The student's constructor raised: with the error, as a probe reports one."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__("construct", _error_text(exc), *_where(exc))
+        self.error = describe_error(exc)
 
 
 class _Tracer(fx.Tracer):
@@ -88,15 +97,18 @@ def capture_model(model: ModelJob, cls: type) -> dict[str, Any]:
 
     methods = ["forward"] + ([model.project_method] if model.project_method else [])
     try:
-        graph = _capture_instance(model, construct, model.args, methods, with_seeds=True)
-        probe = None
+        captured: dict[str, Any] = {"model": model.id,
+                                    "graph": _capture_instance(model, construct, model.args, methods, with_seeds=True)}
         if model.hidden_arg is not None:
             other = list(model.args)
             other[model.hidden_arg] = model.probe_hidden
-            probe = _capture_instance(model, construct, other, ["forward"], with_seeds=False)
+            try:
+                captured["hidden_probe"] = _capture_instance(model, construct, other, ["forward"], with_seeds=False)
+            except ConstructFailed as exc:  # a model that refuses other sizes: the structure check says so
+                captured["hidden_probe_failed"] = {"error": exc.error}
     except NotCaptured as exc:
         return {"model": model.id, "failure": exc.failure}
-    return {"model": model.id, "graph": graph, "hidden_probe": probe}
+    return captured
 
 
 def _capture_instance(model: ModelJob, construct: Any, args: list[int], methods: list[str],
@@ -108,7 +120,7 @@ def _capture_instance(model: ModelJob, construct: Any, args: list[int], methods:
         try:
             instances.append(construct(args))
         except BaseException as exc:  # noqa: BLE001 - the student's constructor may raise anything
-            raise NotCaptured("construct", _error_text(exc), *_where(exc)) from None
+            raise ConstructFailed(exc) from None
     first = instances[0]
     captured = [m for m in methods if callable(getattr(first, m, None))]
     traced = {method: _trace(first, method) for method in captured}
@@ -141,13 +153,27 @@ class _Traced:
     root: torch.nn.Module
 
 
+class _CustomFunction(Exception):
+    """A custom autograd function was applied: fx would trace its forward and drop its backward."""
+
+
+def _refuse_custom_function(cls: type, *args: Any, **kwargs: Any) -> Any:
+    raise _CustomFunction(f"the custom autograd function {cls.__name__}")
+
+
 def _trace(instance: torch.nn.Module, method: str) -> _Traced:
     tracer = _Tracer()
     root = _Method(instance, method)
+    apply = torch.autograd.Function.__dict__["apply"]
+    torch.autograd.Function.apply = classmethod(_refuse_custom_function)  # type: ignore[assignment]
     try:
         graph = tracer.trace(root)
+    except _CustomFunction as exc:
+        raise NotCaptured("unsupported", str(exc), *_where(exc)) from None
     except BaseException as exc:  # noqa: BLE001 - tracing runs the student's code
         raise NotCaptured("trace", _error_text(exc), *_where(exc)) from None
+    finally:
+        torch.autograd.Function.apply = apply  # type: ignore[method-assign]
     if len(graph.nodes) > MAX_GRAPH_NODES:
         raise NotCaptured("too_large", f"{len(graph.nodes)} operations in {method}")
     return _Traced(graph, tracer.root)
@@ -183,9 +209,7 @@ def _arg(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise NotCaptured("unsupported", "a number that is not finite")
-        return value
+        return value if math.isfinite(value) else {"float": str(value)}  # "nan", "inf", "-inf"
     if isinstance(value, list):
         return [_arg(item) for item in value]
     if isinstance(value, tuple):

@@ -88,6 +88,11 @@ def observe_model(model: ModelJob, choice: tuple[ClassRecord, str] | None,
         {"name": name, "shape": list(p.shape)} for name, p in instance.named_parameters()
     ][:50]}
 
+    if model.capture:
+        # The trusted side probes the captured graph on the data, which this job does not carry.
+        if model.project_method and not callable(getattr(instance, model.project_method, None)):
+            observation["project"] = {"missing": True}
+        return observation
     on_probes()
     traced = _attempt(observation, "forward", lambda: record_layers(instance, test_x))
     if traced is not None:

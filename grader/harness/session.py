@@ -88,7 +88,8 @@ def observe_models(job: Job, namespace: dict[str, Any], history: ClassHistory, e
 
     Before each phase a phase line goes out, which the grader times the phase by (it ends the run
     when the phase passes its budget): construction, then the probes (from the first traced forward
-    pass on, once the constructor has returned a module), then the training."""
+    pass on, once the constructor has returned a module; for a captured model, its capture), then
+    the training (not for a captured model: the trusted side trains it)."""
     from grader.harness.capture import capture_model
     from grader.harness.probes import choose_classes, observe_model
     from grader.harness.training import train_model
@@ -104,18 +105,22 @@ def observe_models(job: Job, namespace: dict[str, Any], history: ClassHistory, e
         with bound_as_defined(namespace, choice[0] if choice else None):
             observation = observe_model(model, choice, on_probes=lambda: emitter.emit(PhaseLine, phase="probes",
                                                                                       model=model.id))
+            constructed = choice is not None and "construct" in observation and "error" not in observation["construct"]
+            if model.capture:
+                # The capture is a captured model's probes (the trusted side probes, trains and tests
+                # the graph; this job has no data for it): the observation follows it, as it follows
+                # the probes. Where the capture fails, a second run observes the model the old way.
+                if constructed and choice is not None:
+                    emitter.emit(PhaseLine, phase="probes", model=model.id)
+                    emitter.emit(Capture, **capture_model(model, choice[0].cls))
+                emitter.emit(ModelObservation, **observation)
+                continue
             emitter.emit(ModelObservation, **observation)
-            if choice is not None and "construct" in observation and "error" not in observation["construct"]:
+            if constructed and choice is not None:
                 emitter.emit(PhaseLine, phase="training", model=model.id)
-                train_here = True  # the old way; the trusted side trains a captured model
-                if model.capture:
-                    captured = capture_model(model, choice[0].cls)
-                    emitter.emit(Capture, **captured)
-                    train_here = "failure" in captured
-                if train_here:
-                    # The same budget as the grader's: training gives up on its own where it can.
-                    runs = train_model(model, choice[0], time.monotonic() + model.budget_s)
-                    emitter.emit(Training, model=model.id, runs=runs)
+                # The same budget as the grader's: training gives up on its own where it can.
+                runs = train_model(model, choice[0], time.monotonic() + model.budget_s)
+                emitter.emit(Training, model=model.id, runs=runs)
 
 
 def run_session(job: Job, emitter: Emitter) -> None:

@@ -93,8 +93,17 @@ FUNCTIONS: dict[str, str | None] = {
     "torch.clamp": None, "torch.clip": None, "torch.sum": None, "torch.mean": None, "torch.max": None,
     "torch.min": None, "torch.cat": None, "torch.stack": None, "torch.reshape": None, "torch.squeeze": None,
     "torch.unsqueeze": None, "torch.transpose": None, "torch.permute": None, "torch.t": None,
+    "torch.amax": None, "torch.amin": None, "torch.argmax": None, "torch.argmin": None, "torch.round": None,
+    "torch.floor": None, "torch.ceil": None, "torch.sign": None, "torch.square": None, "torch.rsqrt": None,
+    "torch.reciprocal": None, "torch.neg": None, "torch.log1p": None, "torch.expm1": None, "torch.sin": None,
+    "torch.cos": None, "torch.erf": None, "torch.where": None, "torch.std": None, "torch.var": None,
+    "torch.prod": None, "torch.cumsum": None, "torch.split": None, "torch.chunk": None, "torch.clamp_min": None,
+    "torch.clamp_max": None, "torch.nn.functional.normalize": None, "torch.nn.functional.pad": None,
     "_operator.add": None, "_operator.sub": None, "_operator.mul": None, "_operator.truediv": None,
     "_operator.matmul": None, "_operator.neg": None, "_operator.pow": None, "_operator.getitem": None,
+    "_operator.floordiv": None, "_operator.mod": None, "_operator.gt": None, "_operator.ge": None,
+    "_operator.lt": None, "_operator.le": None, "_operator.eq": None, "_operator.ne": None,
+    "_operator.and_": None, "_operator.or_": None, "_operator.invert": None,
     "getattr": None,
     # new tensors of a given shape (bounded like any result, before anything runs)
     "torch.zeros": None, "torch.ones": None, "torch.zeros_like": None, "torch.ones_like": None,
@@ -108,6 +117,12 @@ METHODS: dict[str, str | None] = {
     "transpose": None, "t": None, "contiguous": None, "size": None, "float": None, "matmul": None, "mm": None,
     "add": None, "sub": None, "mul": None, "div": None, "exp": None, "log": None, "clamp": None, "clip": None,
     "sum": None, "mean": None, "max": None, "min": None, "abs": None, "pow": None, "sqrt": None, "neg": None,
+    "clone": None, "amax": None, "amin": None, "argmax": None, "argmin": None, "round": None, "floor": None,
+    "ceil": None, "sign": None, "square": None, "rsqrt": None, "reciprocal": None, "log1p": None, "expm1": None,
+    "double": None, "long": None, "int": None, "bool": None, "type_as": None, "expand": None, "expand_as": None,
+    "repeat": None, "view_as": None, "reshape_as": None, "std": None, "var": None, "prod": None, "cumsum": None,
+    "split": None, "chunk": None, "narrow": None, "clamp_min": None, "clamp_max": None, "masked_fill": None,
+    "norm": None, "dim": None, "numel": None,
     "detach": None,  # cuts the gradient: the trusted side's gradient-flow check sees what it cuts
 }
 

@@ -87,7 +87,8 @@ class NestedNumbers:
 class GraphArgs:
     """Marks a field holding the arguments of a captured graph's node: numbers (finite), booleans,
     None, short strings, `{"node": name}` (another node's value), `{"dtype": name}`, `{"slice":
-    [start, stop, step]}`, `{"ellipsis": true}`, lists of these and `{"tuple": [...]}` (indexing
+    [start, stop, step]}`, `{"ellipsis": true}`, `{"float": "nan" | "inf" | "-inf"}` (a student's
+    `x * float("nan")`), lists of these and `{"tuple": [...]}` (indexing
     tells the two apart), at most MAX_GRAPH_ARG_DEPTH deep
     and MAX_GRAPH_ARG_ITEMS items in all. What each means is the trusted side's to decide."""
 
@@ -461,6 +462,7 @@ class Capture(Line):
     model: Text
     graph: CapturedModel | None = None
     hidden_probe: CapturedModel | None = None
+    hidden_probe_failed: Failed | None = None  # the constructor raised with the probe's arguments
     failure: CaptureFailure | None = None
 
 
@@ -680,7 +682,9 @@ def _nested_numbers(value: Any, where: str) -> Any:
     return value
 
 
-GRAPH_ARG_FORMS: dict[str, type[Any]] = {"node": str, "dtype": str, "slice": list, "tuple": list, "ellipsis": bool}
+GRAPH_ARG_FORMS: dict[str, type[Any]] = {"node": str, "dtype": str, "slice": list, "tuple": list, "ellipsis": bool,
+                                         "float": str}
+NON_FINITE = ("nan", "inf", "-inf")  # the `{"float": ...}` form: a number JSON cannot hold
 
 
 def _graph_args(value: Any, where: str) -> Any:
@@ -709,6 +713,8 @@ def _graph_args(value: Any, where: str) -> Any:
                     raise WireError(f"{where}: a slice is [start, stop, step] of integers or None")
             elif form == "tuple":
                 pending.extend((child, depth + 1) for child in content)
+            elif form == "float" and content not in NON_FINITE:
+                raise WireError(f"{where}: a float argument is one of {', '.join(NON_FINITE)}")
             elif isinstance(content, str) and len(content) > MAX_TEXT:
                 raise WireError(f"{where}: a name too long")
         else:

@@ -142,6 +142,62 @@ def rlimits(limits: ProcessLimits, dedicated_uid: bool, have_pids_cgroup: bool) 
     return out
 
 
+@dataclass
+class Confined:
+    """A command line that runs a command under the sandbox (`confine`): start it with `pass_fds`,
+    then call `started()`; kill the run's `group` (when there is one) with the process, then remove it."""
+
+    argv: list[str]
+    pass_fds: tuple[int, ...]
+    group: cgroups.RunGroup | None
+
+    def started(self) -> None:
+        """The child has the seccomp program's pipe now (or will never need it)."""
+        for fd in self.pass_fds:
+            os.close(fd)
+        self.pass_fds = ()
+
+
+def confine(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict[str, str], isolation: Isolation, *,
+            outputs: list[str] | None = None, readonly_paths: list[str] | tuple[str, ...] | None = None,
+            loopback_sockets: bool = False) -> Confined:
+    """The launcher, bwrap and setpriv command line for `argv` (see the module's docstring), the
+    run's cgroup made and `workdir` handed to the sandbox user; the arguments are `run_process`'s."""
+    iso = isolation
+    workdir = Path(workdir)
+    for name in outputs or []:
+        (workdir / name).touch(exist_ok=True)
+    dedicated_uid = iso.uid is not None and iso.uid != os.geteuid()
+    if dedicated_uid:
+        # bwrap-root binds as root and only the outputs need to be the sandbox user's; otherwise the
+        # sandbox user itself must reach everything in the work directory.
+        assert iso.uid is not None  # dedicated_uid implies it (mypy does not follow the name)
+        _hand_over(workdir, iso.uid, iso.gid, whole=outputs is None or iso.tier != "bwrap-root", outputs=outputs or [])
+    group = cgroups.RunGroup.create(limits.memory_bytes, limits.processes) if iso.cgroup else None
+    seccomp_fd = seccomp_filter.program_fd(loopback_sockets and iso.isolated) if iso.seccomp else None
+    try:
+        config = {
+            "cgroups": group.procs_files if group else [],
+            "rlimits": rlimits(limits, dedicated_uid, group is not None),
+            "uid": None, "gid": None, "seccomp_fd": None,
+        }
+        if iso.isolated:
+            paths = runtime_paths() if readonly_paths is None else tuple(readonly_paths)
+            command = bwrap_argv(iso, list(argv), workdir, paths, env, limits.tmp_bytes, seccomp_fd, outputs)
+        else:
+            command = list(argv)
+            config["seccomp_fd"] = seccomp_fd
+        if dedicated_uid and iso.tier != "bwrap-root":  # bwrap-root drops inside, with setpriv
+            config.update(uid=iso.uid, gid=iso.gid)
+    except BaseException:
+        if group:
+            group.remove()
+        if seccomp_fd is not None:
+            os.close(seccomp_fd)
+        raise
+    return Confined(launcher_argv(config, command), (seccomp_fd,) if seccomp_fd is not None else (), group)
+
+
 def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict[str, str], *,
                 outputs: list[str] | None = None, readonly_paths: list[str] | tuple[str, ...] | None = None,
                 isolation: Isolation, stop: threading.Event | None = None, loopback_sockets: bool = False,
@@ -162,49 +218,26 @@ def run_process(argv: list[str], workdir: Path, limits: ProcessLimits, env: dict
     """
     iso = isolation
     started = time.perf_counter()
-    workdir = Path(workdir)
-    for name in outputs or []:
-        (workdir / name).touch(exist_ok=True)
-    dedicated_uid = iso.uid is not None and iso.uid != os.geteuid()
-    if dedicated_uid:
-        # bwrap-root binds as root and only the outputs need to be the sandbox user's; otherwise the
-        # sandbox user itself must reach everything in the work directory.
-        assert iso.uid is not None  # dedicated_uid implies it (mypy does not follow the name)
-        _hand_over(workdir, iso.uid, iso.gid, whole=outputs is None or iso.tier != "bwrap-root", outputs=outputs or [])
-
-    group = cgroups.RunGroup.create(limits.memory_bytes, limits.processes) if iso.cgroup else None
-    seccomp_fd = seccomp_filter.program_fd(loopback_sockets and iso.isolated) if iso.seccomp else None
+    confined = confine(argv, workdir, limits, env, iso, outputs=outputs, readonly_paths=readonly_paths,
+                       loopback_sockets=loopback_sockets)
+    group = confined.group
     try:
-        config = {
-            "cgroups": group.procs_files if group else [],
-            "rlimits": rlimits(limits, dedicated_uid, group is not None),
-            "uid": None, "gid": None, "seccomp_fd": None,
-        }
-        if iso.isolated:
-            paths = runtime_paths() if readonly_paths is None else tuple(readonly_paths)
-            command = bwrap_argv(iso, list(argv), workdir, paths, env, limits.tmp_bytes, seccomp_fd, outputs)
-        else:
-            command = list(argv)
-            config["seccomp_fd"] = seccomp_fd
-        if dedicated_uid and iso.tier != "bwrap-root":  # bwrap-root drops inside, with setpriv
-            config.update(uid=iso.uid, gid=iso.gid)
         process = subprocess.Popen(
-            launcher_argv(config, command),
+            confined.argv,
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            pass_fds=(seccomp_fd,) if seccomp_fd is not None else (),
+            pass_fds=confined.pass_fds,
         )
     except BaseException:
         if group:
             group.remove()
         raise
     finally:
-        if seccomp_fd is not None:
-            os.close(seccomp_fd)
+        confined.started()
 
     assert process.stdout is not None and process.stderr is not None  # both PIPEs
     readers = [BoundedReader(process.stdout, limits.output_bytes), BoundedReader(process.stderr, limits.output_bytes)]

@@ -132,8 +132,9 @@ class ModelSpec(_Strict):
 
     @property
     def captured(self) -> bool:
-        """The spec names the `capture` check: the model is sent as a graph and graded on it."""
-        return "capture" in self.checks
+        """The model is sent as a graph and graded on it: always, unless the spec turns the `capture`
+        check off for it (`[models.checks.capture] enabled = false`)."""
+        return self.checks.get("capture", {}).get("enabled", True) is not False
 
 
 class Dataset(_Strict):

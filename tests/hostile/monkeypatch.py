@@ -1,7 +1,8 @@
 """Hostile: monkeypatches the metric and loss functions of torch, numpy and scikit-learn so that
-everything looks perfect inside its process (a class body runs when it is defined). The grader
-computes every metric itself, outside, from the raw predictions. With the loss patched to zero the
-models never learn. Expected: the structure checks pass, every test metric fails on its real value.
+everything looks perfect inside its process (a class body runs when it is defined), and the loss
+zero, so that a model trained there never learns. The grader captures each model as a graph and
+trains and measures it outside, with its own loss and metrics, which the patches never reach.
+Expected: every model scores what its (correct) classes earn, full marks.
 """
 
 

@@ -1,16 +1,18 @@
 """`capture`: the model was captured as a graph, so every fact and score of it was computed by the
 grader on that graph, outside the student's process (verified). No points of its own: it says how
-far the model's score can be trusted. A spec turns it on per model by naming it
-(`[models.checks.capture]`): only then does the harness capture the model. A model the harness could not capture (Python control flow on
-a tensor's value, numpy inside forward, ...) was graded inside the sandbox and is `unverified`; with
-the spec's `[models.checks.capture] require = true` its remaining checks score nothing instead. A
-graph that does not validate is refused, and the model's remaining checks are skipped."""
+far the model's score can be trusted. Every model is captured unless the spec says
+`[models.checks.capture] enabled = false` (it is then graded inside the sandbox, as before the
+capture, and this check is not listed). A model the harness could not capture (Python control flow
+on a tensor's value, numpy inside forward, ...) is graded inside the sandbox in a second run and is
+`unverified`; with `require = true` its remaining checks score nothing instead. A graph that does
+not validate is refused, and the model's remaining checks are skipped."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from grader.checks.base import Check, ModelContext, Verdict
+from grader.spec import ModelSpec
 
 REASONS = ("trace", "not_allowed", "seeds_differ", "too_large", "construct", "unsupported", "absent")
 
@@ -19,18 +21,21 @@ class Capture(Check):
     name = "capture"
     order = 15  # after defined: the facts of every later check come from what this one says
     default_points = 0.0
-    by_default = False  # named in the spec: the model is captured and graded on its graph
+
+    def applies_to(self, model: ModelSpec) -> bool:
+        return model.captured
 
     def option_problems(self, options: dict[str, Any]) -> list[str]:
-        problems = [f"unknown option {key!r}" for key in options if key != "require"]
-        if "require" in options and not isinstance(options["require"], bool):
-            problems.append("require: true or false")
+        problems = [f"unknown option {key!r}" for key in options if key not in ("require", "enabled")]
+        problems += [f"{key}: true or false" for key in ("require", "enabled")
+                     if key in options and not isinstance(options[key], bool)]
         return problems
 
     def grade(self, context: ModelContext) -> Verdict:
         verification = context.evidence.verification
         if verification is None:
-            return Verdict("skipped", "capture.not_constructed")
+            ran_out = context.evidence.timeout is not None
+            return Verdict("skipped", "skipped.timeout" if ran_out else "capture.not_constructed")
         where = (context.messages.text("where.cell", cell=verification.cell, line=verification.line)
                  if verification.cell else "")
         params = {"detail": verification.detail, "where": f" ({where})" if where else ""}

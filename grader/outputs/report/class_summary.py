@@ -85,8 +85,11 @@ def attention_reasons(result: Result, assignment: LoadedAssignment, messages: Me
             if model.metric.kind == "mse" and value is not None and value < model.metric.full_credit / TOO_GOOD_FACTOR:
                 reasons.append(messages.text("attention.too_good", model=model.title.get(messages.lang, model.id),
                                              value=f"{value:.3g}", full=f"{model.metric.full_credit:g}"))
-        if result.unverified:
-            reasons.append(messages.text("attention.unverified", models=", ".join(result.unverified)))
+        # An unverified model that earned nothing past its definition has no score to doubt.
+        doubtful = [model for model in result.unverified
+                    if any(c.model == model and c.score > 0 and not c.id.endswith(".defined") for c in result.checks)]
+        if doubtful:
+            reasons.append(messages.text("attention.unverified", models=", ".join(doubtful)))
         if result.score < 0 or result.score > result.max_score + 1e-9:
             reasons.append(messages.text("attention.bad_score", score=f"{result.score:g}", max=f"{result.max_score:g}"))
     return reasons
