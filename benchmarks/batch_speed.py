@@ -192,7 +192,8 @@ exec(sys.argv[2], namespace)
 
 
 def write_models_json(folder: Path) -> Path:
-    """The models of the assignment as the harness gets them (recipe, arguments, data splits)."""
+    """The models of the assignment as the harness gets them to train them itself (recipe, arguments,
+    data splits): the job of a run that observes every model the old way, as a conventional grader does."""
     from grader.evaluate.execute import build_job
     from grader.intake.submission import read_submission
     from grader.protocol import wire
@@ -201,7 +202,8 @@ def write_models_json(folder: Path) -> Path:
 
     assignment = load_assignment("iris_basics")
     splits = splits_for(assignment.spec)
-    job = build_job(read_submission(SOLUTION_PY), assignment, splits, "definitions", "")
+    job = build_job(read_submission(SOLUTION_PY), assignment, splits, "definitions", "",
+                    uncaptured=frozenset(model.id for model in assignment.spec.models))
     path = folder / "models.json"
     path.write_text(json.dumps(wire.encode(job)["models"]), encoding="utf-8")
     return path
