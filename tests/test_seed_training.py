@@ -146,6 +146,11 @@ def paths(observations: Observations) -> dict[str, set[bool]]:
     return {model: {run.together for run in line.runs} for model, line in observations.training.items()}
 
 
+def fallbacks(observations: Observations) -> dict[str, set[str]]:
+    """Per model, why its runs were trained one at a time (for a failure's message)."""
+    return {model: {run.fallback for run in line.runs if run.fallback} for model, line in observations.training.items()}
+
+
 # ---- graded once per module --------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def assignment(assignment):
@@ -203,7 +208,7 @@ def test_reference_trains_together_bit_for_bit(solution_py, server):
         assert server.broken is None and server.runs_started >= 2
     result, observations = both[True]
     assert result.score == result.max_score == 25
-    assert paths(observations) == {model: {True} for model in ("mlr", "lr", "mlpr", "mlpc", "ae")}
+    assert paths(observations) == {model: {True} for model in ("mlr", "lr", "mlpr", "mlpc", "ae")}, fallbacks(observations)
     assert all(run.fallback is None and run.seconds > 0 for line in observations.training.values() for run in line.runs)
     alone = both[False][1]
     assert paths(alone) == {model: {False} for model in ("mlr", "lr", "mlpr", "mlpc", "ae")}
@@ -256,7 +261,7 @@ def test_runs_that_raise_fall_back_with_the_same_errors(faulty_b):
 def test_models_with_state_of_their_own_train_together_bit_for_bit(stateful):
     assert_identical(stateful)
     observations = stateful[True][1]
-    assert paths(observations) == {model: {True} for model in ("mlr", "lr", "mlpr", "mlpc", "ae")}
+    assert paths(observations) == {model: {True} for model in ("mlr", "lr", "mlpr", "mlpc", "ae")}, fallbacks(observations)
     result = stateful[True][0]
     # (MLPR's batch norm refuses a batch of one, so its output shape check fails and it is not scored.)
     for model, metric in (("mlr", "test_mse"), ("lr", "test_accuracy"), ("mlpc", "test_accuracy")):
