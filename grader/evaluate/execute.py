@@ -202,11 +202,12 @@ def execute(submission: Submission, assignment: LoadedAssignment, mode: Mode | N
     runner = _Runner(submission, assignment, splits_for(spec), mode, stop, fork_server,
                      deadline=time.monotonic() + spec.timeout_s)
     runner.series([model.id for model in spec.models], frozenset())
-    first = merged(runner.runs, runner.timeouts)
-    uncaptured = [model.id for model in spec.models if model.captured and _capture_failed(first, model.id)]
+    observations = merged(runner.runs, runner.timeouts)
+    uncaptured = [model.id for model in spec.models if model.captured and _capture_failed(observations, model.id)]
     if uncaptured and runner.time_left():
         runner.series(uncaptured, frozenset(uncaptured))
-    return Execution(observations=merged(runner.runs, runner.timeouts), splits=runner.splits, mode=mode)
+        observations = merged(runner.runs, runner.timeouts)
+    return Execution(observations=observations, splits=runner.splits, mode=mode)
 
 
 @dataclass
@@ -278,9 +279,11 @@ def _confirmed(expired: PhaseTimeout | None, observations: Observations) -> Phas
 
 
 def _capture_failed(observations: Observations, model: str) -> bool:
-    """The harness said why it could not capture the model (it sent no graph, and trained nothing)."""
+    """The harness said why it could not capture the model, and sent no graph. (It trains nothing in
+    a run that captures: a training line there is forged, and is no reason to skip the second run,
+    whose own training line replaces it.)"""
     capture = observations.captures.get(model)
-    return capture is not None and capture.failure is not None and model not in observations.training
+    return capture is not None and capture.failure is not None
 
 
 @dataclass(frozen=True)

@@ -105,21 +105,22 @@ def observe_models(job: Job, namespace: dict[str, Any], history: ClassHistory, e
         with bound_as_defined(namespace, choice[0] if choice else None):
             observation = observe_model(model, choice, on_probes=lambda: emitter.emit(PhaseLine, phase="probes",
                                                                                       model=model.id))
-            constructed = choice is not None and "construct" in observation and "error" not in observation["construct"]
+            built = "construct" in observation and "error" not in observation["construct"]
+            record = choice[0] if choice is not None and built else None  # the class, where it built a module
             if model.capture:
                 # The capture is a captured model's probes (the trusted side probes, trains and tests
                 # the graph; this job has no data for it): the observation follows it, as it follows
                 # the probes. Where the capture fails, a second run observes the model the old way.
-                if constructed and choice is not None:
+                if record is not None:
                     emitter.emit(PhaseLine, phase="probes", model=model.id)
-                    emitter.emit(Capture, **capture_model(model, choice[0].cls))
+                    emitter.emit(Capture, **capture_model(model, record.cls))
                 emitter.emit(ModelObservation, **observation)
                 continue
             emitter.emit(ModelObservation, **observation)
-            if constructed and choice is not None:
+            if record is not None:
                 emitter.emit(PhaseLine, phase="training", model=model.id)
                 # The same budget as the grader's: training gives up on its own where it can.
-                runs = train_model(model, choice[0], time.monotonic() + model.budget_s)
+                runs = train_model(model, record, time.monotonic() + model.budget_s)
                 emitter.emit(Training, model=model.id, runs=runs)
 
 
