@@ -104,6 +104,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "この課題では取り出さないモデル ({models}) のグラフが届きました。採点器はそれを書かないので、無視しました。",
         "en": "A graph came for models this assignment does not capture ({models}); the harness writes none, so it was ignored.",
     },
+    "run.unexpected_training": {
+        "ja": "採点器が自分で訓練するモデル ({models}) の訓練結果が届きました。採点器はそれを書かないので、無視しました。",
+        "en": "Training results came for models the grader trains itself ({models}); the harness writes none, so they were ignored.",
+    },
     "run.not_in_source": {
         "ja": "{model}: 受け取ったグラフは提出されたコードと一致しません ({detail})。このモデルは採点していません。",
         "en": "{model}: the graph received does not match the submitted code ({detail}); the model was not graded.",

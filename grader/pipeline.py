@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import threading
 import time
 import traceback
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,7 +51,7 @@ from grader.result import (
     Verification,
 )
 from grader.sandbox.forkserver import ForkServer
-from grader.spec import Assignment, LoadedAssignment, Mode
+from grader.spec import Assignment, LoadedAssignment, Mode, ModelSpec
 from grader.spec import load as spec_load
 from grader.spec.datasets import Split
 from grader.spec.probe_points import probe_inputs
@@ -150,8 +152,8 @@ def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = Non
     except InvalidSubmission as exc:
         return Graded(_invalid_result(path, student_id, assignment, messages, exc, started, mode))
     with contextlib.ExitStack() as stack:
-        if evaluator is None:
-            evaluator = stack.enter_context(Evaluator())
+        if evaluator is None:  # one submission: its models evaluated two at a time where there are two cores
+            evaluator = stack.enter_context(Evaluator(workers=min(2, os.cpu_count() or 1)))
         if any(model.captured for model in assignment.spec.models):
             evaluator.start()  # it imports torch while the sandbox runs
         execution = execute(submission, assignment, mode=mode, stop=stop, fork_server=fork_server)
@@ -180,9 +182,14 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
     checks, metrics = [], {}
     trainings = []
     verifications: dict[str, Verification | None] = {}
-    for model in spec.models:
-        evidence = model_evidence(observations, submission, model.id, skipped_names, assignment,
-                                  execution.splits[model.id], evaluator)
+    def evidence_of(model: ModelSpec) -> ModelEvidence:
+        return model_evidence(observations, submission, model.id, skipped_names, assignment,
+                              execution.splits[model.id], evaluator)
+
+    # Each model's graph is evaluated on its own: with more than one worker, several at a time.
+    with ThreadPoolExecutor(max_workers=evaluator.workers, thread_name_prefix="evidence") as threads:
+        evidences = list(threads.map(evidence_of, spec.models))
+    for model, evidence in zip(spec.models, evidences, strict=True):
         outcome = grade_model(model, spec.recipe_for(model), execution.splits[model.id], evidence, messages)
         trainings.append(evidence.training)
         verifications[model.id] = evidence.verification
@@ -203,7 +210,7 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
         checks=checks,
         metrics=metrics,
         incidents=(_incidents(observations, messages, spec.timeout_s) + _graph_incidents(verifications, messages)
-                   + _unexpected_captures(observations, spec, messages)),
+                   + _unexpected_lines(observations, spec, messages)),
         unverified=[model for model, v in verifications.items() if v is not None and v.status == "unverified"],
         notes=[messages.text("note.encoding", encoding=n.split(":", 1)[1]) for n in submission.notes if n.startswith("encoding:")],
         skipped=[Skip(cell=s.cell, line=s.line, text=s.text) for s in (observations.plan.skipped if observations.plan else [])],
@@ -266,14 +273,19 @@ def _skipped_names(observations: Observations) -> dict[str, tuple[int, int]]:
     return names
 
 
-def _unexpected_captures(observations: Observations, spec: Assignment, messages: Messages) -> list[Incident]:
-    """A capture line for a model the spec does not have captured: the harness never writes one."""
+def _unexpected_lines(observations: Observations, spec: Assignment, messages: Messages) -> list[Incident]:
+    """A capture line for a model the spec does not have captured, a training line from a run that
+    captured the model: the harness writes neither."""
     captured = {model.id for model in spec.models if model.captured}
     unexpected = sorted(set(observations.captures) - captured)
-    if not unexpected:
-        return []
-    return [Incident(kind="forged_observations", message=messages.text("run.unexpected_capture",
-                                                                       models=", ".join(unexpected[:10])))]
+    incidents = []
+    if unexpected:
+        incidents.append(Incident(kind="forged_observations", message=messages.text(
+            "run.unexpected_capture", models=", ".join(unexpected[:10]))))
+    if observations.unexpected_training:
+        incidents.append(Incident(kind="forged_observations", message=messages.text(
+            "run.unexpected_training", models=", ".join(observations.unexpected_training[:10]))))
+    return incidents
 
 
 def _graph_incidents(verifications: dict[str, Verification | None], messages: Messages) -> list[Incident]:

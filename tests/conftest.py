@@ -83,7 +83,7 @@ def one_trusted_evaluation_per_test_process() -> Iterator[None]:
     import grader.pipeline
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(grader.pipeline, "Evaluator", recorded_evaluator)
+        patch.setattr(grader.pipeline, "Evaluator", lambda **_: recorded_evaluator())
         yield
 
 

@@ -396,6 +396,48 @@ def test_a_crippled_honest_path_scores_what_the_honest_path_earns(attacks, warm)
     assert np.isclose(checks["lr.output_range"].score, checks["lr.output_range"].max_score)
 
 
+TRAINING_FORGER = '''
+import gc
+import os
+
+import torch
+
+
+class MLR(torch.nn.Module):
+    \"\"\"A real class whose constructor writes a model line and a training line (the reference's
+    predictions) for itself, then ends the run before the harness can capture it.\"\"\"
+
+    def __init__(self, n_input, n_output):
+        super().__init__()
+        self.l1 = torch.nn.Linear(n_input, n_output)
+        for emitter in gc.get_objects():
+            if type(emitter).__name__ == "Emitter":
+                emitter._stream.write(__LINES__)
+                emitter._stream.flush()
+                os._exit(0)
+
+    def forward(self, x):
+        return self.l1(x)
+'''
+
+
+def test_a_training_line_for_a_captured_model_counts_for_nothing(tmp_path):
+    source = TRAINING_FORGER.replace("__LINES__", "")
+    line = source.splitlines().index("class MLR(torch.nn.Module):") + 1
+    model = wire.ModelObservation(model="mlr", class_=wire.ClassInfo(name="MLR", cell=1, line=line, matched_by="name"),
+                                  construction=wire.Construct(ok=True))
+    training = evaluated("mlr", REFERENCE["MLR"]).training
+    lines = wire.encode_line(model) + "\n" + wire.encode_line(training) + "\n"
+    path = tmp_path / "training_forger.py"
+    path.write_text(TRAINING_FORGER.replace("__LINES__", repr(lines)), encoding="utf-8")
+    result = grade_file(path, ASSIGNMENT, lang="en").result
+    checks = {c.id: c for c in result.checks}
+    assert "mlr" not in result.unverified
+    assert checks["mlr.test_mse"].score == 0 and result.metrics["mlr.test_mse"] is None
+    assert ("Training results came for models the grader trains itself (mlr); the harness writes none, so they"
+            " were ignored.") in [incident.message for incident in result.incidents]
+
+
 UNCAPTURABLE = '''
 import torch
 

@@ -139,7 +139,7 @@ def test_the_recorded_answers_are_what_the_evaluation_computes():
             self.answers[hashlib.sha256(request).hexdigest()] = answer
             return answer
 
-    with Live() as live:
+    with Live(workers=2) as live:  # two models at a time, as `grader check` evaluates them
         grade_execution(recorded.submission("solution_py"), recorded.assignment_named("iris_basics"),
                         recorded.execution("solution_py"), EN, 0.0, live)
     assert sorted(live.answers) == sorted(recorded.manifest()["submissions"]["solution_py"]["evaluations"])

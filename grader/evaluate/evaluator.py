@@ -9,17 +9,23 @@ the harness does (`grader.sandbox.process.confine`: the launcher, bwrap's namesp
 network and a read-only system, the sandbox user, the seccomp filter, a cgroup), for depth: the
 graphs it runs came from untrusted data. Its scratch folder is its own and goes with it.
 
-The protocol is one JSON line each way per model: the request carries the capture line and the
-harness's claimed observation (wire encoded), the recipe, the data as lists and the limits; the
+Inside, the process imports torch and warms up once, then forks `workers` evaluators and only
+routes requests to them (`_route`): it never runs a graph, so a worker that dies or overruns its
+model's budget is killed and replaced by a fresh fork in milliseconds (not a new interpreter and
+`import torch`), and only that model's graph counts as refused. With two workers, `grader check`
+evaluates two models at a time on a 2-core machine; a batch worker, one of several, uses one.
+
+The protocol is one line each way per model, `ID JSON`: the request carries the capture line and
+the harness's claimed observation (wire encoded), the recipe, the data as lists and the limits; the
 answer carries the computed `ModelObservation` and `Training` (wire encoded, decoded strictly here
-like any line) or the `GraphError` that refused the graph. If the process dies or overruns the
-model's budget it is killed and started again for the next request, and that model's graph counts
-as refused.
+like any line) or the `GraphError` that refused the graph. `exchange` may be called from several
+threads at once: at most `workers` requests are in flight, and each waits for its own answer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -28,8 +34,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,6 +51,10 @@ from grader.sandbox.cgroups import RunGroup
 from grader.sandbox.process import ProcessLimits, confine, isolated_python_flags, remove_tree, scrubbed_environment
 
 STARTUP_S = 60.0  # importing torch on a loaded machine, on top of a model's budget
+# A worker past its request's budget by this much is killed by the router (the trusted training
+# stops at its deadline on its own; this is for an operation that does not return).
+OVERRUN_S = 10.0
+MAX_ANSWER_BYTES = 16 * 1024 * 1024  # a model's facts and test predictions are a few kB
 # The evaluation's sandbox: no wall clock of its own (a batch worker keeps it for every submission;
 # each answer has its deadline), memory and processes bounded by its cgroup where there is one.
 LIMITS = ProcessLimits(timeout_s=math.inf, memory_bytes=2048 * 1024 * 1024, processes=64,
@@ -62,15 +75,17 @@ class Evaluation:
 
 
 class Evaluator:
-    """One trusted evaluation process, started on first use (or by `start()`, to import torch early)."""
+    """One trusted evaluation process with `workers` evaluators in it, started on first use (or by
+    `start()`, to import torch early) and again after it died."""
 
-    def __init__(self, scratch_parent: str | None = None) -> None:
-        self._process: subprocess.Popen[bytes] | None = None
-        self._group: RunGroup | None = None
+    def __init__(self, scratch_parent: str | None = None, workers: int = 1) -> None:
+        self.workers = max(1, workers)
         # Its TMPDIR (torch writes a cache folder there), made in `scratch_parent` (default: the
         # temporary folder) at each start and removed when it closes.
         self._scratch_parent = scratch_parent
-        self._scratch: str | None = None
+        self._channel: _Channel | None = None
+        self._lock = threading.Lock()  # starting and closing the process
+        self._slots = threading.BoundedSemaphore(self.workers)  # requests in flight
 
     def __enter__(self) -> Evaluator:
         return self
@@ -79,44 +94,27 @@ class Evaluator:
         self.close()
 
     def start(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            return
-        self.close()
-        self._scratch = tempfile.mkdtemp(prefix="grader-evaluator-", dir=self._scratch_parent)
-        # The grader's own package, wherever it was imported from (a Gradescope image puts it on
-        # sys.path at run time, not in the environment).
-        package = Path(__file__).resolve().parents[1]
-        environment = {**scrubbed_environment(Path(self._scratch)), "PYTHONPATH": str(package.parent)}
-        argv = [sys.executable, *isolated_python_flags(), "-m", "grader.evaluate.evaluator"]
-        confined = confine(argv, Path(self._scratch), LIMITS, environment, tiers.detect(),
-                           readonly_paths=tuple(dict.fromkeys([*runtime_paths(), str(package)])))
-        self._group = confined.group
-        try:
-            self._process = subprocess.Popen(confined.argv, cwd=self._scratch, env=environment,
-                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                             stderr=subprocess.DEVNULL, start_new_session=True,
-                                             pass_fds=confined.pass_fds)
-        finally:
-            confined.started()
+        self._current()
+
+    def _current(self) -> _Channel:
+        with self._lock:
+            if self._channel is None or not self._channel.alive():
+                if self._channel is not None:
+                    self._channel.close()
+                self._channel = _Channel.start(self._scratch_parent, self.workers)
+            return self._channel
 
     @property
     def cgroups(self) -> tuple[Path, ...]:
         """The folders of its process's cgroup while it lives (none where the machine gives none)."""
-        return tuple(self._group.dirs) if self._group is not None else ()
+        channel = self._channel
+        return tuple(channel.group.dirs) if channel is not None and channel.group is not None else ()
 
     def close(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)  # the launcher's session: bwrap and the evaluation
-            process.wait()
-        group, self._group = self._group, None
-        if group is not None:
-            group.kill_all()
-            group.remove()
-        scratch, self._scratch = self._scratch, None
-        if scratch is not None:
-            remove_tree(Path(scratch))
+        with self._lock:
+            channel, self._channel = self._channel, None
+        if channel is not None:
+            channel.close()
 
     def evaluate(self, capture: Capture, claimed: ModelObservation | None, recipe: Recipe,
                  data: dict[str, np.ndarray], budget_s: float, keep_student_init: bool,
@@ -127,39 +125,104 @@ class Evaluator:
         return _answer(self.exchange(json.dumps(request).encode(), budget_s))
 
     def exchange(self, request: bytes, budget_s: float) -> dict[str, Any]:
-        """One request line sent, its answer read (the tests replay recorded answers here)."""
-        self.start()
-        assert self._process is not None and self._process.stdin is not None and self._process.stdout is not None
+        """One request sent, its answer waited for (the tests replay recorded answers here). Each
+        request's clock starts when it is sent: no more are sent than there are workers."""
+        with self._slots:
+            channel = self._current()
+            try:
+                answer = channel.send(request).result(timeout=budget_s + OVERRUN_S + STARTUP_S)
+            except TimeoutError:
+                answer = None
+            if answer is None:  # the router answers every request in time unless it is stuck or gone
+                with self._lock:
+                    if channel is self._channel:
+                        self._channel = None
+                channel.close()
+                return {"error": "the trusted evaluation did not answer"}
+            return answer
+
+
+@dataclass
+class _Channel:
+    """One evaluation process: its pipes, its cgroup and scratch folder, and the answers awaited."""
+
+    process: subprocess.Popen[bytes]
+    group: RunGroup | None
+    scratch: str
+    pending: dict[int, Future[dict[str, Any] | None]] = field(default_factory=dict)
+    ids: itertools.count[int] = field(default_factory=itertools.count)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def start(cls, scratch_parent: str | None, workers: int) -> _Channel:
+        scratch = tempfile.mkdtemp(prefix="grader-evaluator-", dir=scratch_parent)
+        # The grader's own package, wherever it was imported from (a Gradescope image puts it on
+        # sys.path at run time, not in the environment).
+        package = Path(__file__).resolve().parents[1]
+        environment = {**scrubbed_environment(Path(scratch)), "PYTHONPATH": str(package.parent)}
+        argv = [sys.executable, *isolated_python_flags(), "-m", "grader.evaluate.evaluator", str(workers)]
+        confined = confine(argv, Path(scratch), LIMITS, environment, tiers.detect(),
+                           readonly_paths=tuple(dict.fromkeys([*runtime_paths(), str(package)])))
         try:
-            self._process.stdin.write(request + b"\n")
-            self._process.stdin.flush()
-            line = _read_line(self._process.stdout, time.monotonic() + budget_s + STARTUP_S)
-        except (OSError, TimeoutError) as exc:
-            self.close()
-            return {"error": f"the trusted evaluation did not answer ({type(exc).__name__})"}
-        if not line:
-            self.close()
-            return {"error": "the trusted evaluation ended without an answer"}
-        answer: dict[str, Any] = json.loads(line)
+            process = subprocess.Popen(confined.argv, cwd=scratch, env=environment,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.DEVNULL, start_new_session=True,
+                                       pass_fds=confined.pass_fds)
+        except BaseException:
+            if confined.group is not None:
+                confined.group.remove()
+            remove_tree(Path(scratch))
+            raise
+        finally:
+            confined.started()
+        channel = cls(process, confined.group, scratch)
+        threading.Thread(target=channel._read_answers, name="evaluator-answers", daemon=True).start()
+        return channel
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, request: bytes) -> Future[dict[str, Any] | None]:
+        answer: Future[dict[str, Any] | None] = Future()
+        assert self.process.stdin is not None
+        with self.lock:
+            key = next(self.ids)
+            self.pending[key] = answer
+            try:
+                self.process.stdin.write(b"%d %s\n" % (key, request))
+                self.process.stdin.flush()
+            except OSError:
+                self.pending.pop(key).set_result(None)
         return answer
 
+    def _read_answers(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            key, _, payload = line.partition(b" ")
+            with self.lock:
+                answer = self.pending.pop(int(key), None) if key.isdigit() else None
+            if answer is not None:
+                try:
+                    answer.set_result(json.loads(payload))
+                except ValueError:
+                    answer.set_result({"error": "the trusted evaluation's answer was not JSON"})
+        self.process.stdout.close()
+        with self.lock:  # the process ended: nothing more will be answered
+            ended, self.pending = list(self.pending.values()), {}
+        for answer in ended:
+            answer.set_result(None)
 
-def _read_line(stream: IO[bytes], deadline: float) -> bytes:
-    chunks: list[bytes] = []
-    descriptor = stream.fileno()
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        ready, _, _ = select.select([descriptor], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(descriptor, 1 << 20)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        if chunk.endswith(b"\n"):
-            return b"".join(chunks)
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # the launcher's session: bwrap and the evaluation
+        self.process.wait()
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+        if self.group is not None:
+            self.group.kill_all()
+            self.group.remove()
+        remove_tree(Path(self.scratch))
 
 
 def _line(kind: type[Any], data: dict[str, Any]) -> Any:
@@ -179,14 +242,129 @@ def _answer(data: dict[str, Any]) -> Evaluation:
 
 
 # ---- inside the evaluation process ---------------------------------------------------------------------
-def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
-    import torch
+@dataclass
+class _Worker:
+    """A forked evaluator: its process id, the pipe ends the router writes requests to and reads
+    answers from, and the request it holds (its id and deadline)."""
 
+    pid: int
+    requests: int
+    answers: int
+    holding: tuple[bytes, float] | None = None
+    unread: bytes = b""
+
+
+def _route(requests: IO[bytes], answers: IO[bytes], workers: int, serve: Callable[[IO[bytes], IO[bytes]], None],
+           overrun_s: float = OVERRUN_S) -> None:
+    """Hand each request line to an idle worker, each answer back with its request's id; a worker
+    that ends without answering, answers more than MAX_ANSWER_BYTES, or overruns its request's budget
+    by `overrun_s` is killed and replaced, and its request is answered with an error. (The grader
+    sends no more requests than there are workers; any more wait here.) `serve`: what a forked
+    worker runs over its two pipes."""
+    idle: list[_Worker] = []
+    for _ in range(workers):
+        idle.append(_fork(serve, idle))
+    busy: dict[int, _Worker] = {}
+    source, unread = requests.fileno(), b""
+    while True:
+        while idle and b"\n" in unread:
+            line, unread = unread.split(b"\n", 1)
+            key, _, request = line.partition(b" ")
+            worker = idle.pop()
+            worker.holding = (key, time.monotonic() + float(json.loads(request)["budget_s"]) + overrun_s)
+            _write_all(worker.requests, request + b"\n")
+            busy[worker.answers] = worker
+        deadlines = [worker.holding[1] for worker in busy.values() if worker.holding is not None]
+        ready, _, _ = select.select([source, *busy], [], [], max(0.0, min(deadlines) - time.monotonic()) if deadlines else None)
+        if source in ready:
+            chunk = os.read(source, 1 << 20)
+            if not chunk:
+                break  # the grader closed its end
+            unread += chunk
+        for descriptor in [d for d in ready if d in busy]:
+            worker = busy[descriptor]
+            chunk = os.read(descriptor, 1 << 20)
+            worker.unread += chunk
+            if chunk and not worker.unread.endswith(b"\n") and len(worker.unread) <= MAX_ANSWER_BYTES:
+                continue  # more of the answer to come
+            if chunk and len(worker.unread) <= MAX_ANSWER_BYTES:
+                _reply(answers, worker, worker.unread.rstrip(b"\n"))
+                worker.holding, worker.unread = None, b""
+                idle.append(busy.pop(descriptor))
+            else:
+                _reply(answers, worker, _error("the trusted evaluation of this graph ended without an answer"))
+                idle.append(_replaced(busy.pop(descriptor), serve, [*idle, *busy.values()]))
+        for descriptor, worker in list(busy.items()):
+            if worker.holding is not None and time.monotonic() >= worker.holding[1]:
+                _reply(answers, worker, _error("the trusted evaluation of this graph ran past its budget"))
+                idle.append(_replaced(busy.pop(descriptor), serve, [*idle, *busy.values()]))
+    for worker in [*idle, *busy.values()]:
+        _end(worker)
+
+
+def _fork(serve: Callable[[IO[bytes], IO[bytes]], None], others: list[_Worker]) -> _Worker:
+    """A worker forked from the router (which runs no graph: every worker starts from the same warm
+    state). It keeps only its own two pipes: the router's stdin and stdout become /dev/null, so
+    nothing a worker prints can pass for an answer, and the other workers' pipe ends are closed."""
+    request_read, request_write = os.pipe()
+    answer_read, answer_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 0
+        try:
+            os.close(request_write)
+            os.close(answer_read)
+            for other in others:
+                os.close(other.requests)
+                os.close(other.answers)
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 0)
+            os.dup2(null, 1)
+            with os.fdopen(request_read, "rb") as worker_requests, os.fdopen(answer_write, "wb") as worker_answers:
+                serve(worker_requests, worker_answers)
+        except BaseException:  # noqa: BLE001 - a worker never returns into the router's loop
+            status = 1
+        os._exit(status)
+    os.close(request_read)
+    os.close(answer_write)
+    return _Worker(pid, request_write, answer_read)
+
+
+def _replaced(worker: _Worker, serve: Callable[[IO[bytes], IO[bytes]], None], others: list[_Worker]) -> _Worker:
+    _end(worker)
+    return _fork(serve, others)
+
+
+def _end(worker: _Worker) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(worker.pid, signal.SIGKILL)
+    os.waitpid(worker.pid, 0)
+    os.close(worker.requests)
+    os.close(worker.answers)
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view):]
+
+
+def _reply(answers: IO[bytes], worker: _Worker, answer: bytes) -> None:
+    """The answer to the request `worker` holds, with that request's id."""
+    assert worker.holding is not None
+    answers.write(worker.holding[0] + b" " + answer + b"\n")
+    answers.flush()
+
+
+def _error(message: str) -> bytes:
+    return json.dumps({"error": message}).encode()
+
+
+def _evaluate_lines(requests: IO[bytes], answers: IO[bytes]) -> None:
+    """A worker's loop: one answer line per request line."""
     from grader.evaluate.graph import GraphError
     from grader.evaluate.trusted import ModelData, evaluate
 
-    torch.set_num_threads(1)  # as the harness trains: one thread makes every kernel deterministic
-    _warm_up()
     for raw in requests:
         request = json.loads(raw)
         data = request["data"]
@@ -213,15 +391,19 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
 
 def _warm_up() -> None:
     """One tiny training step and one fx graph, while the sandboxed run goes on: their first calls
-    initialise lazily (about a second), which no model should pay for."""
+    initialise lazily (about a second), which no model should pay for. Every worker forked after
+    it starts warm."""
     import torch
     import torch.fx as fx
 
+    torch.set_num_threads(1)  # as the harness trains: one thread makes every kernel deterministic
     model = fx.symbolic_trace(torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Sigmoid()))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01, fused=True)
     torch.nn.functional.mse_loss(model(torch.zeros(4, 3)), torch.zeros(4, 2)).backward()
     optimizer.step()
+    import grader.evaluate.trusted  # noqa: F401 - what every worker needs, imported once for all
 
 
 if __name__ == "__main__":
-    _serve(sys.stdin.buffer, sys.stdout.buffer)
+    _warm_up()
+    _route(sys.stdin.buffer, sys.stdout.buffer, int(sys.argv[1]), _evaluate_lines)

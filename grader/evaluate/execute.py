@@ -237,7 +237,9 @@ class _Runner:
             left = dataclasses.replace(limits, timeout_s=max(self.deadline - time.monotonic(), 0.001))
             observations = _execute_once(self.submission, self.assignment, self.splits, self.mode, left, self.stop,
                                          self.fork_server, observe, watch, uncaptured)
-            self.runs.append(Run(observations, tuple(observe)))
+            captured = tuple(model.id for model in self.assignment.spec.models
+                             if model.id in observe and model.captured and model.id not in uncaptured)
+            self.runs.append(Run(observations, tuple(observe), captured))
             expired = _confirmed(watch.expired, observations)
             if expired is None:
                 return
@@ -288,32 +290,38 @@ def _capture_failed(observations: Observations, model: str) -> bool:
 
 @dataclass(frozen=True)
 class Run:
-    """One run's observations, and the models its job had it observe."""
+    """One run's observations, the models its job had it observe, and those of them it had captured
+    (a run trains none of those: the trusted side does)."""
 
     observations: Observations
     observe: tuple[str, ...]
+    captured: tuple[str, ...]
 
 
 def merged(runs: list[Run], timeouts: list[PhaseTimeout]) -> Observations:
     """The runs' observations as one: each model's lines from the last run whose job observed it (a
     fresh run after a hang observes the models after it; the second series observes again the models
     whose capture failed), a capture line from the first; a run's lines for a model its job did not
-    observe count for nothing. The first run's view of the submission (plan, errors while loading,
+    observe count for nothing, and so does a training line for a model it captured (named in
+    `unexpected_training`). The first run's view of the submission (plan, errors while loading,
     classes) stands; later runs load it again."""
     first, last = runs[0].observations, runs[-1].observations
+    forged = sorted({model for run in runs for model in run.observations.training if model in run.captured})
     if len(runs) == 1 and not timeouts:
-        return first
+        training = {model: line for model, line in first.training.items() if model not in runs[0].captured}
+        return dataclasses.replace(first, training=training, unexpected_training=forged)
     every = [run.observations for run in runs]
     result = dataclasses.replace(
         first, process=_merged_process([run.process for run in every if run.process is not None]),
         finished=last.finished, models={}, training={}, captures={}, phases={}, timeouts=list(timeouts),
         malformed_lines=sum(run.malformed_lines for run in every), truncated=any(run.truncated for run in every),
-        duplicate_lines=sum(run.duplicate_lines for run in every),
+        duplicate_lines=sum(run.duplicate_lines for run in every), unexpected_training=forged,
     )
     for run in runs:
         lines, observed = run.observations, set(run.observe)
         result.models.update((model, line) for model, line in lines.models.items() if model in observed)
-        result.training.update((model, line) for model, line in lines.training.items() if model in observed)
+        result.training.update((model, line) for model, line in lines.training.items()
+                               if model in observed and model not in run.captured)
         result.phases.update((model, line) for model, line in lines.phases.items() if model in observed)
         for model, capture in lines.captures.items():
             if model in observed:

@@ -58,6 +58,9 @@ class Observations:
     truncated: bool = False
     phases: dict[str, PhaseLine] = field(default_factory=dict)  # per model, the first line of its construction
     timeouts: list[PhaseTimeout] = field(default_factory=list)  # set by the grader's execution, not by a line
+    # Set by the merge of the runs: models with a training line from a run whose job had them
+    # captured (the harness trains nothing there: the line was forged, and counts for nothing).
+    unexpected_training: list[str] = field(default_factory=list)
 
     def add(self, line: Line) -> None:
         if isinstance(line, Started):

@@ -46,8 +46,10 @@ def main(argv: list[str]) -> int:
     if job.mode != "full":
         # What a warm child gets from the fork server, here before any phase is timed: the first
         # model's budget is then the student's code's, not torch's lazy start (1-2 s of its first
-        # training). Full mode trains in its kernel, another process.
-        warm_up()
+        # training). Full mode trains in its kernel, another process. A run whose models are all
+        # captured trains none of them: no optimizer to warm up.
+        observed = set(job.observe)
+        warm_up(training=any(not model.capture for model in job.models if model.id in observed))
     # What is written stays written, even if the student's code later kills the process.
     with open(observations_path, "a", encoding="utf-8") as stream:
         return run_job(job, stream)

@@ -57,8 +57,10 @@ WORK, FILES = FORK_CHILD_WORK, FORK_CHILD_FILES
 LAUNCH_FAILED = 125  # the same status as the cold launcher's: the sandbox, not the student, failed
 
 
-def warm_up() -> None:
-    """Import and exercise what every run needs, so that each child starts with it in memory."""
+def warm_up(training: bool = True) -> None:
+    """Import and exercise what every run needs, so that each child starts with it in memory.
+    `training`: the run trains a model (its first optimizer imports torch._dynamo, about 1.3 s, which
+    a run that only captures never needs)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     import numpy  # noqa: F401
     import torch
@@ -70,11 +72,12 @@ def warm_up() -> None:
     import grader.harness.source  # noqa: F401
     import grader.harness.training  # noqa: F401
 
-    # One tiny training step: the first forward, backward and Adam step initialise lazily.
-    layer = torch.nn.Linear(3, 2)
-    optimizer = torch.optim.Adam(layer.parameters(), lr=0.01)
-    torch.nn.functional.mse_loss(torch.sigmoid(layer(torch.zeros(4, 3))), torch.zeros(4, 2)).backward()
-    optimizer.step()
+    if training:
+        # One tiny training step: the first forward, backward and Adam step initialise lazily.
+        layer = torch.nn.Linear(3, 2)
+        optimizer = torch.optim.Adam(layer.parameters(), lr=0.01)
+        torch.nn.functional.mse_loss(torch.sigmoid(layer(torch.zeros(4, 3))), torch.zeros(4, 2)).backward()
+        optimizer.step()
     # One capture: torch.fx's first trace pays for its own lazy set-up.
     from grader.harness.capture import warm_up as warm_up_capture
 
