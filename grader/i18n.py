@@ -751,6 +751,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "モデルのクラスが 1 つも見つかりませんでした。別のファイルを提出していないか確認してください。",
         "en": "Not one model class was found: check whether the wrong file was handed in.",
     },
+    "attention.not_built": {
+        "ja": "モデルのクラス ({classes}) は見つかりましたが、どれも作れませんでした。レポートのエラーを確認してください。",
+        "en": "Model classes were found ({classes}) but none of them could be built: see the errors in the report.",
+    },
+    "attention.other_names": {
+        "ja": "課題の名前のクラスはありませんが、nn.Module のクラス ({classes}) が定義されています。名前を変えただけかもしれません。",
+        "en": "No class has a name the assignment asks for, but the file defines nn.Module classes ({classes}): perhaps only renamed.",
+    },
     "attention.too_good": {
         "ja": "{model}: テストデータの MSE が {value} で、満点の基準 {full} よりはるかに小さい値です。正解データを参照していないか確認してください。",
         "en": "{model}: test MSE {value} is far below the full-credit threshold {full}; check that the model does not look the answers up.",

@@ -212,6 +212,7 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
         incidents=(_incidents(observations, messages, spec.timeout_s) + _graph_incidents(verifications, messages)
                    + _unexpected_lines(observations, spec, messages)),
         unverified=[model for model, v in verifications.items() if v is not None and v.status == "unverified"],
+        module_classes=[found.name for found in observations.classes],
         notes=[messages.text("note.encoding", encoding=n.split(":", 1)[1]) for n in submission.notes if n.startswith("encoding:")],
         skipped=[Skip(cell=s.cell, line=s.line, text=s.text) for s in (observations.plan.skipped if observations.plan else [])],
         stdout=observations.process.stdout if observations.process else "",

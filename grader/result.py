@@ -81,6 +81,9 @@ class Result(BaseModel):
     # Models graded the old way, inside the sandbox, because they could not be captured as a graph:
     # their scores rest on what the student's process reported (the `capture` check says why).
     unverified: list[str] = Field(default_factory=list)
+    # The torch.nn.Module classes the run found in the submission, by name (what a class summary
+    # names when none of them is a required model).
+    module_classes: list[str] = Field(default_factory=list)
     message: str | None = None  # why an invalid submission could not be graded
     notes: list[str] = Field(default_factory=list)
     skipped: list[Skip] = Field(default_factory=list)

@@ -25,7 +25,7 @@ from fixtures.submissions import REPORT_MARKUP
 from grader.i18n import Messages
 from grader.outputs.report import html as report_html
 from grader.outputs.report import plots
-from grader.outputs.report.class_summary import render_summary_page, report_href
+from grader.outputs.report.class_summary import attention_reasons, render_summary_page, report_href
 from grader.outputs.report.html import error_locations, render_report, write_report
 from grader.pipeline import grade_file
 from grader.result import Graded, Incident, Result, SubmissionInfo
@@ -323,6 +323,29 @@ def test_summary_page(assignment):
     needing = re.findall(r'<li><a href="reports/(\w+).html">', attention)
     assert needing == ["carol", "dave", "erin", "frank"]
     assert "Time limit reached" in attention and "far below the full-credit threshold" in attention
+
+
+NO_REQUIRED_MODEL = {
+    "renamed": "import torch\n\n\nclass IrisNet(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+               "        self.l1 = torch.nn.Linear(4, 3)\n\n    def forward(self, x):\n        return self.l1(x)\n",
+    "unbuilt": "import torch\n\n\nclass MLR(torch.nn.Module):\n    def __init__(self, n_input, n_output):\n"
+               "        raise ValueError('not yet')\n",
+    "wrong_file": "print('hello')\n",
+}
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("renamed", "No class has a name the assignment asks for, but the file defines nn.Module classes (IrisNet):"
+                " perhaps only renamed."),
+    ("unbuilt", "Model classes were found (MLR) but none of them could be built: see the errors in the report."),
+    ("wrong_file", "Not one model class was found: check whether the wrong file was handed in."),
+])
+def test_the_class_summary_says_why_no_model_was_graded(assignment, tmp_path, case, reason):
+    path = tmp_path / f"{case}.py"
+    path.write_text(NO_REQUIRED_MODEL[case], encoding="utf-8")
+    result = grade_file(path, assignment, lang="en").result
+    assert all(c.status != "passed" for c in result.checks if c.id.endswith(".defined"))
+    assert reason in attention_reasons(result, assignment, Messages("en"))
 
 
 def test_summary_page_with_nothing_graded(assignment):

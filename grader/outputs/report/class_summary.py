@@ -20,7 +20,7 @@ from grader.i18n import CATALOGUE, Lang, Messages
 from grader.outputs.report import plots
 from grader.outputs.report.html import check_name, content_security_policy, environment
 from grader.outputs.similarity import SimilarPair
-from grader.result import Result
+from grader.result import CheckResult, Result
 from grader.spec import LoadedAssignment
 
 # A pass rate below this is marked as an idea the class has missed.
@@ -79,7 +79,7 @@ def attention_reasons(result: Result, assignment: LoadedAssignment, messages: Me
     if result.status == "graded":
         defined = [c for c in result.checks if c.id.endswith(".defined")]
         if defined and all(c.status != "passed" for c in defined):
-            reasons.append(messages.text("attention.no_model"))
+            reasons.append(_no_model_reason(defined, result.module_classes, messages))
         for model in assignment.spec.models:
             value = result.metrics.get(f"{model.id}.{model.metric.name}")
             if model.metric.kind == "mse" and value is not None and value < model.metric.full_credit / TOO_GOOD_FACTOR:
@@ -93,6 +93,17 @@ def attention_reasons(result: Result, assignment: LoadedAssignment, messages: Me
         if result.score < 0 or result.score > result.max_score + 1e-9:
             reasons.append(messages.text("attention.bad_score", score=f"{result.score:g}", max=f"{result.max_score:g}"))
     return reasons
+
+
+def _no_model_reason(defined: list[CheckResult], module_classes: list[str], messages: Messages) -> str:
+    """Why no model was graded: classes that were found and did not build, classes under other
+    names than the assignment's, or no model class at all (perhaps the wrong file)."""
+    unbuilt = list(dict.fromkeys(c.found for c in defined if c.found and c.found != "—"))
+    if unbuilt:
+        return messages.text("attention.not_built", classes=", ".join(unbuilt[:10]))
+    if module_classes:
+        return messages.text("attention.other_names", classes=", ".join(module_classes[:10]))
+    return messages.text("attention.no_model")
 
 
 def check_rates(results: list[Result], assignment: LoadedAssignment, messages: Messages) -> list[CheckRate]:
