@@ -174,6 +174,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "predictions computed from the parameters",
     },
     "where.cell": {"ja": "セル {cell} の {line} 行目", "en": "cell {cell}, line {line}"},
+    "error.cuda": {
+        "ja": "— 採点は GPU のない CPU で行います。デバイスは device = torch.device(\"cuda\" if torch.cuda.is_available() else \"cpu\") のように選び、.cuda() ではなく .to(device) を使ってください。",
+        "en": "— grading runs on a CPU without a GPU: pick the device with device = torch.device(\"cuda\" if torch.cuda.is_available() else \"cpu\") and use .to(device) instead of .cuda().",
+    },
     "error.skipped_name": {
         "ja": "— 「{name}」はセル {cell} の {line} 行目で定義されていますが、定義モードではその文 (学習ループや計算) は実行されません。クラスの中で必要な値は、クラスの引数にするか、定数として定義してください。",
         "en": "— '{name}' is set in cell {cell}, line {line}, but definitions mode does not run that statement (training loops and computations are skipped). Pass the value as a constructor argument or define it as a constant.",
@@ -660,6 +664,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "report.skipped_intro": {
         "ja": "次の {count} 個の文は実行していません。クラスの中でここで作られる名前を使うと、エラーになります。",
         "en": "These {count} statements did not run. A class that uses a name they create fails.",
+    },
+    "report.skipped_intro_one": {
+        "ja": "次の文は実行していません。クラスの中でここで作られる名前を使うと、エラーになります。",
+        "en": "This statement did not run. A class that uses a name it creates fails.",
     },
     "report.no_skipped": {"ja": "実行しなかった文はありません。", "en": "Every statement ran."},
     "report.stdout": {"ja": "標準出力", "en": "Standard output"},

@@ -30,6 +30,7 @@ from grader.checks.written import written_answers
 from grader.evaluate.evaluator import Evaluator
 from grader.evaluate.execute import Execution, execute, wire_recipe
 from grader.evaluate.observations import Observations
+from grader.evaluate.source_check import class_named_at
 from grader.evaluate.verify import model_facts
 from grader.i18n import Lang, Messages, overlay_problems
 from grader.intake.files import file_sha256, student_id_for
@@ -39,7 +40,7 @@ from grader.intake.submission import (
     Submission,
     read_submission,
 )
-from grader.protocol.wire import Failed
+from grader.protocol.wire import ExecError, Failed
 from grader.result import (
     CodeCell,
     Graded,
@@ -245,7 +246,7 @@ def model_evidence(observations: Observations, submission: Submission, model_id:
         observation=facts.observation, training=facts.training, verification=facts.verification,
         construct_phase=observations.phases.get(model_id), timeout=timeout, run_finished=observations.finished,
         plan_problems=tuple(observations.plan.problems) if observations.plan else (),
-        class_errors=tuple(e for e in observations.exec_errors if e.statement == "class"),
+        class_errors=_class_errors_of(model, observations, submission, spec),
         skipped_names=skipped_names,
     )
 
@@ -272,6 +273,16 @@ def _skipped_names(observations: Observations) -> dict[str, tuple[int, int]]:
         for name in skipped.names:
             names.setdefault(name, (skipped.cell, skipped.line))
     return names
+
+
+def _class_errors_of(model: ModelSpec, observations: Observations, submission: Submission,
+                     spec: Assignment) -> tuple[ExecError, ...]:
+    """The class statements that raised and belong to `model`: its own class's, and those of classes
+    no model of the assignment is named after (a renamed model, or a helper it may use); never
+    another model's (a NameError in class MLPC is MLPC's, not MLR's)."""
+    others = {name for other in spec.models if other.id != model.id for name in other.class_names} - set(model.class_names)
+    return tuple(error for error in observations.exec_errors if error.statement == "class"
+                 and class_named_at(submission, error.cell, error.line) not in others)
 
 
 def _unexpected_lines(observations: Observations, spec: Assignment, messages: Messages) -> list[Incident]:

@@ -348,6 +348,42 @@ def test_the_class_summary_says_why_no_model_was_graded(assignment, tmp_path, ca
     assert reason in attention_reasons(result, assignment, Messages("en"))
 
 
+def test_a_hard_coded_cuda_call_is_told_that_grading_runs_on_the_cpu(assignment, tmp_path):
+    path = tmp_path / "cuda.py"
+    path.write_text("import torch\n\n\nclass MLR(torch.nn.Module):\n    def __init__(self, n_input, n_output):\n"
+                    "        super().__init__()\n        self.l1 = torch.nn.Linear(n_input, n_output).cuda()\n\n"
+                    "    def forward(self, x):\n        return self.l1(x)\n", encoding="utf-8")
+    defined = {c.id: c for c in grade_file(path, assignment, lang="en").result.checks}["mlr.defined"]
+    assert defined.status == "error" and "Torch not compiled with CUDA enabled" in defined.message
+    assert ("grading runs on a CPU without a GPU: pick the device with device = torch.device(\"cuda\" if"
+            " torch.cuda.is_available() else \"cpu\") and use .to(device) instead of .cuda().") in defined.message
+
+
+def test_one_statement_that_did_not_run_is_one_statement(assignment, tmp_path):
+    path = tmp_path / "one_skip.py"
+    path.write_text("import torch\n\nprint('training would go here')\n", encoding="utf-8")
+    graded = grade_file(path, assignment, lang="en")
+    assert len(graded.result.skipped) == 1
+    page = render_report(graded, assignment)
+    assert "This statement did not run. A class that uses a name it creates fails." in page
+    assert "These 1 statements" not in page
+
+
+def test_an_error_in_one_class_is_that_models_alone(assignment, tmp_path):
+    path = tmp_path / "one_broken_class.py"
+    path.write_text("import torch\n\n\nclass MLR(torch.nn.Module):\n    def __init__(self, n_input, n_output):\n"
+                    "        super().__init__()\n        self.l1 = torch.nn.Linear(n_input, n_output)\n\n"
+                    "    def forward(self, x):\n        return self.l1(x)\n\n\n"
+                    "class MLPC(torch.nn.Module):\n    activation = undefined_activation\n", encoding="utf-8")
+    checks = {c.id: c for c in grade_file(path, assignment, lang="en").result.checks}
+    assert checks["mlr.defined"].status == "passed"
+    assert checks["mlpc.defined"].status == "failed"
+    assert "undefined_activation" in checks["mlpc.defined"].message
+    for other in ("lr", "mlpr", "ae"):
+        assert checks[f"{other}.defined"].status == "failed"
+        assert "undefined_activation" not in checks[f"{other}.defined"].message, other
+
+
 def test_summary_page_with_nothing_graded(assignment):
     page = render_summary_page([_result("dave", 0, status="invalid", message="empty")], assignment, "ja")
     assert "採点済みの提出はありません" in page and "<svg" not in page

@@ -90,7 +90,14 @@ class ModelContext:
         skipped = self.evidence.skipped_names.get(error.name or "") if error.type == "NameError" else None
         if skipped:
             text += " " + self.messages.text("error.skipped_name", name=error.name, cell=skipped[0], line=skipped[1])
+        if _needs_a_gpu(error):
+            text += " " + self.messages.text("error.cuda")
         return f"{text}{(' (' + where + ')') if where else ''}"
+
+
+def _needs_a_gpu(error: ErrorInfo) -> bool:
+    """The error of code that asked for CUDA (`.cuda()`, `device="cuda"`) on a machine without it."""
+    return any(sign in error.message for sign in ("Torch not compiled with CUDA", "No CUDA GPUs", "NVIDIA driver"))
 
 
 class Check:

@@ -13,6 +13,8 @@ import re
 from grader.intake.submission import Submission
 from grader.protocol.wire import CapturedModel, ClassInfo
 
+CLASS_STATEMENT = re.compile(r"^[ \t]*class[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+
 
 def class_problem(submission: Submission, claimed: ClassInfo | None) -> str | None:
     """Why the class the harness says plays a model is not the submission's own, or None."""
@@ -24,6 +26,18 @@ def class_problem(submission: Submission, claimed: ClassInfo | None) -> str | No
     definition = re.compile(rf"^[ \t]*class[ \t]+{re.escape(claimed.name)}\b", re.MULTILINE)
     if not any(definition.search(text) for text in texts):
         return f"no class {claimed.name} is defined in cell {claimed.cell}"
+    return None
+
+
+def class_named_at(submission: Submission, cell: int, line: int) -> str | None:
+    """The name of the class whose statement starts at `line` of `cell` (after its decorators), or None."""
+    source = next((c.source for c in submission.cells if c.number == cell), "")
+    for text in source.splitlines()[max(line - 1, 0):line + 20]:
+        match = CLASS_STATEMENT.match(text)
+        if match:
+            return match.group(1)
+        if not text.lstrip().startswith("@"):
+            return None
     return None
 
 
