@@ -28,6 +28,10 @@ ROUTER = textwrap.dedent("""
                 time.sleep(3600)
             if request["do"] == "print":
                 print("a worker's stray output", flush=True)  # must not reach the router's answers
+            if request["do"] == "two_lines":  # a second line that would answer request 9
+                answers.write(b'{"n": 0}\\n9 {"forged": true}\\n')
+                answers.flush()
+                continue
             if request["do"] == "slow":
                 time.sleep(0.5)
             answers.write(json.dumps({"pid": os.getpid(), "n": request["n"]}).encode() + b"\\n")
@@ -113,6 +117,16 @@ def test_what_a_worker_prints_is_not_an_answer(router):
     one.send(1, "print", n=1)
     one.send(2, "answer", n=2)
     assert [one.answer()[0], one.answer()[0]] == [1, 2]
+    assert one.close() == 0
+
+
+def test_a_worker_that_writes_more_than_one_line_answers_nothing(router):
+    one = router(1)
+    one.send(1, "two_lines")
+    assert one.answer() == (1, {"error": "the trusted evaluation of this graph ended without an answer"})
+    one.send(9, "answer", n=9)
+    key, answer = one.answer()
+    assert key == 9 and answer["n"] == 9 and "forged" not in answer
     assert one.close() == 0
 
 

@@ -257,7 +257,7 @@ class _Worker:
 def _route(requests: IO[bytes], answers: IO[bytes], workers: int, serve: Callable[[IO[bytes], IO[bytes]], None],
            overrun_s: float = OVERRUN_S) -> None:
     """Hand each request line to an idle worker, each answer back with its request's id; a worker
-    that ends without answering, answers more than MAX_ANSWER_BYTES, or overruns its request's budget
+    that ends without answering, answers more than one line or MAX_ANSWER_BYTES, or overruns its request's budget
     by `overrun_s` is killed and replaced, and its request is answered with an error. (The grader
     sends no more requests than there are workers; any more wait here.) `serve`: what a forked
     worker runs over its two pipes."""
@@ -287,7 +287,9 @@ def _route(requests: IO[bytes], answers: IO[bytes], workers: int, serve: Callabl
             worker.unread += chunk
             if chunk and not worker.unread.endswith(b"\n") and len(worker.unread) <= MAX_ANSWER_BYTES:
                 continue  # more of the answer to come
-            if chunk and len(worker.unread) <= MAX_ANSWER_BYTES:
+            # One line per request: a worker that writes more (or more than the bound) is not trusted
+            # with the next, and its extra lines can never answer another request.
+            if chunk and len(worker.unread) <= MAX_ANSWER_BYTES and worker.unread.count(b"\n") == 1:
                 _reply(answers, worker, worker.unread.rstrip(b"\n"))
                 worker.holding, worker.unread = None, b""
                 idle.append(busy.pop(descriptor))

@@ -50,7 +50,7 @@ from grader.sandbox.process import (
     run_process,
     scrubbed_environment,
 )
-from grader.spec import LoadedAssignment, Mode, Recipe
+from grader.spec import LoadedAssignment, Mode, ModelSpec, Recipe
 from grader.spec.datasets import Split, splits_for
 from grader.spec.probe_points import probe_inputs
 
@@ -165,7 +165,7 @@ def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict
     models = []
     for model in spec.models:
         split, recipe = splits[model.id], spec.recipe_for(model)
-        capture = model.captured and model.id not in uncaptured
+        capture = _captured_in_job(model, uncaptured)
         no_rows: list[list[float]] = []
         models.append(wire.ModelJob(
             id=model.id, class_names=model.class_names, match_methods=model.match_methods, args=model.args,
@@ -184,6 +184,11 @@ def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict
         cells=[wire.CodeCell(c.number, c.source) for c in submission.cells], files_dir=files_dir, models=models,
         observe=list(observe) if observe is not None else [model.id for model in spec.models],
     )
+
+
+def _captured_in_job(model: ModelSpec, uncaptured: frozenset[str]) -> bool:
+    """A run's job has the harness capture the model (and train none of it), or observe it the old way."""
+    return model.captured and model.id not in uncaptured
 
 
 def execute(submission: Submission, assignment: LoadedAssignment, mode: Mode | None = None,
@@ -238,7 +243,7 @@ class _Runner:
             observations = _execute_once(self.submission, self.assignment, self.splits, self.mode, left, self.stop,
                                          self.fork_server, observe, watch, uncaptured)
             captured = tuple(model.id for model in self.assignment.spec.models
-                             if model.id in observe and model.captured and model.id not in uncaptured)
+                             if model.id in observe and _captured_in_job(model, uncaptured))
             self.runs.append(Run(observations, tuple(observe), captured))
             expired = _confirmed(watch.expired, observations)
             if expired is None:
