@@ -14,7 +14,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml Makefile $(wildcard scripts/setup-*.sh)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,sandbox]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,sandbox,course]'
 	@if [ -f scripts/setup-sandbox.sh ]; then bash scripts/setup-sandbox.sh $(VENV); fi
 	@if [ -f scripts/setup-browser.sh ]; then bash scripts/setup-browser.sh; fi
 	touch $(STAMP)

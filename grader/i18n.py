@@ -174,6 +174,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "predictions computed from the parameters",
     },
     "where.cell": {"ja": "セル {cell} の {line} 行目", "en": "cell {cell}, line {line}"},
+    "where.cell_only": {"ja": "セル {cell}", "en": "cell {cell}"},
     "error.cuda": {
         "ja": "— 採点は GPU のない CPU で行います。デバイスは device = torch.device(\"cuda\" if torch.cuda.is_available() else \"cpu\") のように選び、.cuda() ではなく .to(device) を使ってください。",
         "en": "— grading runs on a CPU without a GPU: pick the device with device = torch.device(\"cuda\" if torch.cuda.is_available() else \"cpu\") and use .to(device) instead of .cuda().",
@@ -257,11 +258,35 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "セル {cell} の {line} 行目のクラス定義でエラー: {error}。",
         "en": "The class definition in cell {cell}, line {line} raised: {error}.",
     },
+    "defined.cell_raised": {
+        "ja": "クラスを定義するセル {cell} が {line} 行目でエラーになりました: {error}。そのセルでエラーより後の文は実行されていません。",
+        "en": "Cell {cell}, which defines classes, raised at line {line}: {error}. Its statements after the error did not run.",
+    },
+    "defined.construct_refused": {
+        "ja": "{name}({args}) でモデルを作れませんでした: {error}。課題はこのモデルを {name}({parameters}) として作ります。",
+        "en": "Could not build the model with {name}({args}): {error}; the assignment builds it as {name}({parameters}).",
+        "hint_ja": "__init__ が課題の引数を (self, {parameters}) の順に受け取るようにしてください。",
+        "hint_en": "Make __init__ take the assignment's arguments in this order: (self, {parameters}).",
+    },
     "defined.construct_failed": {
         "ja": "{name}({args}) でモデルを作れませんでした: {error}",
         "en": "Could not build the model with {name}({args}): {error}",
         "hint_ja": "__init__ の引数の数と順番が課題の指定と同じか、super().__init__() を呼んでいるか確認してください。",
         "hint_en": "Check that __init__ takes the arguments the assignment gives, in the same order, and calls super().__init__().",
+    },
+    "defined.without_arguments": {
+        "ja": "{name}({args}) でモデルを作れませんでした: {error}。課題はこのモデルを {name}({parameters}) として作ります。引数なしの {name}() では作れたので、ほかの確認はそのモデルで行いました。",
+        "en": "Could not build the model with {name}({args}): {error}; the assignment builds it as {name}({parameters}). {name}() builds without arguments, so the other checks graded that model.",
+        "hint_ja": "__init__ が課題の引数 (self, {parameters}) を受け取り、層の大きさを数値で直接書かずにその引数から決めるようにしてください。",
+        "hint_en": "Make __init__ take the assignment's arguments (self, {parameters}) and build the layers from them instead of writing the sizes as numbers.",
+    },
+    "defined.found_classes": {
+        "ja": "ファイルにある torch.nn.Module のクラス: {classes}。",
+        "en": "The torch.nn.Module classes in the file: {classes}.",
+    },
+    "defined.looks_like": {
+        "ja": "{name} はこのモデルに見えます ({call} として作ると、入力 {inputs} 個から出力 {outputs} 個を返します)。そうなら、クラス名を {wanted} に変えてください。",
+        "en": "{name} looks like this model (built as {call}, it maps {inputs} inputs to {outputs} outputs): if it is, rename the class {wanted}.",
     },
     # ---- checks: structure -------------------------------------------------------------------
     "structure.passed": {"ja": "層の構成は期待どおりです: {layers}", "en": "The layers are as expected: {layers}"},
@@ -277,11 +302,66 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "hint_ja": "各 torch.nn.Linear の入力・出力の大きさが、コンストラクタの引数から決まっているか確認してください。",
         "hint_en": "Check that each torch.nn.Linear takes its input and output sizes from the constructor arguments.",
     },
-    "structure.missing_sigmoid": {
-        "ja": "シグモイド関数が足りません。",
-        "en": "A sigmoid is missing.",
-        "hint_ja": "課題の層の並びでシグモイド関数がある位置 (出力の直前や中間層の後など) で、forward が torch.sigmoid を通しているか確認してください。",
-        "hint_en": "Check that forward applies a sigmoid (torch.sigmoid) wherever the assignment's layers have one (at the end, after a hidden layer).",
+    "structure.missing_output_activation": {
+        "ja": "forward の出力が {activation} を通っていません (課題の層は {activation} で終わります)。",
+        "en": "forward's output does not go through {activation}; the assignment's layers end with it.",
+        "hint_ja": "forward の最後で、最後の層の出力に {activation} を適用してください。",
+        "hint_en": "Apply {activation} to the last layer's output at the end of forward.",
+    },
+    "structure.extra_output_activation": {
+        "ja": "forward の出力が最後の線形層の後で {activation} を通っていますが、課題の層にはありません。",
+        "en": "forward passes its output through {activation} after the last linear layer; the assignment's layers do not.",
+        "hint_ja": "最後の線形層の出力をそのまま返してください。",
+        "hint_en": "Return the last linear layer's output as it is.",
+    },
+    "structure.missing_hidden_activation": {
+        "ja": "線形層の間に {activation} がありません。",
+        "en": "There is no {activation} between the linear layers.",
+        "hint_ja": "活性化関数を挟まない 2 つの線形層は、1 つの線形写像と同じです。中間層の出力に {activation} を適用してください。",
+        "hint_en": "Two linear layers with no activation between them are a single linear map: apply {activation} to the hidden layer's output.",
+    },
+    "structure.extra_layers": {
+        "ja": "課題の層にない層が使われています: {names}。",
+        "en": "forward uses layers the assignment's model does not have: {names}.",
+        "hint_ja": "採点は課題が指定するモデルに対して行います。{names} を外して、課題の層の並びと同じにしてください。",
+        "hint_en": "The grading measures the model the assignment describes: leave out {names} so that the layers are the assignment's.",
+    },
+    # Hints for what was found in a model of a given task (`ModelSpec.task`): their own texts name the situation.
+    "hint.output_activation_missing.classification": {
+        "ja": "分類モデルの出力の活性化関数",
+        "en": "A classifier's output activation",
+        "hint_ja": "分類モデルの出力はクラスごとの確率として読むので、forward の最後で {activation} を通して 0 から 1 の範囲に収めます。",
+        "hint_en": "A classifier's outputs are read as a probability per class, so forward ends with {activation}, which keeps each of them between 0 and 1.",
+    },
+    "hint.output_activation_missing.regression": {
+        "ja": "回帰モデルの出力の活性化関数",
+        "en": "A regression's output activation",
+        "hint_ja": "この課題の回帰モデルは、出力に {activation} を適用します。最後の線形層の出力に {activation} を通してください。",
+        "hint_en": "This assignment's regression applies {activation} to its output: pass the last linear layer's output through {activation}.",
+    },
+    "hint.output_activation_missing.reconstruction": {
+        "ja": "再構成の出力の活性化関数",
+        "en": "A reconstruction's output activation",
+        "hint_ja": "この課題のオートエンコーダーは、再構成した出力に {activation} を適用します。デコーダーの出力に {activation} を通してください。",
+        "hint_en": "This assignment's autoencoder applies {activation} to its reconstruction: pass the decoder's output through {activation}.",
+    },
+    "hint.output_activation_extra.regression": {
+        "ja": "回帰モデルの出力に余計な活性化関数",
+        "en": "An extra activation on a regression's output",
+        "hint_ja": "回帰モデルはどんな大きさの値も予測します。{activation} はすべての予測をその値域に押し込めてしまう (シグモイドなら 0 から 1) ので、最後の線形層の出力をそのまま返してください。",
+        "hint_en": "A regression predicts values of any size; {activation} squeezes every prediction into its range (a sigmoid: between 0 and 1), so return the last linear layer's output as it is.",
+    },
+    "hint.output_activation_extra.reconstruction": {
+        "ja": "再構成の出力に余計な活性化関数",
+        "en": "An extra activation on a reconstruction",
+        "hint_ja": "オートエンコーダーは入力そのものを再構成します。入力の値は {activation} の値域に収まっていないので、デコーダーの線形層の出力をそのまま返してください。",
+        "hint_en": "An autoencoder reconstructs its inputs, whose values are not confined to {activation}'s range: return the decoder's linear output as it is.",
+    },
+    "hint.output_activation_extra.classification": {
+        "ja": "分類モデルの出力に余計な活性化関数",
+        "en": "An extra activation on a classifier's output",
+        "hint_ja": "この課題の分類モデルは、最後の線形層の出力 (スコア) をそのまま返します。{activation} を外してください。",
+        "hint_en": "This assignment's classifier returns the last linear layer's output (its scores) as it is: leave out the {activation}.",
     },
     "structure.activations": {
         "ja": "活性化関数の種類か位置が期待と違います。",
@@ -320,6 +400,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "forward raised an error: {error}",
         "hint_ja": "(バッチの大きさ × 入力の変数の数) の形の入力で forward を試してみてください。",
         "hint_en": "Try forward on an input of the shape (batch size × number of input variables).",
+    },
+    "forward.tuple": {
+        "ja": "forward が {length} 個の値の {type} ({shapes}) を返しました。課題は形 {want} の tensor 1 つを期待しています。",
+        "en": "forward returned a {type} of {length} ({shapes}); the assignment expects one tensor of shape {want}.",
+        "hint_ja": "forward はモデルの出力だけを返してください。中間層の表現 (コード) などは、project(x) のような別のメソッドで返します。",
+        "hint_en": "Return only the model's output from forward; give other values (such as the hidden code) a method of their own, like project(x).",
     },
     "forward.not_tensor": {
         "ja": "forward が tensor ではなく {type} を返しました。",
@@ -494,8 +580,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "metric.zero.mse": {
         "ja": "テストデータの MSE は {value} で、0 点の基準 {zero} 以上です。",
         "en": "Test MSE is {value}, at or above the zero-credit threshold {zero}.",
-        "hint_ja": "出力層に余計な活性化関数がないか (回帰の出力はシグモイドを通しません) 確認してください。",
-        "hint_en": "Check for an extra activation on the output layer (a regression output is not passed through a sigmoid).",
+        "hint_ja": "採点器はすべての提出を同じ条件で学習させています。forward の計算を課題のモデルと見比べ、重みの初期化を自分で変えていないか確認してください。",
+        "hint_en": "The grader trains every submission the same way: compare what forward computes with the assignment's model, and check that you did not change how the weights are initialised.",
     },
     "metric.full.accuracy": {
         "ja": "テストデータの正解率は {value} で、満点の基準 {full} 以上です ({seeds} 通りの初期値の{aggregate})。",
@@ -512,6 +598,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Test accuracy is {value}, at or below the zero-credit threshold {zero}.",
         "hint_ja": "出力が最大になるクラスを予測とします。forward の構成を課題の指定と見比べてください。",
         "hint_en": "The predicted class is the output with the largest value; compare forward's layers with the assignment's.",
+    },
+    "metric.constant.mse": {
+        "ja": "テストデータの MSE は {value} ですが、モデルはどのテストデータにも同じ値を予測しています (実測値と予測値の図が水平な直線になります)。学習データの目的変数の平均をいつも予測したときの MSE は {baseline} です。",
+        "en": "Test MSE is {value}, but the model predicts the same value for every test sample (the observed-versus-predicted plot is a flat line); always predicting the training targets' mean scores {baseline}.",
+        "hint_ja": "よくある原因: シグモイドの飽和や死んだ ReLU (中間層の出力がどの入力でも同じ)、入力 x を使っていない forward、出力層の前で定数になる値。いくつかのデータで中間層の出力を print して確かめてください。",
+        "hint_en": "Likely causes: a saturated sigmoid or dead ReLUs (the hidden layer gives the same output for every input), a forward that does not use its input x, or a constant before the output layer. Print the hidden layer's outputs for a few samples.",
+    },
+    "metric.constant.accuracy": {
+        "ja": "テストデータの正解率は {value} ですが、モデルはどのテストデータにも同じ出力を返すため、すべて同じクラスを予測しています。",
+        "en": "Test accuracy is {value}, but the model gives the same output for every test sample, so it predicts one class for all of them.",
+        "hint_ja": "よくある原因: シグモイドの飽和や死んだ ReLU (中間層の出力がどの入力でも同じ)、入力 x を使っていない forward、出力層の前で定数になる値。いくつかのデータで中間層の出力を print して確かめてください。",
+        "hint_en": "Likely causes: a saturated sigmoid or dead ReLUs (the hidden layer gives the same output for every input), a forward that does not use its input x, or a constant before the output layer. Print the hidden layer's outputs for a few samples.",
     },
     "metric.bad_shape": {
         "ja": "出力の形が正しくないため、テストデータでの評価は行いませんでした。",
@@ -538,6 +636,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "クラスが使えないため、この確認は行いませんでした。",
         "en": "Not checked: the class could not be used.",
     },
+    "skipped.not_tensor": {
+        "ja": "forward が tensor 1 つではなく {type} を返したため、この確認は行いませんでした (出力の形を参照)。",
+        "en": "Not checked: forward returned a {type}, not one tensor (see the output shape).",
+    },
     "skipped.forward_failed": {
         "ja": "forward が動かないため、この確認は行いませんでした。",
         "en": "Not checked: forward did not run.",
@@ -561,6 +663,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "label.expected": {"ja": "期待", "en": "Expected"},
     "label.found": {"ja": "実際", "en": "Found"},
     "label.skipped_statements": {"ja": "定義モードで実行しなかった文", "en": "Statements definitions mode did not run"},
+    "label.code_errors": {"ja": "実行中のエラー", "en": "Errors while the code ran"},
     "label.incidents": {"ja": "実行時の出来事", "en": "What happened while running"},
     "label.output": {"ja": "提出コードの出力", "en": "Output of the submission"},
     "label.report_title": {"ja": "採点結果", "en": "Grading report"},
@@ -658,8 +761,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Run in definitions mode: only the imports, def, class and constant assignments of each code cell ran; training loops, plots and other top-level work did not. The grader trains every model itself, the same way for everyone.",
     },
     "report.mode.full": {
-        "ja": "全実行モードで実行しました: ノートブックを上から順にすべて実行しています。モデルの学習は採点器が同じ条件で改めて行います。",
-        "en": "Run in full mode: the whole notebook ran top to bottom. The grader then trains every model itself, the same way for everyone.",
+        "ja": "全実行モードで実行しました: ノートブックのすべてのセルを上から順に実行しています (エラーになったセルがあっても次のセルに進みます)。モデルの学習は採点器が同じ条件で改めて行います。",
+        "en": "Run in full mode: every cell of the notebook was run, top to bottom (a cell that raised did not stop the next). The grader then trains every model itself, the same way for everyone.",
+    },
+    "report.code_errors": {
+        "ja": "次のコードはエラーになりました。そこで作られるはずだった名前は、その後のコードでは使えません。",
+        "en": "This code raised an error; whatever it would have defined did not exist for the code after it.",
+    },
+    "report.missing_packages": {
+        "ja": "採点の環境には {names} がありません。import は代わりのオブジェクトで通し、それを使ったコードだけがエラーになりました (採点には必要ありません)。",
+        "en": "The grading sandbox does not have {names}: its import went through with a stand-in, and only the code that used it failed (the grading does not need it).",
     },
     "report.skipped_intro": {
         "ja": "次の {count} 個の文は実行していません。クラスの中でここで作られる名前を使うと、エラーになります。",

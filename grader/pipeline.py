@@ -30,7 +30,7 @@ from grader.checks.written import written_answers
 from grader.evaluate.evaluator import Evaluator
 from grader.evaluate.execute import Execution, execute, wire_recipe
 from grader.evaluate.observations import Observations
-from grader.evaluate.source_check import class_named_at
+from grader.evaluate.source_check import class_named_at, classes_defined_in
 from grader.evaluate.verify import model_facts
 from grader.i18n import Lang, Messages, overlay_problems
 from grader.intake.files import file_sha256, student_id_for
@@ -40,9 +40,10 @@ from grader.intake.submission import (
     Submission,
     read_submission,
 )
-from grader.protocol.wire import ExecError, Failed
+from grader.protocol.wire import CellError, ErrorInfo, ExecError, Failed
 from grader.result import (
     CodeCell,
+    CodeError,
     Graded,
     Incident,
     ModelOutcome,
@@ -58,6 +59,7 @@ from grader.spec.datasets import Split
 from grader.spec.probe_points import probe_inputs
 
 log = logging.getLogger("grader")
+MAX_CODE_ERRORS = 50  # statements that raised, in the result: a notebook of errors shows the first ones
 
 
 def load_assignment(name_or_path: str, assignments: Sequence[Path] = ()) -> LoadedAssignment:
@@ -216,6 +218,8 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
         module_classes=[found.name for found in observations.classes],
         notes=[messages.text("note.encoding", encoding=n.split(":", 1)[1]) for n in submission.notes if n.startswith("encoding:")],
         skipped=[Skip(cell=s.cell, line=s.line, text=s.text) for s in (observations.plan.skipped if observations.plan else [])],
+        code_errors=_code_errors(observations, submission),
+        missing_packages=list(observations.missing_packages),
         stdout=observations.process.stdout if observations.process else "",
         stderr=observations.process.stderr if observations.process else "",
         seeds=sorted({s for m in spec.models for s in spec.recipe_for(m).seeds}),
@@ -275,14 +279,43 @@ def _skipped_names(observations: Observations) -> dict[str, tuple[int, int]]:
     return names
 
 
+def _code_errors(observations: Observations, submission: Submission) -> list[CodeError]:
+    """Every top-level statement that raised, and in full mode every cell, at the student's line."""
+    sources = {cell.number: cell.source.splitlines() for cell in submission.cells}
+
+    def text_at(cell: int, line: int) -> str:
+        lines = sources.get(cell, [])
+        return lines[line - 1].strip()[:200] if 0 < line <= len(lines) else ""
+
+    def one_line(error: ErrorInfo) -> str:
+        return f"{error.type}: {error.message}".strip().rstrip(":").splitlines()[0][:300]
+
+    found = [CodeError(cell=e.cell, line=e.line, text=text_at(e.cell, e.line), error=one_line(e.error))
+             for e in observations.exec_errors]
+    for cell_error in observations.cell_errors:
+        line = _line_in_cell(cell_error)
+        found.append(CodeError(cell=cell_error.cell, line=line, text=text_at(cell_error.cell, line),
+                               error=one_line(cell_error.error)))
+    return found[:MAX_CODE_ERRORS]
+
+
 def _class_errors_of(model: ModelSpec, observations: Observations, submission: Submission,
                      spec: Assignment) -> tuple[ExecError, ...]:
     """The class statements that raised and belong to `model`: its own class's, and those of classes
     no model of the assignment is named after (a renamed model, or a helper it may use); never
     another model's (a NameError in class MLPC is MLPC's, not MLR's)."""
     others = {name for other in spec.models if other.id != model.id for name in other.class_names} - set(model.class_names)
-    return tuple(error for error in observations.exec_errors if error.statement == "class"
-                 and class_named_at(submission, error.cell, error.line) not in others)
+    statements = [error for error in observations.exec_errors if error.statement == "class"
+                  and class_named_at(submission, error.cell, error.line) not in others]
+    # Full mode: a cell that raised, where it defines a class of this model's (or of no model's).
+    cells = [ExecError(cell=error.cell, line=_line_in_cell(error), statement="cell", error=error.error)
+             for error in observations.cell_errors if classes_defined_in(submission, error.cell) - others]
+    return tuple(statements + cells)
+
+
+def _line_in_cell(error: CellError) -> int:
+    """The innermost line of the cell that raised, among the error's frames (0: none there)."""
+    return next((frame.line for frame in reversed(error.error.frames) if frame.cell == error.cell), 0)
 
 
 def _unexpected_lines(observations: Observations, spec: Assignment, messages: Messages) -> list[Incident]:

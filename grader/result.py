@@ -46,6 +46,15 @@ class Skip(BaseModel):
     text: str
 
 
+class CodeError(BaseModel):
+    """A top-level statement (or, in full mode, a notebook cell) of the submission that raised."""
+
+    cell: int
+    line: int  # of the statement, or of the cell's line the error came from (0: not known)
+    text: str  # that line of the student's code
+    error: str  # `TypeError: ...`, in one line
+
+
 class WrittenAnswer(BaseModel):
     """A written question's answer: found by the grader, scored by a person (OUT/review.csv).
 
@@ -87,6 +96,9 @@ class Result(BaseModel):
     message: str | None = None  # why an invalid submission could not be graded
     notes: list[str] = Field(default_factory=list)
     skipped: list[Skip] = Field(default_factory=list)
+    code_errors: list[CodeError] = Field(default_factory=list)
+    # Full mode: packages the submission imported that the sandbox does not have (a stand-in was bound).
+    missing_packages: list[str] = Field(default_factory=list)
     stdout: str = ""
     stderr: str = ""
     seeds: list[int] = Field(default_factory=list)

@@ -242,7 +242,8 @@ def test_a_missing_sigmoid():
         "grad_flow": "passed", "test_accuracy": "failed",
     }
     checks = model_checks(result, "lr")
-    assert checks["structure"].message == EN.text("structure.missing_sigmoid")
+    assert checks["structure"].message == EN.text("structure.missing_output_activation", activation="sigmoid")
+    assert checks["structure"].hint == EN.hint("hint.output_activation_missing.classification", activation="sigmoid")
     assert (checks["structure"].expected, checks["structure"].found) == ("linear(4,3) → sigmoid", "linear(4,3)")
     assert "outside [0, 1]" in checks["output_range"].message and checks["output_range"].score == 0
 
@@ -413,6 +414,12 @@ CASES = [
      "Class MLPC was not found. Cell 7 has a syntax error at line 9, so that cell did not run (expected ':')."),
     ('faulty_c', 'ae.defined', 'error', 0.0, None, 'AE',
      'Could not build the model with AE(4, 2, 4): ValueError: no autoencoder today (cell 1, line 41)'),
+    ('faulty_h', 'mlr.defined', 'failed', 0.0, 'MLR(3, 1)', 'MLR()',
+     'Could not build the model with MLR(3, 1): TypeError: MLR.__init__() takes 1 positional argument but 3 were given; the assignment builds it as MLR(n_input, n_output). MLR() builds without arguments, so the other checks graded that model.'),
+    ('faulty_i', 'ae.defined', 'error', 0.0, None, 'AE',
+     'Could not build the model with AE(4, 2, 4): TypeError: AE.__init__() takes 3 positional arguments but 4 were given; the assignment builds it as AE(n_input, n_hidden, n_output).'),
+    ('faulty_h', 'mlpc.defined', 'failed', 0.0, 'MLPC', '—',
+     'Class MLPC was not found. The torch.nn.Module classes in the file: IrisNet(). IrisNet looks like this model (built as IrisNet(), it maps 4 inputs to 3 outputs): if it is, rename the class MLPC.'),
     ('faulty_b', 'mlpr.defined', 'error', 0.0, None, 'MLPR',
      "Could not build the model with MLPR(3, 3, 1): NameError: name 'SCALE' is not defined — 'SCALE' is set in cell 1, line 4, but definitions mode does not run that statement (training loops and computations are skipped). Pass the value as a constructor argument or define it as a constant. (cell 1, line 29)"),
     ('os_exit', 'mlpc.defined', 'error', 0.0, 'MLPC', '—',
@@ -428,7 +435,17 @@ CASES = [
     ('faulty_a', 'mlr.structure', 'passed', 1.0, None, 'linear(3,1)',
      'The layers are as expected: linear(3,1)'),
     ('faulty_a', 'lr.structure', 'failed', 0.0, 'linear(4,3) → sigmoid', 'linear(4,3)',
-     'A sigmoid is missing.'),
+     "forward's output does not go through sigmoid; the assignment's layers end with it."),
+    ('faulty_h', 'mlpr.structure', 'failed', 0.0, 'linear(3,3) → sigmoid → linear(3,1)', 'linear(3,3) → sigmoid → linear(3,1) → sigmoid',
+     "forward passes its output through sigmoid after the last linear layer; the assignment's layers do not."),
+    ('faulty_i', 'mlpr.structure', 'failed', 0.0, 'linear(3,3) → sigmoid → linear(3,1)', 'linear(3,3) → linear(3,1)',
+     'There is no sigmoid between the linear layers.'),
+    ('faulty_i', 'lr.structure', 'failed', 0.0, 'linear(4,3) → sigmoid', 'linear(4,3) → batchnorm → sigmoid',
+     "forward uses layers the assignment's model does not have: batchnorm."),
+    ('faulty_i', 'mlpc.structure', 'passed', 1.0, None, 'linear(4,3) → sigmoid → linear(3,3) → sigmoid',
+     'The layers are as expected: linear(4,3) → sigmoid → linear(3,3) → sigmoid'),
+    ('faulty_h', 'mlr.structure', 'passed', 1.0, None, 'linear(3,1)',
+     'The layers are as expected: linear(3,1)'),
     ('faulty_a', 'mlpr.structure', 'failed', 0.0, 'linear(3,3) → sigmoid → linear(3,1)', 'linear(3,5) → sigmoid → linear(5,1)',
      "The hidden layer's size is fixed at 5; it does not follow the constructor argument n_hidden=3."),
     ('faulty_c', 'mlpr.structure', 'failed', 0.0, 'linear(3,5) → sigmoid → linear(5,1)', 'linear(3,3) → sigmoid → linear(3,1)',
@@ -459,8 +476,12 @@ CASES = [
      'forward raised an error: RuntimeError: forward is broken on purpose (cell 1, line 23)'),
     ('template', 'mlr.forward_shape', 'error', 0.0, None, None,
      'forward raised an error: NotImplementedError: TODO (cell 45, line 8)'),
-    ('faulty_d', 'mlr.forward_shape', 'failed', 0.0, '(75, 1)', 'tuple',
-     'forward returned a tuple, not a tensor.'),
+    ('faulty_d', 'mlr.forward_shape', 'failed', 0.0, '(75, 1)', 'tuple: (75, 1), (75, 3)',
+     'forward returned a tuple of 2 ((75, 1), (75, 3)); the assignment expects one tensor of shape (75, 1).'),
+    ('faulty_h', 'ae.forward_shape', 'failed', 0.0, '(75, 4)', 'tuple: (75, 4), (75, 2)',
+     'forward returned a tuple of 2 ((75, 4), (75, 2)); the assignment expects one tensor of shape (75, 4).'),
+    ('faulty_i', 'lr.forward_shape', 'passed', 0.5, '(75, 3)', '(75, 3)',
+     'The output shape is (75, 3), as expected.'),
     ('faulty_a', 'mlr.forward_shape', 'failed', 0.0, '(75, 1)', '(75,)',
      'The output shape was (75,); expected (75, 1) (the output was flattened to one dimension).'),
     ('faulty_f', 'lr.forward_shape', 'failed', 0.0, '(75, 3)', '(3, 75)',
@@ -491,6 +512,8 @@ CASES = [
      'Backpropagation (backward) raised: RuntimeError: no gradient today (cell 1, line 11)'),
     ('faulty_b', 'lr.grad_flow', 'skipped', 0.0, None, None,
      'Not checked: forward did not run.'),
+    ('faulty_h', 'ae.grad_flow', 'skipped', 0.0, None, None,
+     'Not checked: forward returned a tuple, not one tensor (see the output shape).'),
     ('solution_py', 'ae.project_shape', 'passed', 0.5, '(75, 2)', '(75, 2)',
      'project(x) has the shape (75, 2), as expected.'),
     ('faulty_a', 'ae.project_shape', 'failed', 0.0, '(75, 2)', '—',
@@ -510,9 +533,17 @@ CASES = [
     ('faulty_a', 'lr.test_accuracy', 'failed', 1.6, '≥ 0.9', '0.84',
      'Test accuracy is 0.84. Full credit needs 0.9 or more; 0.6 or less scores zero (partial credit).'),
     ('faulty_g', 'mlr.test_mse', 'failed', 0.0, '≤ 0.06', '0.6185',
-     'Test MSE is 0.6185, at or above the zero-credit threshold 0.3.'),
+     "Test MSE is 0.6185, but the model predicts the same value for every test sample (the observed-versus-predicted plot is a flat line); always predicting the training targets' mean scores 0.6185."),
     ('faulty_f', 'mlpc.test_accuracy', 'failed', 0.0, '≥ 0.9', '0.3333',
-     'Test accuracy is 0.3333, at or below the zero-credit threshold 0.6.'),
+     'Test accuracy is 0.3333, but the model gives the same output for every test sample, so it predicts one class for all of them.'),
+    ('faulty_h', 'mlpr.test_mse', 'failed', 0.0, '≤ 0.06', '0.4671',
+     'Test MSE is 0.4671, at or above the zero-credit threshold 0.3.'),
+    ('faulty_h', 'lr.test_accuracy', 'passed', 2.0, '≥ 0.9', '0.9067',
+     'Test accuracy is 0.9067, at or above the full-credit threshold 0.9 (best over 3 seeds).'),
+    ('faulty_i', 'mlpc.test_accuracy', 'passed', 2.0, '≥ 0.9', '0.96',
+     'Test accuracy is 0.96, at or above the full-credit threshold 0.9 (best over 3 seeds).'),
+    ('faulty_h', 'ae.test_mse', 'skipped', 0.0, None, None,
+     'Not checked: forward returned a tuple, not one tensor (see the output shape).'),
     ('faulty_a', 'mlr.test_mse', 'skipped', 0.0, None, None,
      'The output shape is wrong, so the model was not evaluated on the test set.'),
     ('faulty_b', 'lr.test_accuracy', 'skipped', 0.0, None, None,
@@ -574,6 +605,34 @@ def test_a_model_observed_without_a_forward_pass_has_its_forward_checks_skipped(
         # Its training ran: the metric still needs a forward shape that passed.
         "lr.test_accuracy": ("skipped", "The output shape is wrong, so the model was not evaluated on the test set."),
     }
+
+
+def test_a_forward_that_returns_neither_a_tensor_nor_a_tuple_is_named_by_its_type():
+    outcome = grade_recorded("solution_py", "lr", facts=_replace_model(forward=wire.Forward(wire.TensorInfo(type="dict"))))
+    shape = check_of(outcome, "lr.forward_shape")
+    assert (shape.status, shape.found, shape.message) == ("failed", "dict", "forward returned a dict, not a tensor.")
+    assert check_of(outcome, "lr.grad_flow").message == "Not checked: forward returned a dict, not one tensor (see the output shape)."
+
+
+def test_an_accuracy_at_the_zero_credit_threshold_from_predictions_that_vary_scores_nothing():
+    """The reference LR's predictions, each row's classes rotated by one: always the wrong class."""
+    def rotate(index: int, run: wire.Run) -> wire.Run:
+        values = np.roll(np.array(run.predictions.values), 1, axis=1).tolist()
+        return dataclasses.replace(run, predictions=dataclasses.replace(run.predictions, values=values))
+    metric = check_of(grade_recorded("solution_py", "lr", facts=_replace_runs(rotate)), "lr.test_accuracy")
+    assert (metric.status, metric.score) == ("failed", 0.0)
+    assert metric.message.startswith("Test accuracy is 0.") and "at or below the zero-credit threshold 0.6" in metric.message
+
+
+def test_in_full_mode_the_error_of_a_cell_that_defines_classes_explains_a_class_not_found():
+    """faulty_h's one cell, as if full mode had run it and it had raised at line 3 (the classes after
+    that line would not exist): it defines IrisNet, which no model is named after."""
+    def raised(lines) -> None:
+        lines.cell_errors.append(wire.CellError(cell=1, error=wire.ErrorInfo(
+            type="NameError", message="name 'pd' is not defined", frames=[wire.Frame(cell=1, line=3)])))
+    mlpc = check_of(grade_recorded("faulty_h", "mlpc", raised), "mlpc.defined")
+    assert ("Cell 1, which defines classes, raised at line 3: NameError: name 'pd' is not defined (cell 1, line 3)."
+            " Its statements after the error did not run.") in mlpc.message
 
 
 def test_a_probe_timeout_before_the_construction_said_which_class_is_a_construction_timeout():
@@ -683,7 +742,7 @@ def test_the_median_over_the_seeds_is_a_value_a_seed_gave():
 # The keys the library builds from a template, spelled out (a new template must be added here).
 TEMPLATED_KEYS = {
     'f"parameter_count.{status}"': {"parameter_count.passed", "parameter_count.failed"},
-    'f"{key}.{metric.kind}"': {f"metric.{grade}.{kind}" for grade in ("full", "partial", "zero")
+    'f"{key}.{metric.kind}"': {f"metric.{grade}.{kind}" for grade in ("full", "partial", "zero", "constant")
                                for kind in ("mse", "accuracy")},
     'f"aggregate.{recipe.aggregate}"': {"aggregate.best", "aggregate.median"},
 }
@@ -708,7 +767,7 @@ def catalogue_keys_in_the_library() -> set[str]:
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and KEY.fullmatch(node.value):
                 (keys if node.value in CATALOGUE else prefixes).add(node.value)
     # The only dotted names that are not keys are the stems of `{key}.{metric.kind}`.
-    assert prefixes == {"metric.full", "metric.partial", "metric.zero"}, prefixes
+    assert prefixes == {"metric.full", "metric.partial", "metric.zero", "metric.constant"}, prefixes
     return keys
 
 
@@ -782,6 +841,9 @@ def test_every_verdict_of_every_check_is_reached(monkeypatch):
     for name, check_id, *_ in CASES:
         grade_recorded(name, check_id.split(".")[0])
     for test in (test_a_model_observed_without_a_forward_pass_has_its_forward_checks_skipped,
+                 test_a_forward_that_returns_neither_a_tensor_nor_a_tuple_is_named_by_its_type,
+                 test_in_full_mode_the_error_of_a_cell_that_defines_classes_explains_a_class_not_found,
+                 test_an_accuracy_at_the_zero_credit_threshold_from_predictions_that_vary_scores_nothing,
                  test_a_probe_timeout_before_the_construction_said_which_class_is_a_construction_timeout,
                  test_a_model_whose_training_never_reported_has_no_metric,
                  test_the_median_over_the_seeds_is_a_value_a_seed_gave):

@@ -119,7 +119,8 @@ def test_what_the_trusted_side_computes_from_valid_lines_stays_finite(tmp_path):
     assert all(value is None or math.isfinite(value) for value in result.metrics.values()), result.metrics
     assert result.metrics["mlr.test_mse"] is None  # an MSE that overflowed is no value, as in the JSON
     mse = [c for c in result.checks if c.id == "mlr.test_mse"][0]
-    assert (mse.score, mse.message) == (0.0, Messages("en").text("metric.zero.mse", value="inf", zero="0.3"))
+    # 1e200 for every row: the same prediction for all, which the message says.
+    assert (mse.score, mse.message) == (0.0, Messages("en").text("metric.constant.mse", value="inf", baseline="0.6185"))
     assert Result.model_validate_json(result.to_json()) == result
 
 

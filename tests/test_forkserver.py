@@ -179,7 +179,11 @@ def test_warm_results_equal_cold_results(name, mode, zipped_with_helper, random_
         # inside the run's network namespace. The checks agree with definitions mode's, which
         # skipped what full mode ran (the loop, the plot and the print).
         assert cold.mode == "full" and cold.skipped == []
-        assert "Kernel died" not in cold.stderr
+        assert "Kernel died" not in cold.stderr and "Fontconfig" not in cold.stderr
+        # A package the sandbox lacks: its import went through, the one statement using it failed.
+        assert cold.missing_packages == ["japanize_matplotlib"]
+        assert [(e.cell, e.line, e.text) for e in cold.code_errors] == [(11, 2, "japanize_matplotlib.japanize()")]
+        assert cold.code_errors[0].error.startswith("ModuleNotFoundError: No module named 'japanize_matplotlib'")
         assert_full_marks(cold, ["mlr", "lr", "mlpr", "mlpc", "ae"])
         definitions = warm_grading(path, assignment, shared_fork_server)
         assert definitions.mode == "definitions" and definitions.skipped != []

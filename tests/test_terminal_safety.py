@@ -118,6 +118,8 @@ def test_check_prints_a_hostile_exception_message_as_plain_text(tmp_path):
     assert f"Total: {result['score']:g} / 25".encode() in raw.replace(b"\x1b[1m", b"")
     lr_defined = {c["id"]: c for c in result["checks"]}["lr.defined"]
     assert lr_defined["status"] == "error" and "\x1b[2J" in lr_defined["message"]  # the result keeps what happened
+    unstyled = re.sub(rb"\x1b\[[0-9;]*m", b"", raw)  # the grader's own colours
+    assert b"! Errors while the code ran (cell 1, line 20): ValueError: invalid literal for int()" in unstyled
     assert "<html" in (tmp_path / "r.html").read_text(encoding="utf-8")[:2000].lower()
 
 

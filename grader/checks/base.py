@@ -19,6 +19,7 @@ from grader.protocol.wire import (
     CellProblem,
     ErrorInfo,
     ExecError,
+    Forward,
     ModelObservation,
     PhaseLine,
     PhaseTimeout,
@@ -48,7 +49,9 @@ class ModelEvidence:
 class Verdict:
     """What a check found: its status, the catalogue key of its message and hint (filled with
     `params`, `expected` and `found`), the share of its points earned (default: all when passed,
-    none otherwise), and `stop_rest`: the key the model's remaining checks are skipped with."""
+    none otherwise), and `stop_rest`: the key the model's remaining checks are skipped with.
+    `hint_key`: the entry whose hint is given instead, where what was found (the model's task, the
+    layers) calls for another hint than the message's own."""
 
     status: Status
     key: str
@@ -57,6 +60,7 @@ class Verdict:
     found: str | None = None
     fraction: float | None = None
     stop_rest: str | None = None
+    hint_key: str | None = None
 
 
 @dataclass
@@ -129,6 +133,15 @@ class Check:
 
     def grade(self, context: ModelContext) -> Verdict:
         raise NotImplementedError
+
+
+def other_than_a_tensor(observation: ModelObservation | None) -> Verdict | None:
+    """The skip of a check that needs forward's output tensor, where forward ran and returned
+    something else (`return out, z`): the reason is forward_shape's, said once there."""
+    forward = observation.forward if observation is not None else None
+    if not isinstance(forward, Forward) or forward.batch_n.type == "Tensor":
+        return None
+    return Verdict("skipped", "skipped.not_tensor", {"type": forward.batch_n.type})
 
 
 def shape_text(shape: list[int] | tuple[int, ...] | None) -> str:

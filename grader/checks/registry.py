@@ -102,6 +102,6 @@ def _result(spec: ModelSpec, check: Check, verdict: Verdict, messages: Messages)
     return CheckResult(
         id=f"{spec.id}.{check.id_for(spec)}", model=spec.id, status=verdict.status,
         score=round(points * fraction, 2), max_score=points,
-        message=messages.text(verdict.key, **params), hint=messages.hint(verdict.key, **params),
+        message=messages.text(verdict.key, **params), hint=messages.hint(verdict.hint_key or verdict.key, **params),
         expected=verdict.expected, found=verdict.found,
     )

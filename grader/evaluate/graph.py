@@ -27,7 +27,7 @@ import torch
 import torch.fx as fx
 
 from grader.protocol import ops
-from grader.protocol.wire import CapturedMethod, CapturedModel, GraphNode, LayerRecord, TensorData
+from grader.protocol.wire import EVAL_METHOD_SUFFIX, CapturedMethod, CapturedModel, GraphNode, LayerRecord, TensorData
 
 MAX_ELEMENTS = 5_000_000  # of any one intermediate tensor, for the largest batch the grader runs
 NUMPY_DTYPES = {"float32": "<f4", "float64": "<f8", "int64": "<i8", "bool": "|b1"}
@@ -158,6 +158,12 @@ class Rebuilt:
     @property
     def instance(self) -> torch.nn.Module:
         return self.root.get_submodule(ROOT)
+
+    def in_eval_mode(self, method: str) -> str:
+        """The key of the graph that runs `method` in eval mode: its eval-mode trace, where the
+        capture sent one (a method that reads `self.training`), else its only one."""
+        key = f"{method}{EVAL_METHOD_SUFFIX}"
+        return key if key in self.methods else method
 
     def parameters_named(self) -> list[tuple[str, torch.nn.Parameter]]:
         """As the student's instance names them (`l1.weight`)."""

@@ -24,6 +24,7 @@ from grader.protocol.wire import (
     Finished,
     HarnessError,
     Line,
+    MissingPackage,
     ModelObservation,
     PhaseLine,
     PhaseTimeout,
@@ -34,6 +35,8 @@ from grader.protocol.wire import (
     decode_line,
 )
 from grader.sandbox.process import ProcessOutcome
+
+MAX_MISSING_PACKAGES = 20
 
 
 @dataclass
@@ -47,6 +50,7 @@ class Observations:
     plan: Plan | None = None
     exec_errors: list[ExecError] = field(default_factory=list)
     cell_errors: list[CellError] = field(default_factory=list)
+    missing_packages: list[str] = field(default_factory=list)
     harness_errors: list[HarnessError] = field(default_factory=list)
     classes: list[ClassInfo] = field(default_factory=list)
     models: dict[str, ModelObservation] = field(default_factory=dict)
@@ -75,6 +79,9 @@ class Observations:
             self.exec_errors.append(line)
         elif isinstance(line, CellError):
             self.cell_errors.append(line)
+        elif isinstance(line, MissingPackage):
+            if line.name not in self.missing_packages and len(self.missing_packages) < MAX_MISSING_PACKAGES:
+                self.missing_packages.append(line.name)
         elif isinstance(line, HarnessError):
             self.harness_errors.append(line)
         elif isinstance(line, Classes):

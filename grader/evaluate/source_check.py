@@ -13,7 +13,7 @@ import re
 from grader.intake.submission import Submission
 from grader.protocol.wire import CapturedModel, ClassInfo
 
-CLASS_STATEMENT = re.compile(r"^[ \t]*class[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+CLASS_STATEMENT = re.compile(r"^[ \t]*class[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 
 
 def class_problem(submission: Submission, claimed: ClassInfo | None) -> str | None:
@@ -39,6 +39,12 @@ def class_named_at(submission: Submission, cell: int, line: int) -> str | None:
         if not text.lstrip().startswith("@"):
             return None
     return None
+
+
+def classes_defined_in(submission: Submission, cell: int) -> set[str]:
+    """The names of the classes a cell's top level defines (`class NAME` at its start of line)."""
+    source = next((c.source for c in submission.cells if c.number == cell), "")
+    return {match.group(1) for match in CLASS_STATEMENT.finditer(source)}
 
 
 def graph_problem(submission: Submission, graph: CapturedModel) -> str | None:

@@ -30,6 +30,7 @@ from grader.protocol import ops
 from grader.protocol.wire import (
     Capture,
     CapturedModel,
+    Construct,
     ModelObservation,
     Recipe,
     SeedTensors,
@@ -160,16 +161,20 @@ def _observe(capture: Capture, claimed: ModelObservation | None, graph: Captured
     model = _built(graph, 0, keep_student_init)
     fields["construct"] = {"ok": True, "parameters": [{"name": n, "shape": list(p.shape)}
                                                       for n, p in model.parameters_named()][:50]}
-    forward = model.methods["forward"]
+    if claimed is not None and isinstance(claimed.construction, Construct) and claimed.construction.without_arguments:
+        # The harness built it as `Class()` (it refused the spec's arguments): a claim that only costs points.
+        fields["construct"]["without_arguments"] = encode(claimed.construction.without_arguments)
+    key = model.in_eval_mode("forward")
+    forward = model.methods[key]
     forward.eval()
-    output = _attempt(fields, "forward", model, "forward", lambda: _no_grad(forward, data.test_x))
+    output = _attempt(fields, "forward", model, key, lambda: _no_grad(forward, data.test_x))
     if output is not None:
         fields["layers"] = structure_tokens(forward, _shapes(model))
         fields["forward"] = {"batch_n": tensor_report(output)}
-        one = _attempt(fields, "forward_one", model, "forward", lambda: _no_grad(forward, data.test_x[:1]))
+        one = _attempt(fields, "forward_one", model, key, lambda: _no_grad(forward, data.test_x[:1]))
         if one is not None:
             fields["forward"]["batch_1"] = {k: v for k, v in tensor_report(one).items() if k != "values"}
-        probe = _attempt(fields, "probe", model, "forward", lambda: _no_grad(forward, data.probe_x))
+        probe = _attempt(fields, "probe", model, key, lambda: _no_grad(forward, data.probe_x))
         if probe is not None:
             fields["probe"] = tensor_report(probe)
         flow = _attempt(fields, "grad_flow", model, "forward",
@@ -179,14 +184,15 @@ def _observe(capture: Capture, claimed: ModelObservation | None, graph: Captured
     if capture.hidden_probe is not None and hidden_probe is not None:
         fields["probe_hidden_args"] = list(capture.hidden_probe.args)
         shapes = {t.path: tuple(t.shape) for t in capture.hidden_probe.shapes}
-        fields["hidden_probe"] = {"layers": structure_tokens(hidden_probe.methods["forward"], shapes)}
+        fields["hidden_probe"] = {"layers": structure_tokens(hidden_probe.methods[hidden_probe.in_eval_mode("forward")], shapes)}
     elif capture.hidden_probe_failed is not None:  # the structure check needs only the error
         fields["hidden_probe"] = encode(capture.hidden_probe_failed)
     project = claimed.project if claimed is not None else None
     if "project" in model.methods:
-        method = model.methods["project"]
+        key = model.in_eval_mode("project")
+        method = model.methods[key]
         method.eval()
-        code = _attempt(fields, "project", model, "project", lambda: _no_grad(method, data.test_x))
+        code = _attempt(fields, "project", model, key, lambda: _no_grad(method, data.test_x))
         if code is not None:
             fields["project"] = {k: v for k, v in tensor_report(code).items() if k != "values"}
     elif project is not None:
@@ -343,11 +349,11 @@ def _train(model_id: str, graph: CapturedModel, recipe: Recipe, data: ModelData,
 def _predictions(model: Rebuilt, data: ModelData) -> dict[str, Any]:
     result: dict[str, Any] = {}
     try:
-        forward = model.methods["forward"]
+        forward = model.methods[model.in_eval_mode("forward")]
         forward.eval()
         result["predictions"] = tensor_report(_no_grad(forward, data.test_x))
         if "project" in model.methods:
-            project = model.methods["project"]
+            project = model.methods[model.in_eval_mode("project")]
             project.eval()
             result["code"] = tensor_report(_no_grad(project, data.test_x))
         # No predictions with fresh parameters (the harness's test for a forward that looks answers

@@ -20,16 +20,15 @@ import base64
 import math
 import sys
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
 import torch
 import torch.fx as fx
 from torch.fx.node import _get_qualified_name
 
-from grader.harness.emit import describe_error
+from grader.harness.emit import describe_error, innermost_cell_line
 from grader.protocol import ops
-from grader.protocol.wire import MAX_CAPTURE_ELEMENTS, MAX_GRAPH_NODES, ModelJob
+from grader.protocol.wire import EVAL_METHOD_SUFFIX, MAX_CAPTURE_ELEMENTS, MAX_GRAPH_NODES, ModelJob
 
 LAYER_CLASSES = {getattr(torch.nn, name): name for name in ops.LAYERS}
 DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64", torch.bool: "bool"}
@@ -59,19 +58,8 @@ class _Tracer(fx.Tracer):
 
     def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
         node = super().create_node(*args, **kwargs)
-        node.meta["cell_line"] = _cell_frame()
+        node.meta["cell_line"] = innermost_cell_line(sys._getframe(1))
         return node
-
-
-def _cell_frame() -> tuple[int, int]:
-    """The innermost frame of the student's cells on the stack: (cell, line), or (0, 0)."""
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None:
-        name = frame.f_code.co_filename
-        if name.startswith("<cell "):
-            return int(name[6:-1]), frame.f_lineno
-        frame = frame.f_back
-    return 0, 0
 
 
 class _Method(torch.nn.Module):
@@ -124,6 +112,7 @@ def _capture_instance(model: ModelJob, construct: Any, args: list[int], methods:
     first = instances[0]
     captured = [m for m in methods if callable(getattr(first, m, None))]
     traced = {method: _trace(first, method) for method in captured}
+    traced.update(_eval_traces(first, traced))
     layers = _layers(first)
     if any(_layers(other) != layers for other in instances[1:]):
         raise NotCaptured("seeds_differ", "the model's layers change with the seed")
@@ -144,6 +133,22 @@ def _capture_instance(model: ModelJob, construct: Any, args: list[int], methods:
     return graph
 
 
+def _eval_traces(instance: torch.nn.Module, traced: dict[str, _Traced]) -> dict[str, _Traced]:
+    """Each method traced again in eval mode, where that gives another graph: fx writes the value
+    of `self.training` into the graph (`F.dropout(x, training=self.training)`, `if self.training:`),
+    and the trusted side trains in train mode but probes and predicts in eval mode."""
+    try:
+        instance.eval()
+        again = {method: _trace(instance, method, tag=f"{method}_eval") for method in traced}
+        instance.train()
+    except NotCaptured:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - `eval` and `train` may be the student's own
+        raise NotCaptured("trace", _error_text(exc), *_where(exc)) from None
+    return {f"{method}{EVAL_METHOD_SUFFIX}": module for method, module in again.items()
+            if _nodes(module) != _nodes(traced[method])}
+
+
 @dataclass(frozen=True)
 class _Traced:
     """One method's graph, with the module tree it was traced from (where its get_attr nodes point:
@@ -161,7 +166,10 @@ def _refuse_custom_function(cls: type, *args: Any, **kwargs: Any) -> Any:
     raise _CustomFunction(f"the custom autograd function {cls.__name__}")
 
 
-def _trace(instance: torch.nn.Module, method: str) -> _Traced:
+def _trace(instance: torch.nn.Module, method: str, tag: str = "") -> _Traced:
+    """`method`'s graph. The tensors fx makes while tracing (`torch.tensor([1.0, 2.0])`) are kept on
+    the root as `_tensor_constant0`, ... for every method alike: they are renamed after the method
+    (`tag`), so that two methods' constants never share a name."""
     tracer = _Tracer()
     root = _Method(instance, method)
     apply = torch.autograd.Function.__dict__["apply"]
@@ -176,6 +184,11 @@ def _trace(instance: torch.nn.Module, method: str) -> _Traced:
         torch.autograd.Function.apply = apply  # type: ignore[method-assign]
     if len(graph.nodes) > MAX_GRAPH_NODES:
         raise NotCaptured("too_large", f"{len(graph.nodes)} operations in {method}")
+    for node in graph.nodes:
+        if node.op == "get_attr" and not str(node.target).startswith("inner."):
+            renamed = f"{tag or method}_{node.target}"
+            setattr(tracer.root, renamed, _resolve(tracer.root, str(node.target)))
+            node.target = renamed
     return _Traced(graph, tracer.root)
 
 

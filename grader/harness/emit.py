@@ -8,6 +8,7 @@ observed (the models graded before it) still reaches the grader.
 from __future__ import annotations
 
 import traceback
+from types import FrameType
 from typing import Any, TextIO
 
 from grader.protocol.wire import (
@@ -49,6 +50,16 @@ def describe_error(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, SyntaxError):
         error["frames"] = [{"cell": _cell_of(exc.filename), "line": exc.lineno or 0}]
     return error
+
+
+def innermost_cell_line(frame: FrameType | None) -> tuple[int, int]:
+    """The innermost frame of the student's cells from `frame` outwards: (cell, line), or (0, 0)."""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith("<cell "):
+            return int(name[6:-1]), frame.f_lineno
+        frame = frame.f_back
+    return 0, 0
 
 
 def _cell_of(filename: str | None) -> int:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.harness.emit import Emitter
+from grader.harness import stand_ins
+from grader.harness.emit import Emitter, describe_error
 from grader.harness.loader import ClassHistory
 from grader.harness.session import MODULE_NAME, observe_models, prepare_process
-from grader.protocol.wire import Job, decode
+from grader.protocol.wire import CellError, Job, Line, MissingPackage, decode
 
 
 class KernelSession:
@@ -25,8 +26,14 @@ class KernelSession:
         self.index = -1  # the injected install cell is not a student cell
         self.history = ClassHistory(MODULE_NAME)
         prepare_process(self.job)
+        stand_ins.install(lambda package: self._emit(MissingPackage, name=package))
         shell.events.register("pre_run_cell", self._before_cell)
         shell.events.register("post_run_cell", self._after_cell)
+
+    def _emit(self, kind: type[Line], **fields: Any) -> None:
+        """One line now: what a cell did stays written if a later cell kills the kernel."""
+        with open(self.observations_path, "a", encoding="utf-8") as stream:
+            Emitter(stream).emit(kind, **fields)
 
     def _current_cell(self) -> int:
         return self.cell_numbers[self.index] if 0 <= self.index < len(self.cell_numbers) else 0
@@ -38,7 +45,11 @@ class KernelSession:
         self.shell.compile.get_code_name = lambda *args, **kwargs: f"<cell {cell}>"
 
     def _after_cell(self, result: Any = None) -> None:
-        self.history.scan(self.shell.user_ns, self._current_cell())
+        cell = self._current_cell()
+        self.history.scan(self.shell.user_ns, cell)
+        error = getattr(result, "error_before_exec", None) or getattr(result, "error_in_exec", None)
+        if cell and isinstance(error, BaseException):
+            self._emit(CellError, cell=cell, error=describe_error(error))
 
     def finish(self) -> None:
         with open(self.observations_path, "a", encoding="utf-8") as stream:

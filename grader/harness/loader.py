@@ -7,6 +7,7 @@ classes are recorded as they appear, cell by cell, not only as the namespace end
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +28,16 @@ class ClassRecord:
             name for name, value in vars(self.cls).items() if callable(value) and not name.startswith("__")
         )
 
+    def signature(self) -> str:
+        """The constructor's parameters as a call takes them (`(n_input, n_output)`), or ""."""
+        try:
+            return str(inspect.signature(self.cls))[:200]
+        except (TypeError, ValueError):  # a constructor Python cannot describe
+            return ""
+
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "cell": self.cell, "line": self.line, "methods": self.methods()}
+        return {"name": self.name, "cell": self.cell, "line": self.line, "methods": self.methods(),
+                "signature": self.signature()}
 
 
 class ClassHistory:

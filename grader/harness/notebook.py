@@ -13,7 +13,6 @@ from grader.harness.emit import Emitter
 from grader.protocol.wire import (
     JOB_FILE,
     OBSERVATIONS_FILE,
-    CellError,
     HarnessError,
     Job,
     Plan,
@@ -54,15 +53,7 @@ def run_full_notebook(job: Job, emitter: Emitter) -> None:
         notebook, km=manager, timeout=CELL_TIMEOUT_S, allow_errors=True,
         resources={"metadata": {"path": workdir}}, record_timing=False,
     )
-    client.execute()
-    for position, cell in enumerate(notebook.cells[1:-1]):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                emitter.emit(CellError, cell=job.cells[position].number, error={
-                    "type": str(output.get("ename", "Error"))[:200],
-                    "message": str(output.get("evalue", ""))[:2000],
-                    "frames": [],
-                })
+    client.execute()  # each cell's error is written by the kernel (grader.harness.kernel), with its line
     finish_errors = [o for o in notebook.cells[-1].get("outputs", []) if o.get("output_type") == "error"]
     if finish_errors:
         emitter.emit(HarnessError, message=str(finish_errors[0].get("evalue", ""))[:2000])

@@ -4,6 +4,8 @@ training and its predictions: `grader.harness.training`). Nothing here judges; t
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -82,9 +84,17 @@ def observe_model(model: ModelJob, choice: tuple[ClassRecord, str] | None,
         return instance
 
     instance = _attempt(observation, "construct", lambda: construct(args))
+    built: dict[str, Any] = {"ok": True}
+    refused = observation.get("construct", {}).get("error", {}).get("type") == "TypeError"
+    if instance is None and refused and takes_no_arguments(cls):
+        # Hard-coded sizes (`def __init__(self)`): graded as built; the defined check says why it fails.
+        instance = _attempt({}, "construct", lambda: construct([]))
+        if instance is not None:
+            built["without_arguments"] = observation.pop("construct")["error"]
+            args = []
     if instance is None:
         return observation
-    observation["construct"] = {"ok": True, "parameters": [
+    observation["construct"] = {**built, "parameters": [
         {"name": name, "shape": list(p.shape)} for name, p in instance.named_parameters()
     ][:50]}
 
@@ -94,7 +104,9 @@ def observe_model(model: ModelJob, choice: tuple[ClassRecord, str] | None,
             observation["project"] = {"missing": True}
         return observation
     on_probes()
-    traced = _attempt(observation, "forward", lambda: record_layers(instance, test_x))
+    # Shapes, ranges and outputs in eval mode (dropout off, batch norm on its running statistics:
+    # a batch of one fits), as the trusted side probes a captured graph; gradients in train mode.
+    traced = _attempt(observation, "forward", lambda: record_layers(_in_eval_mode(instance), test_x))
     if traced is not None:
         layers, output = traced
         observation["layers"] = layers
@@ -110,17 +122,18 @@ def observe_model(model: ModelJob, choice: tuple[ClassRecord, str] | None,
             observation["grad_flow"] = flow
 
     hidden_arg = model.hidden_arg
-    if hidden_arg is not None:
+    if hidden_arg is not None and args:
         other_args = list(args)
         other_args[hidden_arg] = model.probe_hidden
         observation["probe_hidden_args"] = other_args
-        traced = _attempt(observation, "hidden_probe", lambda: record_layers(construct(other_args), test_x[:4]))
+        traced = _attempt(observation, "hidden_probe",
+                          lambda: record_layers(_in_eval_mode(construct(other_args)), test_x[:4]))
         if traced is not None:
             observation["hidden_probe"] = {"layers": traced[0]}
 
     project = model.project_method
     if project:
-        method = getattr(instance, project, None)
+        method = getattr(instance, project, None)  # in eval mode since the forward probe
         if not callable(method):
             observation["project"] = {"missing": True}
         else:
@@ -128,6 +141,50 @@ def observe_model(model: ModelJob, choice: tuple[ClassRecord, str] | None,
             if code is not None:
                 observation["project"] = {k: v for k, v in tensor_report(code).items() if k != "values"}
     return observation
+
+
+def takes_no_arguments(cls: type) -> bool:
+    """Whether the constructor can be called without arguments (`def __init__(self)`)."""
+    try:
+        inspect.signature(cls).bind()
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def as_built(model: ModelJob, observation: dict[str, Any]) -> ModelJob:
+    """The model's job as its class was built: without arguments (and no hidden size to vary)
+    where only that built it."""
+    if "without_arguments" not in observation.get("construct", {}):
+        return model
+    return dataclasses.replace(model, args=[], hidden_arg=None)
+
+
+def candidates(model: ModelJob, records: list[ClassRecord], chosen: set[int]) -> list[dict[str, Any]]:
+    """For a model no class plays: each class no model is played by, built with the model's
+    arguments or else none, and whether it maps the model's input width to its output width (on
+    zeros: the job of a captured model carries no data)."""
+    found = []
+    for record in [r for r in records if id(r.cls) not in chosen][:10]:
+        described: dict[str, Any] = {"name": record.name, "signature": record.signature()}
+        for arguments in (model.args, []):
+            try:
+                torch.manual_seed(0)
+                instance = record.cls(*arguments)
+                with torch.no_grad():
+                    output = instance.eval()(torch.zeros(2, model.args[0]))
+            except BaseException:  # noqa: BLE001 - the student's code may raise anything: not this way
+                continue
+            described["built_with"] = list(arguments)
+            described["fits"] = isinstance(output, torch.Tensor) and list(output.shape) == [2, model.args[-1]]
+            break
+        found.append(described)
+    return found
+
+
+def _in_eval_mode(instance: torch.nn.Module) -> torch.nn.Module:
+    instance.eval()
+    return instance
 
 
 def _no_grad(function: Any, inputs: torch.Tensor) -> Any:

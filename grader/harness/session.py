@@ -6,17 +6,19 @@ import os
 import random
 import sys
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from grader.harness.emit import Emitter
+from grader.harness.emit import Emitter, innermost_cell_line
 from grader.harness.loader import ClassHistory, ClassRecord, run_plan
-from grader.harness.source import plan_cells
+from grader.harness.source import cell_filename, plan_cells
 from grader.protocol.wire import (
     Capture,
     Classes,
     Job,
+    MissingPackage,
     ModelObservation,
     PhaseLine,
     Plan,
@@ -43,6 +45,25 @@ def prepare_process(job: Job) -> None:
         numpy.random.seed(0)
     if job.files_dir:
         sys.path.append(job.files_dir)
+    warnings.showwarning = _at_the_students_line(warnings.showwarning)
+
+
+GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _at_the_students_line(show: Callable[..., None]) -> Callable[..., None]:
+    """A warning torch attributes to the grader's frame that called it (`stacklevel=2` from inside
+    the layer recorder's TorchFunctionMode) is shown at the student's innermost line on the stack."""
+
+    def shown(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
+              line: str | None = None) -> None:
+        if os.path.abspath(filename).startswith(GRADER_DIR + os.sep):
+            cell, at = innermost_cell_line(sys._getframe(1))
+            if cell:
+                filename, lineno, line = cell_filename(cell), at, ""
+        show(message, category, filename, lineno, file, line)
+
+    return shown
 
 
 def load_submission(job: Job, emitter: Emitter) -> tuple[dict[str, Any], ClassHistory]:
@@ -91,11 +112,12 @@ def observe_models(job: Job, namespace: dict[str, Any], history: ClassHistory, e
     pass on, once the constructor has returned a module; for a captured model, its capture), then
     the training (not for a captured model: the trusted side trains it)."""
     from grader.harness.capture import capture_model
-    from grader.harness.probes import choose_classes, observe_model
+    from grader.harness.probes import as_built, candidates, choose_classes, observe_model
     from grader.harness.training import train_model
 
     emitter.emit(Classes, classes=[r.describe() for r in history.records][:100])
     choices = choose_classes(job.models, history.records)
+    chosen = {id(choice[0].cls) for choice in choices.values() if choice is not None}
     for model in job.models:
         if model.id not in job.observe:
             continue
@@ -105,6 +127,9 @@ def observe_models(job: Job, namespace: dict[str, Any], history: ClassHistory, e
         with bound_as_defined(namespace, choice[0] if choice else None):
             observation = observe_model(model, choice, on_probes=lambda: emitter.emit(PhaseLine, phase="probes",
                                                                                       model=model.id))
+            if choice is None:
+                observation["candidates"] = candidates(model, history.records, chosen)
+            model = as_built(model, observation)
             built = "construct" in observation and "error" not in observation["construct"]
             record = choice[0] if choice is not None and built else None  # the class, where it built a module
             if model.capture:
@@ -126,6 +151,10 @@ def observe_models(job: Job, namespace: dict[str, Any], history: ClassHistory, e
 
 def run_session(job: Job, emitter: Emitter) -> None:
     prepare_process(job)
+    if job.mode == "full":  # definitions mode binds a proxy that imports on first use instead
+        from grader.harness import stand_ins
+
+        stand_ins.install(lambda package: emitter.emit(MissingPackage, name=package))
     emitter.emit(PhaseLine, phase="load")
     namespace, history = load_submission(job, emitter)
     observe_models(job, namespace, history, emitter)

@@ -19,7 +19,7 @@ KEEP_ALWAYS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef
 # their imports bind a proxy that imports on first use (matplotlib and scikit-learn cost about 1.5 s
 # per process), and assignments that call into them are skipped like other computations.
 LAZY_PACKAGES = {"matplotlib", "seaborn", "pandas", "sklearn", "plotly", "IPython", "google", "japanize_matplotlib",
-                 "tqdm", "PIL", "cv2", "torchvision"}
+                 "tqdm", "PIL", "cv2", "torchvision", "torchsummary", "torchinfo"}
 
 
 @dataclass

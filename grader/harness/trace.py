@@ -17,6 +17,8 @@ ACTIVATIONS = {
     "softmax": "softmax", "log_softmax": "log_softmax", "leaky_relu": "leaky_relu", "elu": "elu",
     "gelu": "gelu", "silu": "silu", "softplus": "softplus", "hardtanh": "hardtanh",
 }
+# Layers that are not activations, named as the trusted side names them in a captured graph.
+OTHER_LAYERS = {"dropout": "dropout", "batch_norm": "batchnorm", "layer_norm": "layernorm"}
 MATMULS = {"matmul", "mm", "__matmul__"}
 MAX_OPS = 200
 
@@ -45,7 +47,7 @@ def _layer_token(name: str, args: tuple) -> str | None:
     if name == "addmm" and len(args) >= 3 and _is_matrix(args[2]):
         rows, cols = args[2].shape
         return f"linear({rows},{cols})"
-    return ACTIVATIONS.get(name)
+    return ACTIVATIONS.get(name) or OTHER_LAYERS.get(name)
 
 
 def _is_matrix(value: Any) -> bool:

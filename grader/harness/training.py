@@ -117,7 +117,9 @@ def _train_one(cls: type, model: ModelJob, seed: int, data: Data) -> dict[str, A
 
 def _report(cls: type, model: ModelJob, seed: int, instance: torch.nn.Module, losses: list[float],
             test_x: torch.Tensor) -> dict[str, Any]:
-    """What a trained instance predicts, its code (`project`), and its predictions with fresh parameters."""
+    """What a trained instance predicts in eval mode, its code (`project`), and its predictions with
+    fresh parameters."""
+    instance.eval()
     with torch.no_grad():
         predictions = instance(test_x)
         result: dict[str, Any] = {"loss_history": finite_or_none(losses), "predictions": tensor_report(predictions)}

@@ -43,6 +43,13 @@ def print_result(console: Console, result: Result, overlay: MessageOverlay = Mes
                       Text(messages.text("status." + check.status), style=STATUS_STYLE.get(check.status, "")),
                       Text(f"{check.score:g}/{check.max_score:g}"), Text(safe_text(check.message)))
     console.print(table)
+    for error in result.code_errors[:5]:
+        where = messages.text("where.cell", cell=error.cell, line=error.line) if error.line else \
+            messages.text("where.cell_only", cell=error.cell)
+        console.print(Text.assemble((f"! {messages.text('label.code_errors')}", "yellow"), f" ({where}): ",
+                                    safe_text(error.error)))
+    if result.missing_packages:
+        console.print(Text(messages.text("report.missing_packages", names=", ".join(map(safe_line, result.missing_packages)))))
     for incident in result.incidents:
         if incident.kind != "not_isolated":
             console.print(Text.assemble((f"! {safe_line(incident.kind)}", "yellow"), ": ", safe_text(incident.message)))

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 
-VERSION = 2  # 2: the `capture` line
+VERSION = 3  # 2: the `capture` line; 3: eval-mode graphs, tuple outputs, `missing_package`, no-argument builds
 
 JOB_FILE = "job.json"
 OBSERVATIONS_FILE = "observations.jsonl"
@@ -185,6 +185,8 @@ class TensorInfo:
     shape: Annotated[list[int], Bound(max_len=8)] | None = None
     dtype: Text | None = None
     values: Values = None
+    length: Annotated[int, Bound(low=0)] | None = None  # a tuple's or list's (`return out, z`)
+    item_shapes: Annotated[list[Annotated[list[int], Bound(max_len=8)] | None], Bound(max_len=8)] | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ class ClassInfo:
     line: int = 0
     methods: Annotated[list[Text], Bound(max_len=200)] = field(default_factory=list)
     matched_by: Literal["name", "methods"] | None = None
+    signature: Text = ""  # the constructor's parameters as a call takes them: `(n_input, n_output)`
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,19 @@ class Parameter:
 class Construct:
     ok: bool = True
     parameters: Annotated[list[Parameter], Bound(max_len=100)] = field(default_factory=list)
+    # Set where `Class(*args)` raised and `Class()` built the module the model is graded as.
+    without_arguments: ErrorInfo | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model class that no model is named after, as it looked when built for a model not found:
+    with the spec's arguments, else with none (`built_with`), and whether its output fits."""
+
+    name: Text
+    signature: Text = ""
+    built_with: Annotated[list[int], Bound(max_len=20)] | None = None  # None: it did not build
+    fits: bool = False  # input and output widths are the model's
 
 
 @dataclass(frozen=True)
@@ -328,6 +344,14 @@ class CellError(Line):
 
 
 @dataclass(frozen=True)
+class MissingPackage(Line):
+    """Full mode: the submission imported a package the sandbox does not have; a stand-in was bound."""
+
+    KIND: ClassVar[str] = "missing_package"
+    name: Text
+
+
+@dataclass(frozen=True)
 class HarnessError(Line):
     """Full mode: the harness's own last cell failed in the kernel."""
 
@@ -361,6 +385,7 @@ class ModelObservation(Line):
     probe_hidden_args: Annotated[list[int], Bound(max_len=20)] | None = None
     hidden_probe: Failed | Layers | None = None
     project: Failed | Missing | TensorInfo | None = None
+    candidates: Annotated[list[Candidate], Bound(max_len=20)] = field(default_factory=list)  # for a model not found
 
 
 @dataclass(frozen=True)
@@ -390,6 +415,11 @@ class GraphNode:
     kwargs: Annotated[dict[str, Args], Bound(max_len=MAX_GRAPH_ARG_ITEMS)] = field(default_factory=dict)
     cell: int = 0
     line: int = 0
+
+
+# A method traced again in eval mode is sent under its name with this suffix (`forward:eval`), where
+# its graph differs from the train-mode one (fx writes `self.training`'s value into the graph).
+EVAL_METHOD_SUFFIX = ":eval"
 
 
 @dataclass(frozen=True)
@@ -479,8 +509,8 @@ class PhaseTimeout:
 
 
 LINE_KINDS: dict[str, type[Line]] = {
-    kind.KIND: kind for kind in (Started, Finished, PhaseLine, Plan, ExecError, CellError, HarnessError, Classes,
-                                 ModelObservation, Training, Capture)
+    kind.KIND: kind for kind in (Started, Finished, PhaseLine, Plan, ExecError, CellError, MissingPackage, HarnessError,
+                                 Classes, ModelObservation, Training, Capture)
 }
 
 

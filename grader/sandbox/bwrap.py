@@ -70,7 +70,8 @@ def bwrap_argv(isolation: Isolation, command: list[str], workdir: Path, runtime_
         a.append("--unshare-cgroup-try")
     if isolation.tier == "bwrap-userns":
         a += ["--unshare-user", "--disable-userns"]
-    # The system: /usr read-only, the merged-/usr links, the loader cache; nothing else of /etc.
+    # The system: /usr read-only, the merged-/usr links, the loader cache and the font configuration
+    # (without it matplotlib's first text writes "Fontconfig error" lines); nothing else of /etc.
     a += ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         host = f"/{name}"
@@ -79,7 +80,7 @@ def bwrap_argv(isolation: Isolation, command: list[str], workdir: Path, runtime_
         elif os.path.isdir(host):
             a += ["--ro-bind", host, host]
     a += ["--perms", "0755", "--dir", "/etc"]
-    for name in ("/etc/ld.so.cache", "/etc/localtime"):
+    for name in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts"):
         a += ["--ro-bind-try", name, name]
     a += ["--proc", "/proc", "--dev", "/dev",
           "--perms", "01777", "--size", str(tmp_bytes), "--tmpfs", "/dev/shm",

@@ -98,6 +98,8 @@ class ModelSpec(_Strict):
     # redefined `MLPR` with `project`).
     match_methods: list[str] = Field(default_factory=list)
     args: list[int] = Field(min_length=2)
+    # The constructor's parameters, as messages name them (default: n_input, n_hidden, ..., n_output).
+    arg_names: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] | None = None
     features: list[int] = Field(min_length=1)
     target: Literal["species"] | list[int]
     structure: Structure
@@ -121,6 +123,8 @@ class ModelSpec(_Strict):
         n_linear = self.structure.layers.count("linear")
         if n_linear != len(self.args) - 1:
             raise ValueError(f"structure.layers has {n_linear} linear layers but args gives {len(self.args) - 1}")
+        if self.arg_names is not None and len(self.arg_names) != len(self.args):
+            raise ValueError(f"arg_names names {len(self.arg_names)} arguments but args has {len(self.args)}")
         for index in (self.structure.hidden_arg, self.project.width_arg if self.project else None):
             if index is not None and not 0 < index < len(self.args) - 1:
                 raise ValueError(f"argument index {index} must point at a hidden width in args {self.args}")
@@ -129,6 +133,23 @@ class ModelSpec(_Strict):
     @property
     def output_width(self) -> int:
         return self.args[-1]
+
+    @property
+    def parameter_names(self) -> list[str]:
+        """The constructor's parameters by name: the spec's `arg_names`, else n_input, n_hidden, n_output."""
+        if self.arg_names is not None:
+            return list(self.arg_names)
+        hidden = len(self.args) - 2
+        middle = ["n_hidden"] if hidden == 1 else [f"n_hidden{i}" for i in range(1, hidden + 1)]
+        return ["n_input", *middle, "n_output"]
+
+    @property
+    def task(self) -> Literal["classification", "regression", "reconstruction"]:
+        """What the model predicts, which decides the hints it gets: classes (a class target), its own
+        inputs (an autoencoder), or values."""
+        if self.target == "species":
+            return "classification"
+        return "reconstruction" if self.target == self.features else "regression"
 
     @property
     def captured(self) -> bool:

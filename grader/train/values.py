@@ -23,6 +23,9 @@ def finite_or_none(values: Any) -> Any:
 def tensor_report(value: Any) -> dict[str, Any]:
     import torch  # the harness imports this module before torch is needed
 
+    if isinstance(value, (tuple, list)):
+        return {"type": type(value).__name__, "length": len(value),
+                "item_shapes": [list(item.shape) if isinstance(item, torch.Tensor) else None for item in value[:8]]}
     if not isinstance(value, torch.Tensor):
         return {"type": type(value).__name__}
     report: dict[str, Any] = {"type": "Tensor", "shape": list(value.shape), "dtype": str(value.dtype).replace("torch.", "")}

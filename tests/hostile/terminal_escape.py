@@ -3,7 +3,8 @@ screen, move the cursor home, an OSC-8 link, a window title), raw C1 controls an
 would print a fake green verdict, plus `[/]`, which rich rejects as markup. Its class name in the
 exception text and its printed output do the same. Expected: the instructor's terminal gets plain
 text (no escape sequence of the student's, no style of the student's), `grader check` writes its
-JSON and report, and every other model is graded as usual.
+JSON and report, and every other model is graded as usual. A top-level statement raises with the same
+text (the summary lists the errors of statements that ran).
 """
 
 import torch
@@ -15,6 +16,8 @@ HOSTILE_TEXT = (
     "[/] [bold green]ALL CHECKS PASSED 25 / 25[/] [link=http://attacker.example/]x[/link]\r\n"
     "line two\tafter a tab\x08\x07\x00"
 )
+
+SETTING = int(HOSTILE_TEXT)
 
 
 class MLR(torch.nn.Module):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from grader.checks.base import Check, ModelContext, Verdict
-from grader.protocol.wire import Failed
+from grader.protocol.wire import Candidate, Construct, Failed
 
 
 def args_text(args: list[int]) -> str:
@@ -34,19 +34,28 @@ class Defined(Check):
             messages = context.messages
             reasons = [messages.text("defined.syntax_error", cell=p.cell, line=p.line, message=p.message)
                        for p in evidence.plan_problems]
-            reasons += [messages.text("defined.class_raised", cell=e.cell, line=e.line, error=context.describe_error(e.error))
+            reasons += [messages.text("defined.cell_raised" if e.statement == "cell" else "defined.class_raised",
+                                      cell=e.cell, line=e.line, error=context.describe_error(e.error))
                         for e in evidence.class_errors]
+            reasons += _candidates(context, observed.candidates if observed is not None else [])
             key = "defined.missing_with_methods" if spec.match_methods else "defined.missing"
             return Verdict("failed", key, {"names": names, "methods": ", ".join(spec.match_methods),
-                                           "reasons": "".join(" " + r for r in reasons[:3])},
+                                           "reasons": "".join(" " + r for r in reasons[:5])},
                            expected=names, found="—", stop_rest="skipped.not_defined")
         found = observed.class_
         context.outcome.class_name = found.name
-        if isinstance(observed.construction, Failed):
-            return Verdict("error", "defined.construct_failed",
-                           {"name": found.name, "args": args_text(spec.args),
-                            "error": context.describe_error(observed.construction.error)},
+        construction = observed.construction
+        call = {"name": found.name, "args": args_text(spec.args), "parameters": ", ".join(spec.parameter_names)}
+        if isinstance(construction, Failed):
+            # A TypeError from the call itself: the constructor does not take the spec's arguments.
+            refused = construction.error.type == "TypeError" and "__init__()" in construction.error.message
+            return Verdict("error", "defined.construct_refused" if refused else "defined.construct_failed",
+                           {**call, "error": context.describe_error(construction.error)},
                            found=found.name, stop_rest="skipped.not_defined")
+        if isinstance(construction, Construct) and construction.without_arguments is not None:
+            return Verdict("failed", "defined.without_arguments",
+                           {**call, "error": context.describe_error(construction.without_arguments)},
+                           expected=f"{found.name}({call['args']})", found=f"{found.name}()")
         return self._passed(context, found.name, found.cell, found.matched_by)
 
     @staticmethod
@@ -69,3 +78,19 @@ class Defined(Check):
                            {"name": name, "args": args_text(context.spec.args), "seconds": timeout.budget_s},
                            found=name, stop_rest="skipped.timeout")
         return self._passed(context, found.name, found.cell, found.matched_by)
+
+
+def _candidates(context: ModelContext, candidates: list[Candidate]) -> list[str]:
+    """The classes the file has instead, with their constructors, and those that look like the model
+    (they map its input width to its output width), with the rename that would make them count."""
+    if not candidates:
+        return []
+    spec, messages = context.spec, context.messages
+    listed = ", ".join(f"{c.name}{c.signature}" for c in candidates)
+    said = [messages.text("defined.found_classes", classes=listed)]
+    for candidate in [c for c in candidates if c.fits and c.built_with is not None][:2]:
+        said.append(messages.text("defined.looks_like", name=candidate.name,
+                                  call=f"{candidate.name}({args_text(candidate.built_with or [])})",
+                                  inputs=spec.args[0], outputs=spec.output_width, wanted=spec.class_names[0]))
+    return said
+

@@ -22,6 +22,11 @@ class ForwardShape(Check):
         n, width = len(context.split.test_x), context.spec.output_width
         batch_n, batch_1 = forward.batch_n, forward.batch_1
         want_n, want_1 = [n, width], [1, width]
+        if batch_n.length is not None:
+            shapes = ", ".join(shape_text(shape) for shape in batch_n.item_shapes or [])
+            return Verdict("failed", "forward.tuple", {"type": batch_n.type, "length": batch_n.length,
+                                                       "shapes": shapes or "—", "want": shape_text(want_n)},
+                           expected=shape_text(want_n), found=f"{batch_n.type}: {shapes}")
         if batch_n.type != "Tensor":
             return Verdict("failed", "forward.not_tensor", {"type": batch_n.type}, expected=shape_text(want_n),
                            found=batch_n.type)

@@ -3,7 +3,7 @@ layer fails)."""
 
 from __future__ import annotations
 
-from grader.checks.base import Check, ModelContext, Verdict
+from grader.checks.base import Check, ModelContext, Verdict, other_than_a_tensor
 from grader.protocol.wire import Failed, Forward
 
 
@@ -17,6 +17,9 @@ class GradFlow(Check):
         flow = observed.grad_flow if observed is not None else None
         if observed is None or not isinstance(observed.forward, Forward) or flow is None:
             return Verdict("skipped", "skipped.forward_failed")
+        not_a_tensor = other_than_a_tensor(observed)
+        if not_a_tensor is not None:  # a tuple's parts get no gradient from `output.sum()`: not the model's fault
+            return not_a_tensor
         if isinstance(flow, Failed):
             return Verdict("error", "grad.raised", {"error": context.describe_error(flow.error)})
         if not flow:

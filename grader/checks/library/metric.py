@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks.base import Check, ModelContext, Verdict
+from grader.checks.base import Check, ModelContext, Verdict, other_than_a_tensor
+from grader.checks.library.structure import expected_layers, layer_difference, visible_layers
 from grader.checks.metrics import accuracy, aggregate, mse, partial_credit
 from grader.protocol.wire import Failed, Run, TensorInfo
 from grader.result import Status
 from grader.spec import ModelSpec
 
 PARAMETER_TOLERANCE = 1e-6  # predictions closer than this after a parameter reset did not use them
+CONSTANT_TOLERANCE = 1e-6  # predictions that spread less than this over the test set are one value
 
 
 class ScoreOnTestSet(Check):
@@ -30,6 +32,9 @@ class ScoreOnTestSet(Check):
         metric, outcome = spec.metric, context.outcome
         observed, training, timeout = evidence.observation, evidence.training, evidence.timeout
         if not context.passed("forward_shape"):
+            not_a_tensor = other_than_a_tensor(observed)
+            if not_a_tensor is not None:
+                return not_a_tensor
             forward = observed.forward if observed is not None else None
             return Verdict("skipped", "skipped.forward_failed" if isinstance(forward, Failed) else "metric.bad_shape")
         if training is None and timeout is not None and timeout.phase == "training":
@@ -78,11 +83,36 @@ class ScoreOnTestSet(Check):
         fraction = partial_credit(value, metric.full_credit, metric.zero_credit)
         status: Status = "passed" if fraction >= 1.0 else "failed"
         key = {1.0: "metric.full"}.get(fraction, "metric.partial" if fraction > 0 else "metric.zero")
+        params = {"value": shown, "full": f"{metric.full_credit:g}", "zero": f"{metric.zero_credit:g}",
+                  "seeds": len(values), "aggregate": context.messages.text(f"aggregate.{recipe.aggregate}")}
+        hint_key = None
+        if fraction < 1.0 and outcome.predictions is not None and is_constant(outcome.predictions):
+            key = "metric.constant"
+            params["baseline"] = f"{_mean_prediction_mse(context):.4g}"
+        elif fraction < 1.0 and observed is not None:
+            # What the layers say about a low score (an activation on a regression's output) is the hint.
+            expected = expected_layers(spec, spec.args)
+            difference = layer_difference(spec, expected, visible_layers(observed.layers or [], expected))
+            if difference is not None:
+                hint_key = difference.hint_key or difference.key
+                params.update(difference.params)
         better = "≤" if metric.kind == "mse" else "≥"
-        return Verdict(status, f"{key}.{metric.kind}",
-                       {"value": shown, "full": f"{metric.full_credit:g}", "zero": f"{metric.zero_credit:g}",
-                        "seeds": len(values), "aggregate": context.messages.text(f"aggregate.{recipe.aggregate}")},
-                       expected=f"{better} {metric.full_credit:g}", found=shown, fraction=fraction)
+        return Verdict(status, f"{key}.{metric.kind}", params, expected=f"{better} {metric.full_credit:g}", found=shown,
+                       fraction=fraction, hint_key=hint_key)
+
+
+def is_constant(predictions: np.ndarray) -> bool:
+    """The same output for every test sample (dead ReLUs, a saturated sigmoid, a forward that
+    ignores its input): each output's spread over the test set is nil."""
+    scale = 1.0 + float(np.abs(predictions).max())
+    return float(np.ptp(predictions, axis=0).max()) <= CONSTANT_TOLERANCE * scale
+
+
+def _mean_prediction_mse(context: ModelContext) -> float:
+    """The test MSE of predicting the training targets' mean for every sample: what a constant
+    model trained on the MSE converges to."""
+    split = context.split
+    return mse(np.broadcast_to(split.train_y.mean(axis=0), split.test_y.shape), split.test_y)
 
 
 def _score(context: ModelContext, predictions: np.ndarray) -> float:

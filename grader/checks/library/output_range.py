@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks.base import Check, ModelContext, Verdict
+from grader.checks.base import Check, ModelContext, Verdict, other_than_a_tensor
 from grader.checks.library.probe_values import probe_values
 from grader.protocol.wire import Failed, TensorInfo
 from grader.spec import ModelSpec
@@ -29,6 +29,9 @@ class OutputRange(Check):
         probe = observed.probe if observed is not None else None
         if isinstance(probe, Failed):
             return Verdict("error", "forward.raised", {"error": context.describe_error(probe.error)}, expected=expected)
+        not_a_tensor = other_than_a_tensor(observed)
+        if not_a_tensor is not None:
+            return not_a_tensor
         values = probe_values(context.spec, probe) if isinstance(probe, TensorInfo) else None
         if values is None:
             return Verdict("skipped", "skipped.forward_failed", expected=expected)

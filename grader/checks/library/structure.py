@@ -4,15 +4,21 @@ hidden-size constructor argument; MLR is probed numerically for affinity."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
 from grader.checks.base import Check, ModelContext, Verdict
 from grader.checks.library.probe_values import probe_values
-from grader.protocol.wire import Failed, Forward, Layers, TensorInfo
+from grader.protocol.wire import Construct, Failed, Forward, Layers, TensorInfo
 from grader.spec import ModelSpec
 from grader.spec.probe_points import affine_groups
 
+# Layers that compute nothing where the predictions are made (dropout is the identity in eval
+# mode): no part of the structure unless the assignment's layers name them.
+TRANSPARENT = frozenset({"dropout", "identity"})
+ACTIVATIONS = frozenset({"sigmoid", "relu", "relu6", "tanh", "softmax", "log_softmax", "leaky_relu", "elu",
+                         "gelu", "silu", "softplus", "hardtanh"})
 AFFINE_TOLERANCE = 1e-3
 AFFINE_RULE = "f(t·a + (1−t)·b) = t·f(a) + (1−t)·f(b)"
 
@@ -49,23 +55,26 @@ class Structure(Check):
         if observed is None or not isinstance(observed.forward, Forward):
             return Verdict("skipped", "skipped.forward_failed")
         expected = expected_layers(spec, spec.args)
-        found = list(observed.layers or [])
-        if found != expected:
+        found = visible_layers(observed.layers or [], expected)
+        difference = layer_difference(spec, expected, found)
+        if difference is not None:
             fixed_width = _fixed_hidden_width(spec, found)
             if fixed_width is not None:
                 return Verdict("failed", "structure.hidden_ignored",
                                {"width": fixed_width, "hidden": spec.args[spec.structure.hidden_arg or 0]},
                                expected=layers_text(expected), found=layers_text(found))
-            return Verdict("failed", _structure_key(expected, found), expected=layers_text(expected),
-                           found=layers_text(found))
-        if spec.structure.hidden_arg is not None:
+            return Verdict("failed", difference.key, difference.params, expected=layers_text(expected),
+                           found=layers_text(found), hint_key=difference.hint_key)
+        construction = observed.construction
+        without_arguments = isinstance(construction, Construct) and construction.without_arguments is not None
+        if spec.structure.hidden_arg is not None and not without_arguments:  # else the defined check says it
             other_args = observed.probe_hidden_args or []
             probe = observed.hidden_probe
             want = expected_layers(spec, other_args) if len(other_args) == len(spec.args) else []
             if isinstance(probe, Failed):
                 return Verdict("error", "structure.hidden_raised",
                                {"hidden": spec.structure.probe_hidden, "error": context.describe_error(probe.error)})
-            got = list(probe.layers) if isinstance(probe, Layers) else []
+            got = visible_layers(probe.layers, want) if isinstance(probe, Layers) else []
             if not want or got != want:
                 return Verdict("failed", "structure.hidden_fixed", {"hidden": spec.structure.probe_hidden},
                                expected=layers_text(want), found=layers_text(got))
@@ -91,16 +100,61 @@ def _fixed_hidden_width(spec: ModelSpec, found: list[str]) -> int | None:
     return other[hidden] if expected_layers(spec, other) == found else None
 
 
-def _structure_key(expected: list[str], found: list[str]) -> str:
+@dataclass(frozen=True)
+class LayerDifference:
+    """How the layers found differ from the expected ones: the message's key, its `activation` or
+    `names`, and the hint for the model's task where that decides it."""
+
+    key: str
+    params: dict[str, str]
+    hint_key: str | None = None
+
+
+def visible_layers(found: list[str], expected: list[str]) -> list[str]:
+    """The layers found, without the transparent ones the expected layers do not name."""
+    return [t for t in found if t not in TRANSPARENT or t in expected]
+
+
+def layer_difference(spec: ModelSpec, expected: list[str], found: list[str]) -> LayerDifference | None:
+    """The first way the visible layers `found` differ from `expected`, or None."""
+    if found == expected:
+        return None
     expected_linear = [t for t in expected if t.startswith("linear")]
     found_linear = [t for t in found if t.startswith("linear")]
     if len(found_linear) != len(expected_linear):
-        return "structure.layer_count"
+        return LayerDifference("structure.layer_count", {})
     if found_linear != expected_linear:
-        return "structure.layer_sizes"
-    if "sigmoid" in expected and found.count("sigmoid") < expected.count("sigmoid"):
-        return "structure.missing_sigmoid"
-    return "structure.activations"
+        return LayerDifference("structure.layer_sizes", {})
+    extra = [t for t in found if t not in expected and not t.startswith("linear") and t not in ACTIVATIONS]
+    if extra and [t for t in found if t not in extra] == expected:
+        return LayerDifference("structure.extra_layers", {"names": ", ".join(dict.fromkeys(extra))})
+    expected_slots, found_slots = _after_each_linear(expected), _after_each_linear(found)
+    last = len(expected_slots) - 1
+    for index, (want, got) in enumerate(zip(expected_slots, found_slots)):
+        if want == got:
+            continue
+        want_acts, got_acts = [t for t in want if t in ACTIVATIONS], [t for t in got if t in ACTIVATIONS]
+        if index == last and want_acts and not got_acts:
+            return LayerDifference("structure.missing_output_activation", {"activation": want_acts[0]},
+                                   f"hint.output_activation_missing.{spec.task}")
+        if index == last and got_acts and not want_acts:
+            return LayerDifference("structure.extra_output_activation", {"activation": got_acts[0]},
+                                   f"hint.output_activation_extra.{spec.task}")
+        if 0 < index < last and want_acts and not got_acts:
+            return LayerDifference("structure.missing_hidden_activation", {"activation": want_acts[0]})
+        break
+    return LayerDifference("structure.activations", {})
+
+
+def _after_each_linear(tokens: list[str]) -> list[list[str]]:
+    """The tokens before the first linear layer, then those after each linear layer."""
+    slots: list[list[str]] = [[]]
+    for token in tokens:
+        if token.startswith("linear"):
+            slots.append([])
+        else:
+            slots[-1].append(token)
+    return slots
 
 
 def _affine_deviation(context: ModelContext) -> float | None:
