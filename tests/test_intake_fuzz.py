@@ -32,7 +32,8 @@ from grader.intake.submission import (
 # A fuzzed module declared `unicode_escape` with a stray backslash: Python warns while decoding it, as
 # it would for the student; that is the input's doing, not a problem of the intake.
 pytestmark = pytest.mark.filterwarnings("ignore:invalid escape sequence:DeprecationWarning")
-EXAMPLES = 2000
+# Each kind, in CI; `benchmarks/fuzz_intake.py --examples 50000` is the deep run.
+EXAMPLES = 500
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
