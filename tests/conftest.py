@@ -55,10 +55,11 @@ __all__ = ["module_source", "solution_class_sources", "solution_text", "substitu
 # The files that take longest, longest first (measured on the project's 2-core machine, 2026-12-02).
 # `make test` hands whole files to whichever worker is free (pytest-xdist, --dist loadfile), so
 # starting with these leaves the short files to even out the end. A stale list costs balance only.
-SLOWEST_FIRST = ("test_hostile_limits.py", "test_hostile.py", "test_forkserver.py", "test_intake_fuzz.py",
-                 "test_server.py", "test_model_budget.py", "test_seed_training.py", "test_batch.py",
-                 "test_browser.py", "test_sandbox.py", "test_fault_barrier.py", "test_similarity.py",
-                 "test_terminal_safety.py", "test_lms_import.py", "test_gradescope.py")
+SLOWEST_FIRST = ("test_hostile_limits.py", "test_forkserver.py", "test_server.py", "test_batch.py", "test_capture.py",
+                 "test_hostile.py", "test_browser.py", "test_model_budget.py", "test_fault_barrier.py",
+                 "test_sandbox.py", "test_seed_training.py", "test_lms_exports.py", "test_report.py",
+                 "test_terminal_safety.py", "test_similarity.py", "test_checks.py", "test_gradescope.py",
+                 "test_written.py", "test_intake_fuzz.py", "test_lms_import.py", "test_student_code.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
