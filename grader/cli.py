@@ -22,6 +22,16 @@ if TYPE_CHECKING:  # imported lazily at run time (start-up speed)
 EXIT_OK, EXIT_FAULT, EXIT_USAGE = 0, 1, 2
 
 
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1e6:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a maximum grade above 0 (Moodle's default is 100)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="Grade PyTorch model assignments in a sandbox.")
     parser.add_argument("--version", action="store_true", help="print the grader's version and exit")
@@ -51,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="which submission counts when a student handed in several (default: latest)")
     grade.add_argument("--lms-assignment-id", metavar="ID",
                        help="Canvas: the assignment's id (the number in its URL), for the gradebook column")
+    grade.add_argument("--lms-max-grade", metavar="N", type=_positive_number,
+                       help="the LMS assignment's maximum grade (Moodle's default is 100): totals are scaled to it "
+                            "(default: the assignment's own maximum, which the LMS's must then equal)")
 
     doctor = commands.add_parser("doctor", help="say which isolation this machine gives student code, and why")
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
@@ -231,7 +244,8 @@ def _grade(args: argparse.Namespace, assignment: LoadedAssignment) -> int:
     try:
         summary = grade_batch(args.inputs, assignment, args.out, lang=args.lang, mode=args.mode, jobs=args.jobs,
                               force=args.force, scheduler=args.scheduler, lms=args.lms, keep=args.keep,
-                              lms_assignment_id=args.lms_assignment_id, warm=not args.cold)
+                              lms_assignment_id=args.lms_assignment_id, warm=not args.cold,
+                              lms_max_grade=args.lms_max_grade)
     except KeyboardInterrupt:  # a second Ctrl-C: the first one's clean stop was not awaited
         print("grader: stopped at once; the results written so far are kept, the gradebook may be missing or "
               "out of date (run the same command again)", file=sys.stderr)

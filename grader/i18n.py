@@ -55,8 +55,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{file} holds no .ipynb or .py file.",
     },
     "submission.zip_ambiguous": {
-        "ja": "{file} にノートブックが複数あり、どれを採点するか決められません: {files}",
-        "en": "{file} holds several notebooks and the grader cannot tell which to grade: {files}",
+        "ja": "{file} には採点の対象になりうるファイルが複数あり、課題のクラスを定義している数も同じなので、どれを採点するか決められません: {files}。採点するファイルを 1 つだけ zip にするか、モデルのクラスを 1 つのファイルにまとめてください。",
+        "en": "{file} holds several files the grader could grade, and none defines more of the assignment's classes than the others: {files}. Zip only the one to grade, or keep the model classes in one file.",
     },
     # ---- intake limits and notebook structure (issue 18, item 2: grader/submission.py) -------------
     "submission.zip_too_many": {

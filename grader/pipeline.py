@@ -151,7 +151,8 @@ def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = Non
     lang = lang or assignment.spec.lang
     messages = Messages(lang, assignment.messages)
     try:
-        submission = read_submission(path, student_id, intake_limits(assignment))
+        model_classes = [name for model in assignment.spec.models for name in model.class_names]
+        submission = read_submission(path, student_id, intake_limits(assignment), model_classes)
     except InvalidSubmission as exc:
         return Graded(_invalid_result(path, student_id, assignment, messages, exc, started, mode))
     with contextlib.ExitStack() as stack:

@@ -103,6 +103,7 @@ class Result(BaseModel):
     stderr: str = ""
     seeds: list[int] = Field(default_factory=list)
     graded_at: str = ""
+    reviewed_at: str = ""  # when a person's review last changed the written points (the grade's time then)
     training_s: float = 0.0  # of duration_s, the time the grader's own training took in the sandbox
     duration_s: float = 0.0
     # Written questions. `score`/`max_score` are the automatic score only; the properties below add

@@ -133,9 +133,11 @@ def test_moodle_worksheet_and_feedback_names_pass_moodles_import_rules(tmp_path,
     text = (tmp_path / "moodle" / "grading-worksheet.csv").read_text(encoding="utf-8")
     assert text.splitlines()[0] == "Identifier,Full name,Grade,Maximum Grade,Last modified (grade),Feedback comments"
     rows = read_worksheet(text)
+    # The assignment's maximum: 25 for the code, 5 for the written answer. Not graded (an invalid file, a
+    # grader fault): no grade, which Moodle skips, rather than a 0.00 never earned.
     assert [(r["Identifier"], r["Grade"], r["Maximum Grade"]) for r in rows] == [
-        ("Participant 1234567", "17.50", "25.00"), ("Participant 2345678", "0.00", "25.00"),
-        ("Participant 3456789", "", "25.00")]  # a grader fault: no grade (Moodle skips an empty one)
+        ("Participant 1234567", "17.50", "30.00"), ("Participant 2345678", "", "30.00"),
+        ("Participant 3456789", "", "30.00")]
     assert [r["Identifier"][len("Participant "):] for r in rows] == ["1234567", "2345678", "3456789"]
     assert rows[0]["Last modified (grade)"] == "2024-03-05T09:00:00+00:00"
     assert rows[0]["Feedback comments"].startswith("Autograded: 17.5 of 25 points (2 of 3 checks passed). "
@@ -233,7 +235,8 @@ def test_moodle_downloads_graded_with_worksheet_feedback_and_resubmission(tmp_pa
     assert [(w["Identifier"], w["Full name"], w["Grade"]) for w in worksheet] == [
         ("Participant 1234567", "Jane Doe", f"{results['1234567-2'].score:.2f}"),
         ("Participant 2345678", "山田 太郎", f"{results['2345678'].score:.2f}"),
-        ("Participant 3456789", "Ann Lee", "0.00")]
+        ("Participant 3456789", "Ann Lee", "")]  # not read: no grade, the reason in the feedback
+    assert "notes.pdf" in worksheet[2]["Feedback comments"]
     with zipfile.ZipFile(out / "moodle" / "feedback.zip") as archive:
         jane = "Jane Doe_1234567_assignsubmission_file_autograder-report.html"
         assert moodle_feedback_target(jane) == ("1234567", "autograder-report.html")
@@ -248,6 +251,12 @@ def test_moodle_downloads_graded_with_worksheet_feedback_and_resubmission(tmp_pa
     best = {w["Identifier"]: w["Grade"] for w in _csv(out / "moodle" / "grading-worksheet.csv")}
     assert best["Participant 1234567"] == f"{results['1234567'].score:.2f}"
     assert _csv(out / "grades.csv")[0]["submission"] == "1234567"
+
+    # Moodle's default maximum grade is 100: the totals scaled to it.
+    assert main([*argv, "--keep", "best", "--lms-max-grade", "100"]) == 0
+    scaled = {w["Identifier"]: (w["Grade"], w["Maximum Grade"]) for w in _csv(out / "moodle" / "grading-worksheet.csv")}
+    assert scaled["Participant 1234567"] == (f"{round(results['1234567'].total_score * 100 / 30, 2):.2f}", "100.00")
+    assert scaled["Participant 3456789"] == ("", "100.00")
 
 
 def test_canvas_download_graded_with_gradebook(tmp_path, recorded_sandbox, capsys):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import write_notebook
+from fixtures.submissions import SOLUTION_PY as SOLUTION
 
 from grader.i18n import Messages
 from grader.intake.submission import InvalidSubmission, read_submission
@@ -204,6 +205,43 @@ def test_zip_with_two_notebooks_is_ambiguous(tmp_path):
         read_submission(path)
     assert caught.value.key == "submission.zip_ambiguous"
     assert "a.ipynb" in caught.value.params["files"] and "sub/b.ipynb" in caught.value.params["files"]
+
+
+MODEL_CLASSES = ("MLR", "LR", "MLPR", "MLPC", "AE", "AutoEncoder", "Autoencoder")
+
+
+def test_a_zip_of_a_model_and_its_helper_grades_the_model_with_the_helper_beside_it(tmp_path, assignment):
+    """helpers.py comes first in the alphabet (and first in the zip), and was graded once: 0 points."""
+    model = SOLUTION.read_text(encoding="utf-8").replace("import torch\n", "import torch\nfrom helpers import LEARNING\n", 1)
+    path = tmp_path / "s77.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("helpers.py", "LEARNING = 'rate'\n\ndef plot(history):\n    return None\n")
+        archive.writestr("model.py", model)
+    submission = read_submission(path, model_classes=MODEL_CLASSES)
+    assert submission.main_file == "s77.zip/model.py" and list(submission.extra_files) == ["helpers.py"]
+    result = grade_file(path, assignment, lang="en").result
+    assert result.submission.file == "s77.zip/model.py" and result.score == result.max_score
+
+
+def test_a_zip_whose_files_define_the_classes_alike_is_ambiguous_not_alphabetical(tmp_path):
+    path = tmp_path / "twice.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("draft.py", SOLUTION.read_text(encoding="utf-8"))
+        archive.writestr("final.py", SOLUTION.read_text(encoding="utf-8"))
+    with pytest.raises(InvalidSubmission) as caught:
+        read_submission(path, model_classes=MODEL_CLASSES)
+    assert (caught.value.key, caught.value.params["files"]) == ("submission.zip_ambiguous", "draft.py, final.py")
+    assert "Zip only the one to grade" in Messages("en").text(caught.value.key, **caught.value.params)
+
+
+def test_a_zip_of_two_notebooks_grades_the_one_with_the_classes(tmp_path):
+    path = tmp_path / "two.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a_scratch.ipynb", _notebook_bytes(tmp_path, "x = 1"))
+        archive.writestr("homework.ipynb", _notebook_bytes(tmp_path, "import torch\nclass MLR(torch.nn.Module):\n    pass"))
+        archive.writestr("helpers.py", "WIDTH = 3\n")
+    submission = read_submission(path, model_classes=MODEL_CLASSES)
+    assert submission.main_file == "two.zip/homework.ipynb" and list(submission.extra_files) == ["helpers.py"]
 
 
 def test_zip_with_only_junk_is_empty(tmp_path):

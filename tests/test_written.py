@@ -16,6 +16,7 @@ from grader.apps.batch import grade_batch
 from grader.checks.registry import max_score
 from grader.checks.written import coverage, find_answer, template_lines, written_answers
 from grader.intake.submission import read_submission
+from grader.outputs.lms import exports
 from grader.outputs.report.html import render_report
 from grader.outputs.review import REVIEW_FILE
 from grader.result import Result
@@ -197,6 +198,8 @@ def test_review_csv_round_trip_without_regrading(tmp_path, capsys, recorded_sand
     entry = hanako.written[0]
     assert (entry.status, entry.points, entry.comment) == ("reviewed", 4.5, "Clear <b>and</b> complete")
     assert hanako.score == code_score and hanako.total_score == round(code_score + 4.5, 2)
+    # The grade changed now: the LMS's "Last modified (grade)" is the review's time, not the grading's.
+    assert hanako.reviewed_at >= hanako.graded_at and exports._grade_time(hanako) == hanako.reviewed_at
     taro = Result.model_validate_json((out / "results" / "taro.json").read_text(encoding="utf-8"))
     assert (taro.written[0].status, taro.written[0].points, taro.written[0].comment) == ("missing", None, "No answer found")
 
@@ -219,13 +222,14 @@ def test_review_csv_round_trip_without_regrading(tmp_path, capsys, recorded_sand
     # The Moodle worksheet carries the manual points (exports built from the same results).
     from grader.i18n import Messages
     from grader.outputs.gradebook import Entry, Kept
-    from grader.outputs.lms.exports import feedback_comment, write_moodle
+    from grader.outputs.lms.exports import Scale, feedback_comment, write_moodle
 
     class Item:
         student_id, lms, lms_ref, name = "hanako", "moodle", {"participant_id": "1234567", "name": "Hanako"}, "Hanako"
 
     write_moodle(out / "moodle", [Kept(Entry("hanako", "hanako", hanako), 1)], {"hanako": Item()}, out / "reports",
-                 spec, Messages("en"))
+                 Scale(max_score(spec.spec) + spec.spec.written_max), Messages("en"))
     worksheet = _csv(out / "moodle" / "grading-worksheet.csv")
     assert worksheet[0]["Grade"] == f"{code_score + 4.5:.2f}" and worksheet[0]["Maximum Grade"] == "30.00"
+    assert worksheet[0]["Last modified (grade)"] == hanako.reviewed_at
     assert "Written answers: 4.5 of 5 points (0 points pending review)." in feedback_comment(hanako, Messages("en"))

@@ -140,11 +140,12 @@ def default_jobs() -> int:
 def grade_batch(inputs: list[Path], assignment: LoadedAssignment, out: Path, lang: Lang | None = None,
                 mode: Mode | None = None, jobs: int | None = None, force: bool = False, scheduler: str | None = None,
                 console: Console | None = None, lms: str | None = None, keep: Keep = "latest",
-                lms_assignment_id: str | None = None, warm: bool = True) -> BatchSummary:
+                lms_assignment_id: str | None = None, warm: bool = True,
+                lms_max_grade: float | None = None) -> BatchSummary:
     with StopRequest() as stop:
         summary = _grade_batch(stop, inputs, assignment, out, lang=lang, mode=mode, jobs=jobs, force=force,
                                scheduler=scheduler, console=console, lms=lms, keep=keep,
-                               lms_assignment_id=lms_assignment_id, warm=warm)
+                               lms_assignment_id=lms_assignment_id, warm=warm, lms_max_grade=lms_max_grade)
     # A stop while the last outputs were written still counts: they were finished, the rest was not graded.
     return replace(summary, interrupted=summary.interrupted or stop.requested, stop_signal=stop.signal_number)
 
@@ -152,7 +153,8 @@ def grade_batch(inputs: list[Path], assignment: LoadedAssignment, out: Path, lan
 def _grade_batch(stop: StopRequest, inputs: list[Path], assignment: LoadedAssignment, out: Path,
                  lang: Lang | None = None, mode: Mode | None = None, jobs: int | None = None, force: bool = False,
                  scheduler: str | None = None, console: Console | None = None, lms: str | None = None,
-                 keep: Keep = "latest", lms_assignment_id: str | None = None, warm: bool = True) -> BatchSummary:
+                 keep: Keep = "latest", lms_assignment_id: str | None = None, warm: bool = True,
+                 lms_max_grade: float | None = None) -> BatchSummary:
     console = console or Console()
     started = time.perf_counter()
     items = collect_inputs(inputs, lms=lms)  # --lms: only that LMS's downloads are recognised
@@ -192,7 +194,7 @@ def _grade_batch(stop: StopRequest, inputs: list[Path], assignment: LoadedAssign
         console.print(safe_text(line), markup=False, highlight=False, soft_wrap=True)
     # LMS integration: OUT/unattributed.txt, and the Moodle / Canvas files with --lms (grader/lms/exports.py).
     write_lms_outputs(out, items, ordered, assignment, lms=lms, keep=keep, lms_assignment_id=lms_assignment_id,
-                      lang=lang, console=console)
+                      lang=lang, console=console, lms_max_grade=lms_max_grade)
     return summary
 
 

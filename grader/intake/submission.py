@@ -20,6 +20,7 @@ import struct
 import tokenize
 import zipfile
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypeVar
@@ -44,6 +45,7 @@ READ_CHUNK = 64 * 1024
 ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError, RuntimeError,
                    NotImplementedError, ValueError, struct.error)
 NOTEBOOK_CELL_TYPES = ("code", "markdown", "raw", "heading")
+CLASS_STATEMENT = re.compile(r"^[ \t]*class[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,12 @@ class InvalidSubmission(Exception):
         self.params = params
 
 
-def read_submission(path: Path, student_id: str | None = None, limits: IntakeLimits | None = None) -> Submission:
+def read_submission(path: Path, student_id: str | None = None, limits: IntakeLimits | None = None,
+                    model_classes: Collection[str] = ()) -> Submission:
     """Read `path`, raising `InvalidSubmission` with a reason a student can act on. `limits`: the
-    assignment's (`grading.grade_file` passes them); the defaults of `[limits]` otherwise."""
+    assignment's (`grading.grade_file` passes them); the defaults of `[limits]` otherwise.
+    `model_classes`: the class names the assignment asks for, which decide the file a zip of several
+    is graded by."""
     path = Path(path)
     if not path.is_file():
         raise InvalidSubmission("submission.not_found", file=path.name)
@@ -109,18 +114,18 @@ def read_submission(path: Path, student_id: str | None = None, limits: IntakeLim
     data = path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
     sid = student_id or student_id_for(path)
-    parsed = _parse_by_suffix(path.name, data, limits or IntakeLimits())
+    parsed = _parse_by_suffix(path.name, data, limits or IntakeLimits(), frozenset(model_classes))
     return Submission(path=path, student_id=sid, sha256=sha256, **parsed)
 
 
-def _parse_by_suffix(name: str, data: bytes, limits: IntakeLimits) -> dict[str, Any]:
+def _parse_by_suffix(name: str, data: bytes, limits: IntakeLimits, model_classes: frozenset[str]) -> dict[str, Any]:
     suffix = PurePosixPath(name).suffix.lower()
     if suffix == ".ipynb":
         return _parse_notebook(name, data)
     if suffix == ".py":
         return _parse_module(name, data)
     if suffix == ".zip":
-        return _parse_zip(name, data, limits)
+        return _parse_zip(name, data, limits, model_classes)
     raise InvalidSubmission("submission.unknown_type", file=name)
 
 
@@ -305,7 +310,7 @@ def _open_zip(name: str, data: bytes, limits: IntakeLimits) -> tuple[zipfile.Zip
     return archive, entries
 
 
-def _parse_zip(name: str, data: bytes, limits: IntakeLimits) -> dict[str, Any]:
+def _parse_zip(name: str, data: bytes, limits: IntakeLimits, model_classes: frozenset[str]) -> dict[str, Any]:
     archive, entries = _open_zip(name, data, limits)
     budget = _ReadBudget(name, limits)
     # Not ZipInfo.is_dir(): it raises IndexError on an entry with an empty name.
@@ -315,16 +320,15 @@ def _parse_zip(name: str, data: bytes, limits: IntakeLimits) -> dict[str, Any]:
     candidates = notebooks or modules
     if not candidates:
         raise InvalidSubmission("submission.zip_empty", file=name)
-    if len(candidates) > 1 and notebooks:
-        raise InvalidSubmission("submission.zip_ambiguous", file=name, files=", ".join(m.filename for m in candidates))
-    # Several modules: grade the one that is not imported by the others is guesswork; take the
-    # shallowest, then alphabetical first, and ship the rest as importable helpers.
-    main = sorted(candidates, key=lambda m: (m.filename.count("/"), m.filename))[0]
-    parsed = _parse_by_suffix(main.filename, _read_member(archive, main, MAX_SUBMISSION_BYTES, name, budget), limits)
+    main, read = _graded_file(archive, candidates, name, budget, limits, model_classes)
+    parsed = read[main.filename]
     extras: dict[str, str] = {}
     for member in modules:
         base = PurePosixPath(member.filename).name
         if member is main or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\.py", base):
+            continue
+        if member.filename in read:  # read as a candidate already
+            extras[base] = read[member.filename]["cells"][0].source
             continue
         text, _ = decode_python_source(base, _read_member(archive, member, MAX_EXTRA_FILE_BYTES, name, budget))
         extras[base] = text
@@ -351,6 +355,38 @@ def _parse_zip(name: str, data: bytes, limits: IntakeLimits) -> dict[str, Any]:
     parsed["extra_files"] = extras
     parsed["texts"] = texts
     return parsed
+
+
+def _graded_file(archive: zipfile.ZipFile, candidates: list[zipfile.ZipInfo], zip_name: str, budget: _ReadBudget,
+                 limits: IntakeLimits, model_classes: frozenset[str]) -> tuple[zipfile.ZipInfo, dict[str, dict[str, Any]]]:
+    """The notebook or module of a zip that is graded, and every candidate read (by name); the other
+    modules are its helpers. Of
+    several, the one that defines the most of the assignment's classes, then the most classes; a tie
+    is the student's to settle (`submission.zip_ambiguous`), never the alphabet's."""
+    parsed: dict[str, dict[str, Any]] = {}
+    problems: dict[str, InvalidSubmission] = {}
+    for member in candidates:
+        try:
+            parsed[member.filename] = _parse_by_suffix(
+                member.filename, _read_member(archive, member, MAX_SUBMISSION_BYTES, zip_name, budget), limits,
+                model_classes)
+        except InvalidSubmission as exc:
+            if exc.key == "submission.zip_too_large" or len(candidates) == 1:
+                raise
+            problems[member.filename] = exc  # a broken helper loses nothing; a broken only file is the answer
+    if not parsed:
+        raise next(iter(problems.values()))
+
+    def defined(member: zipfile.ZipInfo) -> tuple[int, int]:
+        names = {match.group(1) for cell in parsed[member.filename]["cells"] for match in CLASS_STATEMENT.finditer(cell.source)}
+        return len(names & model_classes), len(names)
+
+    readable = [m for m in candidates if m.filename in parsed]
+    best = max(defined(m) for m in readable)
+    tied = [m for m in readable if defined(m) == best]
+    if len(tied) > 1:
+        raise InvalidSubmission("submission.zip_ambiguous", file=zip_name, files=", ".join(m.filename for m in tied))
+    return tied[0], parsed
 
 
 def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int, zip_name: str,

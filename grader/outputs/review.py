@@ -16,6 +16,7 @@ import io
 import math
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -164,6 +165,7 @@ def apply_reviews(out: Path, results: list[Result], assignment: LoadedAssignment
     for result in results:
         if not apply_review(result, reviews):
             continue
+        result.reviewed_at = datetime.now(UTC).isoformat(timespec="seconds")  # the LMS's "last modified"
         student = result.submission.student_id
         report = out / "reports" / f"{student}.html"
         try:

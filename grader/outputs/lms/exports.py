@@ -13,6 +13,7 @@ each writer says what it left out and why.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,8 +37,11 @@ MAX_FAILED_IN_COMMENT = 8
 
 def write_lms_outputs(out: Path, items: list[BatchItem], results: Iterable[Result], assignment: LoadedAssignment,
                       lms: str | None = None, keep: Keep = "latest", lms_assignment_id: str | None = None,
-                      lang: Lang | None = None, console: Console | None = None) -> list[str]:
-    """Write the import report and the `lms` exports; return (and print) one line per thing to know."""
+                      lang: Lang | None = None, console: Console | None = None,
+                      lms_max_grade: float | None = None) -> list[str]:
+    """Write the import report and the `lms` exports; return (and print) one line per thing to know.
+    `lms_max_grade`: the LMS assignment's maximum grade, which the totals are scaled to (else the
+    assignment's own maximum is exported)."""
     notes: list[str] = list(getattr(items, "notes", []))
     unattributed = list(getattr(items, "unattributed", []))
     not_graded = list(getattr(items, "not_graded", []))
@@ -56,10 +60,11 @@ def write_lms_outputs(out: Path, items: list[BatchItem], results: Iterable[Resul
         kept = select(entries_from_items(items, results), keep)
         by_id = {item.student_id: item for item in items}
         messages = Messages(lang or assignment.spec.lang, assignment.messages)
+        scale = Scale(_max_score(assignment), lms_max_grade)
         if lms == "moodle":
-            notes += write_moodle(out / "moodle", kept, by_id, out / "reports", assignment, messages)
+            notes += write_moodle(out / "moodle", kept, by_id, out / "reports", scale, messages)
         elif lms == "canvas":
-            notes += write_canvas(out / "canvas", kept, by_id, assignment, lms_assignment_id, messages)
+            notes += write_canvas(out / "canvas", kept, by_id, assignment, lms_assignment_id, scale, messages)
         else:
             raise ValueError(f"lms must be one of {LMS_CHOICES}, not {lms!r}")
     if console is not None:
@@ -102,12 +107,35 @@ def feedback_comment(result: Result, messages: Messages) -> str:
 
 
 def _grade_time(result: Result) -> str:
-    # ISO 8601 with its offset: PHP's strtotime reads it whatever the site's language.
-    return result.graded_at or datetime.now(UTC).isoformat(timespec="seconds")
+    """When the grade last changed: its grading, or a later review of its written answers (Moodle
+    skips a row whose "Last modified (grade)" is not newer than its own). ISO 8601 with its offset,
+    which PHP's strtotime reads whatever the site's language."""
+    return max(result.graded_at, result.reviewed_at) or datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The assignment's total (automatic and written points) as the LMS's maximum grade counts it."""
+
+    assignment_max: float
+    lms_max: float | None = None  # None: the assignment's own
+
+    @property
+    def maximum(self) -> float:
+        return self.lms_max if self.lms_max is not None else self.assignment_max
+
+    def grade(self, result: Result) -> float | None:
+        """The grade to export; None (an empty cell: the LMS keeps what it has) for a submission that
+        could not be graded, whose reason the feedback gives: not a 0.00 it never earned."""
+        if result.status != "graded":
+            return None
+        if self.lms_max is None or not self.assignment_max:
+            return result.total_score
+        return round(result.total_score * self.lms_max / self.assignment_max, 2)
 
 
 def write_moodle(folder: Path, kept: list[Kept], by_id: dict[str, BatchItem], reports: Path,
-                 assignment: LoadedAssignment, messages: Messages) -> list[str]:
+                 scale: Scale, messages: Messages) -> list[str]:
     rows, feedback, left_out = [], [], []
     for row in kept:
         item = by_id[row.entry.submission_id]
@@ -117,8 +145,7 @@ def write_moodle(folder: Path, kept: list[Kept], by_id: dict[str, BatchItem], re
             continue
         participant = item.lms_ref["participant_id"]
         name = item.lms_ref.get("name") or item.name
-        grade = None if result.status == "error" else result.total_score  # with a person's written points
-        rows.append(moodle.WorksheetRow(participant, name, grade, result.total_max, _grade_time(result),
+        rows.append(moodle.WorksheetRow(participant, name, scale.grade(result), scale.maximum, _grade_time(result),
                                         feedback_comment(result, messages) + " " + messages.text("lms.feedback_see_file", file=moodle.FEEDBACK_FILE)))
         report = reports / f"{item.student_id}.html"
         if report.is_file():
@@ -134,8 +161,8 @@ def write_moodle(folder: Path, kept: list[Kept], by_id: dict[str, BatchItem], re
 
 
 def write_canvas(folder: Path, kept: list[Kept], by_id: dict[str, BatchItem], assignment: LoadedAssignment,
-                 canvas_assignment_id: str | None, messages: Messages) -> list[str]:
-    rows, anonymous, faults, left_out = [], [], [], []
+                 canvas_assignment_id: str | None, scale: Scale, messages: Messages) -> list[str]:
+    rows, anonymous, faults, invalid, left_out = [], [], [], [], []
     for row in kept:
         item = by_id[row.entry.submission_id]
         result = row.entry.result
@@ -146,11 +173,13 @@ def write_canvas(folder: Path, kept: list[Kept], by_id: dict[str, BatchItem], as
         elif result.status == "error":
             faults.append(item.student_id)
         else:
+            if result.status == "invalid":
+                invalid.append(item.student_id)
             rows.append(canvas.GradebookRow(item.lms_ref.get("name") or item.name, item.lms_ref["user_id"],
-                                            result.total_score))
+                                            scale.grade(result)))
     title = assignment.spec.title.get(messages.lang) or assignment.spec.id
     column = canvas.assignment_column(title, canvas_assignment_id)
-    canvas.write_gradebook(folder / "gradebook.csv", column, _max_score(assignment), rows)
+    canvas.write_gradebook(folder / "gradebook.csv", column, scale.maximum, rows)
     notes = [f"canvas: {folder / 'gradebook.csv'} ({len(rows)} students, column {column!r})"]
     if not canvas_assignment_id:
         notes.append("canvas: no --lms-assignment-id given: Canvas matches the column by its exact title, or creates "
@@ -160,6 +189,9 @@ def write_canvas(folder: Path, kept: list[Kept], by_id: dict[str, BatchItem], as
                      f"user id; enter them in SpeedGrader, scores in grades.csv): {', '.join(anonymous[:10])}")
     if faults:
         notes.append(f"canvas: {len(faults)} submission(s) hit a grader fault and are left out: {', '.join(faults[:10])}")
+    if invalid:
+        notes.append(f"canvas: {len(invalid)} submission(s) could not be read and have an empty grade (Canvas keeps "
+                     f"what it has; the reason is in their reports): {', '.join(invalid[:10])}")
     if left_out:
         notes.append(f"canvas: {len(left_out)} submission(s) did not come from a Canvas download and are not in the "
                      f"gradebook: {', '.join(left_out[:10])}")
