@@ -112,8 +112,9 @@ def test_moodle_worksheet_guards_the_name_and_keeps_grades_numbers(batches):
     rows = read_csv(batches["moodle"] / "moodle" / "grading-worksheet.csv")
     assert_no_formula(rows, {"Grade", "Maximum Grade"})
     [row] = [dict(zip(rows[0], r)) for r in rows[1:]]
+    # The file is empty, so `invalid`: an empty grade (never a 0.00 it did not earn), the maximum a number.
     assert (row["Identifier"], row["Full name"], row["Grade"], row["Maximum Grade"]) == (
-        "Participant 1234567", "'" + MOODLE_NAME, "0.00", "25.00")
+        "Participant 1234567", "'" + MOODLE_NAME, "", "25.00")
 
 
 def test_canvas_gradebook_guards_the_name_and_keeps_scores_numbers(batches):
@@ -121,7 +122,7 @@ def test_canvas_gradebook_guards_the_name_and_keeps_scores_numbers(batches):
     column = rows[0][-1]
     assert_no_formula(rows, {column}, header_rows=2)
     assert rows[1] == ["    Points Possible", "", "", "", "", "25.00"]
-    assert [r[:2] + r[-1:] for r in rows[2:]] == [["'" + CANVAS_NAME, "12345", "0.00"], ["smithbob", "23456", "0.00"]]
+    assert [r[:2] + r[-1:] for r in rows[2:]] == [["'" + CANVAS_NAME, "12345", ""], ["smithbob", "23456", ""]]  # invalid
     grades = read_csv(batches["canvas"] / "grades.csv")
     assert_no_formula(grades, {"submissions", "score", "max_score", *(h for h in grades[0] if "." in h)})
     assert [(r[0], r[1]) for r in grades[1:]] == [("12345", "'" + CANVAS_NAME), ("23456", "smithbob")]

@@ -318,6 +318,20 @@ def test_restart_mid_queue_grades_every_job(tmp_path, assignments):
         server.stop()
 
 
+def test_a_long_japanese_file_name_is_cut_in_bytes_and_a_decomposed_name_is_the_same_student(queue_only):
+    """85 Japanese characters are 255 bytes of UTF-8, the file system's limit with a suffix beyond it
+    (it was a 500 and an empty folder); "José" typed on a Mac is "Jose" and a combining accent."""
+    long_name = "課" * 85 + ".py"
+    answer = upload(queue_only, "taro", content=b"x = 1\n", name=long_name)
+    assert answer.status_code == 202, answer.text
+    stored = answer.json()["file"]
+    assert stored.endswith(".py") and len(stored.encode("utf-8")) <= 200 and stored.startswith("課" * 60)
+    first = upload(queue_only, "Jose\u0301", content=b"y = 2\n", name="a.py")
+    again = upload(queue_only, "Jos\u00e9", content=b"y = 2\n", name="a.py")
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json()["id"] == first.json()["id"] and again.json()["student_id"] == "Jos\u00e9"
+
+
 def test_100_concurrent_uploads_are_all_accepted_and_recorded(queue_only):
     """100 uploads at once (4 distinct files, 100 students) to a server that grades nothing: every one
     is answered 202 with its own id and is in storage with the right bytes, also after a SIGKILL and

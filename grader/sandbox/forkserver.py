@@ -154,7 +154,9 @@ class ForkServer:
         started = time.perf_counter()
         self.runs_started += 1
         run_dir = self._runs / f"run-{self.runs_started}"
-        (run_dir / "files").mkdir(parents=True, mode=0o700)
+        # Readable by the sandbox user, which the child drops to before the submission imports its
+        # helper modules from here (0o700 made every helper of a warm run a ModuleNotFoundError).
+        (run_dir / "files").mkdir(parents=True, mode=0o755)
         try:
             for name, text in files.items():
                 (run_dir / "files" / name).write_text(text, encoding="utf-8")

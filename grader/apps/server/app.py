@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import threading
+import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ CallNext = Callable[[Request], Awaitable[Response]]
 
 
 STUDENT_ID = re.compile(r"^[\w.@+\-]+( [\w.@+\-]+)*$", re.UNICODE)
+MAX_FILE_NAME_BYTES = 200  # an upload's file name on disk, in UTF-8
 SUBMISSION_ID = re.compile(r"^[0-9a-f]{20}$")
 CHUNK = 1 << 16
 
@@ -358,7 +360,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         storage: Storage = state["storage"]
         if assignment not in state["assignments"]:
             raise ApiError(422, "unknown_assignment", _unknown_assignment(assignment, state["assignments"]))
-        student_id = student_id.strip()
+        # NFC: the same name typed on a Mac (decomposed) and on Windows is one student.
+        student_id = unicodedata.normalize("NFC", student_id).strip()
         if not (1 <= len(student_id) <= 128 and STUDENT_ID.match(student_id)):
             raise ApiError(422, "bad_student_id", "student_id must be 1 to 128 letters, digits, '.', '@', '+', '-', "
                                                   "'_' or single spaces")
@@ -435,6 +438,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     def submissions(assignment: str = Path(**an_assignment), student_id: str | None = Query(None), who: Principal = Depends(principal)
                     ) -> list[SubmissionOut]:
         assignment_or_404(assignment)
+        student_id = unicodedata.normalize("NFC", student_id) if student_id is not None else None
         if who.kind == "student":
             if who.assignment != assignment or (student_id is not None and student_id != who.student_id):
                 raise ApiError(403, "forbidden", "a student token sees only its own submissions")
@@ -469,7 +473,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         assignment_or_404(assignment)
         if not who.is_instructor_of(assignment):
             raise ApiError(403, "forbidden", f"this token is not an instructor's of {assignment}")
-        student_id = body.student_id.strip()
+        student_id = unicodedata.normalize("NFC", body.student_id).strip()
         if not (student_id and STUDENT_ID.match(student_id)):
             raise ApiError(422, "bad_student_id", "student_id must be letters, digits, '.', '@', '+', '-', '_' or single spaces")
         try:
@@ -516,10 +520,16 @@ def _too_large(size: int, limit: int, at_least: bool = False) -> str:
 
 
 def _clean_file_name(name: str) -> str:
-    """The file's base name, safe on disk: no folders, no control characters, at most 120 characters."""
-    base = PurePosixPath(name.replace("\\", "/")).name
+    """The file's base name, safe on disk: no folders, no control characters, NFC, and at most
+    MAX_FILE_NAME_BYTES in UTF-8 (a file system's limit is 255 bytes: 85 Japanese characters), cut
+    at a character and keeping its suffix."""
+    base = PurePosixPath(unicodedata.normalize("NFC", name).replace("\\", "/")).name
     base = re.sub(r"[\x00-\x1f\x7f]", "", base).strip().lstrip(".")
-    if len(base) > 120:
+    if len(base.encode("utf-8")) > MAX_FILE_NAME_BYTES:
         stem, dot, suffix = base.rpartition(".")
-        base = (stem[: 110] + dot + suffix[:9]) if dot else base[:120]
+        if not dot or len(suffix) > 9:
+            stem, dot, suffix = base, "", ""
+        room = MAX_FILE_NAME_BYTES - len((dot + suffix).encode("utf-8"))
+        stem = stem.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+        base = stem + dot + suffix
     return base
