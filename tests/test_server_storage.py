@@ -45,6 +45,24 @@ def test_claim_takes_the_oldest_and_recover_requeues_what_was_cut_off(tmp_path):
     assert reopened.claim() is None
 
 
+def test_the_queue_interleaves_students(tmp_path):
+    """alice queues 20 uploads (an instructor's hook has no per-student limit), then bob and carol one
+    each: with one worker, bob's starts second and carol's third, not 21st and 22nd; with alice's
+    first job still running, her second waits for the others' first."""
+    storage = Storage(tmp_path)
+    alice = [put(storage, "alice", f"x = {i}\n".encode())[0].id for i in range(20)]
+    bob, carol = put(storage, "bob")[0].id, put(storage, "carol")[0].id
+    assert storage.claim().id == alice[0]
+    assert storage.claim().id == bob  # alice has one running: her next turn comes after bob's first
+    storage.finish(alice[0], "graded", 1.0, 1.0)
+    storage.finish(bob, "graded", 1.0, 1.0)
+    assert [storage.claim().id for _ in range(2)] == [alice[1], carol]  # both first in line; alice's is older
+    storage.finish(alice[1], "graded", 1.0, 1.0)
+    storage.finish(carol, "graded", 1.0, 1.0)
+    assert [storage.claim().id for _ in range(18)] == alice[2:]  # alone now: oldest first
+    assert storage.claim() is None
+
+
 def test_a_job_cut_off_too_often_is_graded_error(tmp_path):
     storage = Storage(tmp_path / "data")
     row, _ = put(storage, "alice")

@@ -54,6 +54,18 @@ CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions (assignment, st
 """
 
 
+FAIR_NEXT = """
+SELECT queued.* FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY assignment, student_id ORDER BY seq) AS place
+    FROM submissions WHERE state = 'queued'
+) AS queued
+ORDER BY queued.place + (SELECT COUNT(*) FROM submissions AS running WHERE running.state = 'running'
+                         AND running.assignment = queued.assignment AND running.student_id = queued.student_id),
+         queued.seq
+LIMIT 1
+"""
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -155,12 +167,14 @@ class Storage:
         return requeued, given_up
 
     def claim(self) -> Row | None:
-        """Take the oldest queued job and mark it running."""
+        """Take the next queued job and mark it running. The queue interleaves students: a job's turn
+        is its place among its student's queued jobs plus that student's jobs running now, and the
+        earliest turn goes first (then the oldest), so one student's twenty uploads hold back
+        everyone else's first by one job at most."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                found = self._db.execute(
-                    "SELECT * FROM submissions WHERE state='queued' ORDER BY seq LIMIT 1").fetchone()
+                found = self._db.execute(FAIR_NEXT).fetchone()
                 if found is None:
                     self._db.execute("COMMIT")
                     return None
