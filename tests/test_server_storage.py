@@ -95,3 +95,55 @@ def test_upload_names_cannot_leave_the_submission_folder(name):
     cleaned = _clean_file_name(name)
     assert "/" not in cleaned and "\\" not in cleaned and not cleaned.startswith(".")
     assert Path(cleaned).suffix == ".py"
+
+
+def test_a_disk_fault_pauses_the_grading_and_it_resumes_by_itself(tmp_path, monkeypatch):
+    """The first two result writes fail as on a full disk: the worker does not die (it did: both
+    threads, for good), the job goes back to the queue, the pool says why; once the disk takes writes
+    again, every job is graded exactly once."""
+    import threading
+    import time
+
+    from grader.apps import pool as pool_module
+    from grader.apps.server import jobs
+    from grader.result import SubmissionInfo
+
+    storage = Storage(tmp_path / "data")
+    ids = [put(storage, student)[0].id for student in ("alice", "bob")]
+    assignment = load_assignment(str(tiny_assignment(tmp_path / "assignments")))
+    graded: list[str] = []
+
+    def run_task(task, stop=None, fork_server=None, evaluator=None):
+        graded.append(task.student_id)
+        result = Result(assignment="tiny", grader_version="t", spec_sha256="0" * 64, status="graded", lang="en",
+                        mode="definitions", score=1.0, max_score=1.0,
+                        submission=SubmissionInfo(student_id=task.student_id, file="a.py"))
+        return pool_module.TaskOutput(task.student_id, result.to_json(), "<p>report</p>")
+
+    failures = threading.Semaphore(2)
+    real_write = jobs.write_atomic
+
+    def full_disk(path, text):
+        if failures.acquire(blocking=False):
+            raise OSError(28, "No space left on device")
+        real_write(path, text)
+
+    monkeypatch.setattr(pool_module, "run_task", run_task)
+    monkeypatch.setattr(jobs, "write_atomic", full_disk)
+    monkeypatch.setattr(jobs, "FAULT_RETRY_S", 0.3)
+    workers = WorkerPool(storage, {"tiny": assignment}, workers=1)
+    seen_faults: list[str] = []
+    workers.start()
+    try:
+        deadline = time.monotonic() + 30
+        while {storage.get(i).state for i in ids} != {"done"}:
+            if workers.fault:
+                seen_faults.append(workers.fault)
+            assert time.monotonic() < deadline, (storage.counts(), workers.fault)
+            time.sleep(0.02)
+    finally:
+        workers.shutdown()
+    assert seen_faults and "No space left on device" in seen_faults[0]
+    assert workers.fault is None  # cleared by the first job written
+    assert [(storage.get(i).result_status, storage.get(i).attempts) for i in ids] == [("graded", 1), ("graded", 1)]
+    assert sorted(set(graded)) == ["alice", "bob"] and graded.count("alice") == 3  # graded again, finished once

@@ -1,7 +1,7 @@
 """The upload hook service (FastAPI): an LMS, a CI job or a course page POSTs a file, gets 202 and an id
 at once, and fetches the status, the result JSON and the HTML report when grading is done.
 
-    GET  /health                                   liveness, queue counts (no token)
+    GET  /health                                   ok or degraded (why), queue counts (no token)
     GET  /assignments                              the assignments served
     POST /submissions                              multipart: file, student_id, assignment[, lang] -> 202
                                                    (429 over a quota: see `grader.apps.server.quotas`)
@@ -44,7 +44,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader import __version__
 from grader.apps.server.auth import AuthConfigError, Principal, Tokens
-from grader.apps.server.jobs import WorkerPool
+from grader.apps.server.jobs import FAULT_RETRY_S, STORAGE_ERRORS, WorkerPool
 from grader.apps.server.quotas import Quotas, Refusal, UploadRate, queue_refusal
 from grader.apps.server.storage import Row, Storage
 from grader.checks.registry import max_score
@@ -133,13 +133,14 @@ class AssignmentOut(BaseModel):
 
 
 class QueueCounts(BaseModel):
-    queued: int
-    running: int
-    done: int
+    queued: int = 0
+    running: int = 0
+    done: int = 0
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]  # degraded: a disk or database fault stops the grading (see `reason`)
+    reason: str | None = None
     version: str
     workers: int
     assignments: list[str]
@@ -169,6 +170,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorBody, "description": "over a quota: rate_limited (one student's uploads per minute), "
                                              "too_many_queued (one student's submissions waiting to be graded) "
                                              "or queue_full (all submissions waiting)",
+          "headers": {"Retry-After": {"description": "seconds to wait before trying again",
+                                      "schema": {"type": "integer"}}}},
+    503: {"model": ErrorBody, "description": "degraded: a disk or database fault stops the grading (GET /health "
+                                             "says which); the upload was not taken",
           "headers": {"Retry-After": {"description": "seconds to wait before trying again",
                                       "schema": {"type": "integer"}}}},
 }
@@ -338,8 +343,13 @@ def create_app(config: ServerConfig) -> FastAPI:
     # -- routes -------------------------------------------------------------------------------
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> Health:
-        return Health(status="ok", version=__version__, workers=state["pool"].size,
-                      assignments=sorted(state["assignments"]), queue=QueueCounts(**state["storage"].counts()))
+        fault = state["pool"].fault
+        try:
+            counts = state["storage"].counts()
+        except STORAGE_ERRORS as exc:
+            fault, counts = f"the database could not be read: {exc}", {}
+        return Health(status="degraded" if fault else "ok", reason=fault, version=__version__,
+                      workers=state["pool"].size, assignments=sorted(state["assignments"]), queue=QueueCounts(**counts))
 
     @app.get("/assignments", response_model=list[AssignmentOut], responses=_errors(401), tags=["assignments"])
     def assignments(who: Principal = Depends(principal)) -> list[AssignmentOut]:
@@ -350,7 +360,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.post("/submissions", status_code=202, response_model=SubmissionOut, tags=["submissions"],
               responses={200: {"model": SubmissionOut, "description": "this student already handed in this file: "
                                                                        "the earlier submission"},
-                         **_errors(400, 401, 403, 413, 415, 422, 429)})
+                         **_errors(400, 401, 403, 413, 415, 422, 429, 503)})
     def submit(response: Response,
                file: UploadFile = File(description="the notebook (.ipynb), module (.py) or a .zip holding one"),
                student_id: str = Form(description="the student's id (letters, digits, . @ + - _ and single spaces)"),
@@ -358,6 +368,9 @@ def create_app(config: ServerConfig) -> FastAPI:
                lang: Literal["ja", "en"] | None = Form(None, description="language of the report"),
                who: Principal = Depends(principal)) -> SubmissionOut:
         storage: Storage = state["storage"]
+        if state["pool"].fault:  # accepting what cannot be stored or graded would be a promise broken
+            raise ApiError(503, "degraded", f"the service cannot take uploads now: {state['pool'].fault}",
+                           retry_after_s=int(FAULT_RETRY_S * 6))
         if assignment not in state["assignments"]:
             raise ApiError(422, "unknown_assignment", _unknown_assignment(assignment, state["assignments"]))
         # NFC: the same name typed on a Mac (decomposed) and on Windows is one student.

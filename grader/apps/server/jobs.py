@@ -1,14 +1,20 @@
 """The service's worker pool: threads that take queued submissions from storage and grade them.
 
-Each worker claims the oldest queued job, grades it in its sandboxed subprocess (the batch's
+Each worker claims the next queued job, grades it in its sandboxed subprocess (the batch's
 `grader.apps.pool.run_task`, so a grader fault becomes an `error` result, never a crash), writes the
 report and the result JSON (atomically), and only then marks the job done. A job cut off by a stop
 stays `running` in storage and is graded again at the next start.
+
+A worker never dies of the machine's faults: where the disk or the database fails (a full disk, a
+read-only folder), the job goes back to the queue, the pool's `fault` says why (`/health` reports
+`degraded`, uploads are answered 503), and the worker tries again after FAULT_RETRY_S; the first job
+that is written clears the fault, and grading goes on by itself.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +28,8 @@ if TYPE_CHECKING:
     from grader.sandbox.forkserver import ForkServer
 
 log = logging.getLogger("grader.server")
+FAULT_RETRY_S = 5.0  # how long a worker waits after a disk or database fault before it tries again
+STORAGE_ERRORS = (OSError, sqlite3.Error)
 
 
 class WorkerPool:
@@ -34,6 +42,7 @@ class WorkerPool:
         self.stop = threading.Event()
         self._wake = threading.Condition()
         self._threads: list[threading.Thread] = []
+        self.fault: str | None = None  # a disk or database fault that stops the grading, until it clears
 
     def start(self) -> None:
         requeued, given_up = self.storage.recover()
@@ -71,19 +80,38 @@ class WorkerPool:
         while not self.stop.is_set():
             try:
                 row = self.storage.claim()
-            except Exception:  # the database went away (shutting down): stop quietly
-                log.exception("could not claim a job")
-                return
+            except STORAGE_ERRORS as exc:
+                self._faulted(None, f"the database could not be read: {exc}")
+                continue
             if row is None:
                 with self._wake:
                     self._wake.wait(timeout=1.0)
                 continue
             try:
                 self._grade(row, fork_server, evaluator)
+                self.fault = None
+            except STORAGE_ERRORS as exc:
+                log.exception("grading %s: the disk or the database failed", row.id)
+                self._faulted(row, f"the result could not be stored: {exc}")
             except Exception:
                 log.exception("grading %s failed", row.id)
                 if not self.stop.is_set():
-                    self._record_fault(row, "the grader failed while writing the result")
+                    try:
+                        self._record_fault(row, "the grader failed while writing the result")
+                    except STORAGE_ERRORS as exc:
+                        self._faulted(row, f"the result could not be stored: {exc}")
+
+    def _faulted(self, row: Row | None, reason: str) -> None:
+        """The machine failed, not the submission: the job waits in the queue (it is graded once the
+        fault clears, not given up) and this worker waits before it tries again."""
+        self.fault = reason
+        log.error("grading paused: %s", reason)
+        if row is not None:
+            try:
+                self.storage.release(row.id)
+            except STORAGE_ERRORS:
+                log.exception("could not put %s back in the queue (it is redone at the next start)", row.id)
+        self.stop.wait(FAULT_RETRY_S)
 
     def _grade(self, row: Row, fork_server: ForkServer, evaluator: Evaluator) -> None:
         from grader.apps.pool import make_task, run_task

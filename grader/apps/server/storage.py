@@ -186,6 +186,12 @@ class Storage:
                 raise
         return self.get(found["id"])
 
+    def release(self, submission_id: str) -> None:
+        """Put a running job back in the queue, its attempt not counted (the machine failed, not it)."""
+        with self._lock:
+            self._db.execute("UPDATE submissions SET state='queued', attempts=MAX(attempts - 1, 0) "
+                             "WHERE id=? AND state='running'", (submission_id,))
+
     def finish(self, submission_id: str, result_status: str, score: float, max_score: float) -> None:
         with self._lock:
             self._db.execute("UPDATE submissions SET state='done', finished_at=?, result_status=?, score=?, max_score=? "
