@@ -332,6 +332,31 @@ def test_a_long_japanese_file_name_is_cut_in_bytes_and_a_decomposed_name_is_the_
     assert again.json()["id"] == first.json()["id"] and again.json()["student_id"] == "Jos\u00e9"
 
 
+def test_a_chunked_upload_without_a_length_is_cut_off_at_the_limit(queue_only):
+    """No Content-Length (Transfer-Encoding: chunked), 3 MB against the 1 MB limit: a 413 as the
+    bytes pass the limit (before, the whole body was spooled to a temporary file first)."""
+    boundary = "grader-test-boundary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"student_id\"\r\n\r\nchunky\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"assignment\"\r\n\r\ntiny\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.py\"\r\n"
+            "Content-Type: text/x-python\r\n\r\n").encode()
+    sent = []
+
+    def body():
+        yield head
+        for _ in range(48):  # 3 MB in 64 KB chunks
+            sent.append(1)
+            yield b"#" * 65536
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    answer = httpx.post(f"{queue_only.url}/submissions", content=body(), timeout=30,
+                        headers={**auth(queue_only.token), "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert answer.status_code == 413 and answer.json()["error"] == "too_large", answer.text
+    # Counted at the limit and the framing's room (1 MB + 64 KB), not after the 3 MB were read.
+    assert answer.json()["detail"] == "the upload is over 1.1 MB, over the 1 MB limit"
+    assert upload(queue_only, "chunky", content=b"x = 3\n", name="ok.py").status_code == 202  # the service goes on
+
+
 def test_100_concurrent_uploads_are_all_accepted_and_recorded(queue_only):
     """100 uploads at once (4 distinct files, 100 students) to a server that grades nothing: every one
     is answered 202 with its own id and is in storage with the right bytes, also after a SIGKILL and

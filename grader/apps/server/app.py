@@ -44,6 +44,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grader import __version__
 from grader.apps.server.auth import AuthConfigError, Principal, Tokens
+from grader.apps.server.body_limit import BodyLimit
 from grader.apps.server.jobs import FAULT_RETRY_S, STORAGE_ERRORS, WorkerPool
 from grader.apps.server.quotas import Quotas, Refusal, UploadRate, queue_refusal
 from grader.apps.server.storage import Row, Storage
@@ -256,6 +257,10 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     app = FastAPI(title="grader upload service", version=__version__, lifespan=lifespan,
                   description=__doc__.split("\n\n")[0])
+    # Every body held to the upload limit (room for the multipart framing and the small fields) as it
+    # arrives, with or without a Content-Length.
+    app.add_middleware(BodyLimit, limit=config.max_upload_bytes + 64 * 1024,
+                       detail=lambda size: _too_large(size, config.max_upload_bytes, at_least=True))
 
     # -- errors: always JSON, 4xx for what the caller can fix ---------------------------------
     @app.exception_handler(ApiError)
