@@ -332,6 +332,14 @@ def test_a_long_japanese_file_name_is_cut_in_bytes_and_a_decomposed_name_is_the_
     assert again.json()["id"] == first.json()["id"] and again.json()["student_id"] == "Jos\u00e9"
 
 
+def test_two_file_parts_in_one_upload_are_a_400(queue_only):
+    files = [("file", ("a.py", b"x = 1\n")), ("file", ("b.py", b"y = 2\n"))]
+    answer = httpx.post(f"{queue_only.url}/submissions", files=files, data={"student_id": "twice", "assignment": "tiny"},
+                        headers=auth(queue_only.token), timeout=30)
+    assert (answer.status_code, answer.json()["error"]) == (400, "several_files")
+    assert answer.json()["detail"] == "the upload has 2 file parts; send one file per upload (several files: a .zip)"
+
+
 def test_a_chunked_upload_without_a_length_is_cut_off_at_the_limit(queue_only):
     """No Content-Length (Transfer-Encoding: chunked), 3 MB against the 1 MB limit: a 413 as the
     bytes pass the limit (before, the whole body was spooled to a temporary file first)."""

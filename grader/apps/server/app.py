@@ -367,7 +367,8 @@ def create_app(config: ServerConfig) -> FastAPI:
                                                                        "the earlier submission"},
                          **_errors(400, 401, 403, 413, 415, 422, 429, 503)})
     def submit(response: Response,
-               file: UploadFile = File(description="the notebook (.ipynb), module (.py) or a .zip holding one"),
+               file: list[UploadFile] = File(description="the notebook (.ipynb), module (.py) or a .zip holding "
+                                                         "one: exactly one file part"),
                student_id: str = Form(description="the student's id (letters, digits, . @ + - _ and single spaces)"),
                assignment: str = Form(description="the assignment's id, as GET /assignments lists it", **an_assignment),
                lang: Literal["ja", "en"] | None = Form(None, description="language of the report"),
@@ -385,7 +386,11 @@ def create_app(config: ServerConfig) -> FastAPI:
                                                   "'_' or single spaces")
         if not who.may_see(assignment, student_id):
             raise ApiError(403, "forbidden", "this token may not hand in for this student or assignment")
-        name = _clean_file_name(file.filename or "")
+        if len(file) != 1:  # which one would be graded is a guess: the caller says
+            raise ApiError(400, "several_files", f"the upload has {len(file)} file parts; send one file per upload "
+                                                 "(several files: a .zip)")
+        upload = file[0]
+        name = _clean_file_name(upload.filename or "")
         if not is_submission_file(name):
             raise ApiError(415, "unsupported_file_type",
                            f"{name or 'the file'!s} is not a file the grader reads: send a .ipynb, .py or .zip")
@@ -393,7 +398,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         digest, size = hashlib.sha256(), 0
         try:
             with incoming.open("wb") as out:
-                while chunk := file.file.read(CHUNK):
+                while chunk := upload.file.read(CHUNK):
                     size += len(chunk)
                     if size > config.max_upload_bytes:
                         raise ApiError(413, "too_large", _too_large(size, config.max_upload_bytes, at_least=True))
