@@ -286,6 +286,12 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from grader.apps.server import serve
     from grader.apps.server.quotas import Quotas
+    from grader.apps.server.storage import missing_database
+
+    problem = missing_database(args.data)
+    if problem is not None:
+        print(f"grader: {problem}", file=sys.stderr)
+        return EXIT_USAGE
 
     quotas = Quotas(uploads_per_window=args.uploads_per_minute, window_s=args.rate_window,
                     max_queued_per_student=args.max_queued_per_student, max_queue=args.max_queue)

@@ -147,3 +147,44 @@ def test_a_disk_fault_pauses_the_grading_and_it_resumes_by_itself(tmp_path, monk
     assert workers.fault is None  # cleared by the first job written
     assert [(storage.get(i).result_status, storage.get(i).attempts) for i in ids] == [("graded", 1), ("graded", 1)]
     assert sorted(set(graded)) == ["alice", "bob"] and graded.count("alice") == 3  # graded again, finished once
+
+
+def test_a_missing_database_beside_accepted_files_refuses_to_start(tmp_path, capsys):
+    from grader.apps.server.storage import DB_FILE, StorageError
+    from grader.cli import main
+
+    data = tmp_path / "data"
+    storage = Storage(data)
+    put(storage, "alice")
+    storage.close()
+    (data / DB_FILE).unlink()  # the accepted submission's file stays in data/files
+    with pytest.raises(StorageError, match="is missing, but .* holds 1 submission"):
+        Storage(data)
+    assert main(["serve", "--data", str(data), "--workers", "0"]) == 2
+    assert "restore the database from a backup" in capsys.readouterr().err
+    assert not (data / DB_FILE).exists()  # nothing made in its place
+
+
+def test_a_database_deleted_while_running_stops_the_grading_and_says_why(tmp_path, monkeypatch):
+    import time
+
+    from grader.apps.server import jobs
+    from grader.apps.server.storage import DB_FILE
+
+    storage = Storage(tmp_path / "data")
+    row, _ = put(storage, "alice")
+    assert storage.problem() is None
+    (tmp_path / "data" / DB_FILE).unlink()
+    assert "was deleted while the service runs" in storage.problem()
+    monkeypatch.setattr(jobs, "FAULT_RETRY_S", 0.1)
+    assignment = load_assignment(str(tiny_assignment(tmp_path / "assignments")))
+    workers = WorkerPool(storage, {"tiny": assignment}, workers=1)
+    workers.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not (workers.fault and "was deleted" in workers.fault):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        workers.shutdown()
+    assert storage.get(row.id).state == "queued"  # not graded into a database no one will read again

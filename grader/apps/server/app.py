@@ -348,7 +348,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     # -- routes -------------------------------------------------------------------------------
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> Health:
-        fault = state["pool"].fault
+        fault = state["storage"].problem() or state["pool"].fault
         try:
             counts = state["storage"].counts()
         except STORAGE_ERRORS as exc:
@@ -374,8 +374,9 @@ def create_app(config: ServerConfig) -> FastAPI:
                lang: Literal["ja", "en"] | None = Form(None, description="language of the report"),
                who: Principal = Depends(principal)) -> SubmissionOut:
         storage: Storage = state["storage"]
-        if state["pool"].fault:  # accepting what cannot be stored or graded would be a promise broken
-            raise ApiError(503, "degraded", f"the service cannot take uploads now: {state['pool'].fault}",
+        fault = storage.problem() or state["pool"].fault
+        if fault:  # accepting what cannot be stored or graded would be a promise broken
+            raise ApiError(503, "degraded", f"the service cannot take uploads now: {fault}",
                            retry_after_s=int(FAULT_RETRY_S * 6))
         if assignment not in state["assignments"]:
             raise ApiError(422, "unknown_assignment", _unknown_assignment(assignment, state["assignments"]))

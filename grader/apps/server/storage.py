@@ -90,18 +90,48 @@ class Row:
     max_score: float | None
 
 
+class StorageError(RuntimeError):
+    """The data folder cannot be served as it is (its database is missing while submissions are on disk)."""
+
+
+def missing_database(data: Path) -> str | None:
+    """Why `data` must not be served: submissions on disk and no database to say what became of them
+    (a new, empty one would forget every accepted submission), or None."""
+    files = Path(data) / "files"
+    held = sum(1 for _ in files.iterdir()) if files.is_dir() else 0
+    if held and not (Path(data) / DB_FILE).exists():
+        return (f"{Path(data) / DB_FILE} is missing, but {files} holds {held} submission(s): restore the database "
+                "from a backup before starting (a new one would forget every one of them)")
+    return None
+
+
 class Storage:
     def __init__(self, data: Path) -> None:
         self.data = Path(data)
+        problem = missing_database(self.data)
+        if problem is not None:
+            raise StorageError(problem)
         for sub in ("files", "results", "reports", "incoming"):
             (self.data / sub).mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.data / DB_FILE, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db_inode = os.stat(self.data / DB_FILE).st_ino
         self._db.row_factory = sqlite3.Row
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+
+    def problem(self) -> str | None:
+        """Why the database open here is no longer the data folder's (deleted or replaced while the
+        service runs: what it records would be lost), or None."""
+        try:
+            inode = os.stat(self.data / DB_FILE).st_ino
+        except FileNotFoundError:
+            return f"{self.data / DB_FILE} was deleted while the service runs: restore it and restart"
+        if inode != self._db_inode:
+            return f"{self.data / DB_FILE} was replaced while the service runs: restart to serve the new one"
+        return None
 
     def close(self) -> None:
         with self._lock:
