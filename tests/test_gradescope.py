@@ -102,6 +102,22 @@ def test_run_autograder_grades_the_reference_solution_at_full_marks(autograder, 
     assert (tmp_path / "results" / "report.html").read_text(encoding="utf-8").count("jane@example.edu") >= 1
 
 
+def test_run_autograder_leaves_a_results_json_when_the_grader_cannot_start(autograder, tmp_path):
+    """As on Gradescope's Ubuntu 22.04 image, whose Python 3.10 has no tomllib: the grader dies at its
+    first import, and Gradescope got no results.json at all."""
+    source = unpack(autograder, tmp_path / "source")
+    python = tmp_path / "python3.10"
+    python.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'tomllib'\" >&2\nexit 1\n", encoding="utf-8")
+    python.chmod(0o755)
+    env = {**os.environ, "GRADESCOPE_SOURCE": str(source), "GRADESCOPE_SUBMISSION": str(tmp_path),
+           "GRADESCOPE_RESULTS": str(tmp_path / "results"), "GRADER_PYTHON": str(python)}
+    done = subprocess.run([str(source / "run_autograder")], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "No module named 'tomllib'" in done.stderr
+    results = json.loads((tmp_path / "results" / "results.json").read_text(encoding="utf-8"))
+    assert results["score"] == 0.0 and results["stdout_visibility"] == "visible"
+    assert results["output"].startswith("The autograder could not run (exit status 1): the grader did not start")
+
+
 def test_run_autograder_with_nothing_gradeable_scores_zero_and_says_why(autograder, tmp_path):
     source = unpack(autograder, tmp_path / "source")
     submission = tmp_path / "submission"

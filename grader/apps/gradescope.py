@@ -58,17 +58,28 @@ python3 -m venv /autograder/venv
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Grades the submission with the grader in this zip (see grader/lms/gradescope.py).
+# Grades the submission with the grader in this zip (see grader/apps/gradescope.py). Whatever happens,
+# results.json is left behind: where the grader cannot even start (no Python, a Python it does not
+# run on), a zero with the reason, as Gradescope asks of an autograder.
 set -u
 SOURCE="${GRADESCOPE_SOURCE:-/autograder/source}"
 PYTHON="${GRADER_PYTHON:-/autograder/venv/bin/python}"
+RESULTS="${GRADESCOPE_RESULTS:-/autograder/results}"
 export PYTHONPATH="$SOURCE/package${PYTHONPATH:+:$PYTHONPATH}"
-exec "$PYTHON" -m grader.apps.gradescope run \\
+rm -f "$RESULTS/results.json"
+"$PYTHON" -m grader.apps.gradescope run \\
     --source "$SOURCE" \\
     --submission "${GRADESCOPE_SUBMISSION:-/autograder/submission}" \\
-    --results "${GRADESCOPE_RESULTS:-/autograder/results}" \\
+    --results "$RESULTS" \\
     --metadata "${GRADESCOPE_METADATA:-/autograder/submission_metadata.json}" \\
     "$@"
+status=$?
+if [ ! -s "$RESULTS/results.json" ]; then
+    mkdir -p "$RESULTS"
+    printf '%s\\n' '{"score": 0.0, "stdout_visibility": "visible", "output": "The autograder could not run (exit status '"$status"'): the grader did not start on this image, so nothing was graded. This is not your fault; tell your instructor (the log above says why)."}' > "$RESULTS/results.json"
+    echo "run_autograder: the grader exited with status $status before writing results.json; wrote a zero with the reason" >&2
+fi
+exit 0
 """
 
 
