@@ -21,6 +21,7 @@ import pytest
 
 from grader.checks.registry import check_names
 from grader.cli import main
+from grader.sandbox import tiers
 from grader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +100,14 @@ def test_run_autograder_grades_the_reference_solution_at_full_marks(autograder, 
     assert results["score"] == 25 == sum(t["score"] for t in results["tests"])
     assert results["output"].startswith("25 of 25 points")
     assert results["extra_data"]["status"] == "graded"
+    # Whether the run was sandboxed, and why not, for the instructor only (never in the students' output).
+    extra = results["extra_data"]
+    assert extra["isolated"] == (extra["not_isolated"] is None)
+    # The grader runs from the zip's package/ (on PYTHONPATH only): sandboxed all the same where this
+    # machine has a sandbox (its probe used -I, which ignores PYTHONPATH, and said there was none).
+    assert extra["isolated"] == tiers.detect().isolated
+    if not extra["isolated"]:
+        assert extra["not_isolated"].startswith("This run was not isolated") and "not isolated" not in results["output"]
     assert (tmp_path / "results" / "report.html").read_text(encoding="utf-8").count("jane@example.edu") >= 1
 
 

@@ -173,6 +173,7 @@ def results_json(result: Result, assignment: LoadedAssignment, visibility: str, 
     if result.message:
         lines.append(result.message)
     lines += [f"- {incident.message}" for incident in result.incidents if incident.kind != "not_isolated"]
+    not_isolated = [incident.message for incident in result.incidents if incident.kind == "not_isolated"]
     return {
         "score": result.score,
         "execution_time": round(execution_time),
@@ -182,8 +183,11 @@ def results_json(result: Result, assignment: LoadedAssignment, visibility: str, 
         "visibility": visibility,
         "stdout_visibility": "hidden",
         "tests": tests,
+        # For the instructor (Gradescope shows extra_data to no student): whether the submission ran in
+        # the sandbox, and why not where it did not (an image without bubblewrap).
         "extra_data": {"status": result.status, "max_score": result.max_score, "metrics": result.metrics,
-                       "grader_version": result.grader_version},
+                       "grader_version": result.grader_version, "isolated": not not_isolated,
+                       "not_isolated": not_isolated[0] if not_isolated else None},
     }
 
 

@@ -105,8 +105,14 @@ def isolated_python_flags() -> list[str]:
 
 
 def scrubbed_environment(workdir: Path) -> dict[str, str]:
-    """Only what Python needs: no tokens, no proxies, no home directory of the instructor."""
+    """Only what Python needs: no tokens, no proxies, no home directory of the instructor. PYTHONPATH
+    is the folder of the grader package this process runs (bound read-only into the sandbox): the
+    harness imports the same grader, also where it is on sys.path only at run time (a Gradescope
+    image's `package/`), which the venv's own install may not point to."""
+    import grader
+
     return {
+        "PYTHONPATH": str(Path(grader.__file__).resolve().parents[1]),
         "PATH": "/usr/bin:/bin",
         "HOME": str(workdir),
         "USER": "sandbox",

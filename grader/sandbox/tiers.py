@@ -22,6 +22,7 @@ from grader.sandbox.bwrap import SETPRIV
 from grader.sandbox.isolation import TIERS, Isolation
 from grader.sandbox.process import (
     ProcessLimits,
+    isolated_python_flags,
     remove_tree,
     run_process,
     scrubbed_environment,
@@ -132,7 +133,9 @@ def _probe(isolation: Isolation) -> str | None:
     uid drop, seccomp): None when it works, else the complaint. Once per grader process."""
     workdir = Path(tempfile.mkdtemp(prefix="grader-probe-"))
     try:
-        outcome = run_process([sys.executable, "-I", "-c", "import grader.harness.emit"], workdir,
+        # The harness's own flags (not -I, which ignores PYTHONPATH: the probe failed where the grader
+        # is on it, as in a Gradescope image, though the harness would have run).
+        outcome = run_process([sys.executable, *isolated_python_flags(), "-c", "import grader.harness.emit"], workdir,
                               ProcessLimits(timeout_s=PROBE_TIMEOUT_S), scrubbed_environment(workdir),
                               outputs=[], isolation=isolation)
     except (OSError, subprocess.SubprocessError) as exc:
