@@ -105,14 +105,12 @@ def isolated_python_flags() -> list[str]:
 
 
 def scrubbed_environment(workdir: Path) -> dict[str, str]:
-    """Only what Python needs: no tokens, no proxies, no home directory of the instructor. PYTHONPATH
-    is the folder of the grader package this process runs (bound read-only into the sandbox): the
-    harness imports the same grader, also where it is on sys.path only at run time (a Gradescope
-    image's `package/`), which the venv's own install may not point to."""
-    import grader
-
-    return {
-        "PYTHONPATH": str(Path(grader.__file__).resolve().parents[1]),
+    """Only what Python needs: no tokens, no proxies, no home directory of the instructor. Where this
+    process found the grader through PYTHONPATH (a Gradescope image's `package/`, which the venv's
+    install does not point to), the folder of that grader package, so that the harness imports the
+    same one (bound read-only into the sandbox); else none (an entry before the venv's costs every
+    import of the run a look there: about 0.3 s a grading)."""
+    environment = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(workdir),
         "USER": "sandbox",
@@ -127,6 +125,11 @@ def scrubbed_environment(workdir: Path) -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": "1",
         "TMPDIR": str(workdir),
     }
+    if os.environ.get("PYTHONPATH"):
+        import grader
+
+        environment["PYTHONPATH"] = str(Path(grader.__file__).resolve().parents[1])
+    return environment
 
 
 def rlimits(limits: ProcessLimits, dedicated_uid: bool, have_pids_cgroup: bool) -> list[tuple[str, int, int]]:
