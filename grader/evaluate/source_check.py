@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import re
 
-from grader.intake.submission import Submission
+from grader.intake.submission import CLASS_STATEMENT, Submission
 from grader.protocol.wire import CapturedModel, ClassInfo
-
-CLASS_STATEMENT = re.compile(r"^[ \t]*class[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 
 
 def class_problem(submission: Submission, claimed: ClassInfo | None) -> str | None:

@@ -377,13 +377,12 @@ def _graded_file(archive: zipfile.ZipFile, candidates: list[zipfile.ZipInfo], zi
     if not parsed:
         raise next(iter(problems.values()))
 
-    def defined(member: zipfile.ZipInfo) -> tuple[int, int]:
-        names = {match.group(1) for cell in parsed[member.filename]["cells"] for match in CLASS_STATEMENT.finditer(cell.source)}
-        return len(names & model_classes), len(names)
-
-    readable = [m for m in candidates if m.filename in parsed]
-    best = max(defined(m) for m in readable)
-    tied = [m for m in readable if defined(m) == best]
+    defined: dict[str, tuple[int, int]] = {}  # per file: the assignment's classes it defines, all its classes
+    for file_name, read in parsed.items():
+        names = {match.group(1) for cell in read["cells"] for match in CLASS_STATEMENT.finditer(cell.source)}
+        defined[file_name] = (len(names & model_classes), len(names))
+    best = max(defined.values())
+    tied = [m for m in candidates if defined.get(m.filename) == best]
     if len(tied) > 1:
         raise InvalidSubmission("submission.zip_ambiguous", file=zip_name, files=", ".join(m.filename for m in tied))
     return tied[0], parsed

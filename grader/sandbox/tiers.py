@@ -133,10 +133,10 @@ def _probe(isolation: Isolation) -> str | None:
     uid drop, seccomp): None when it works, else the complaint. Once per grader process."""
     workdir = Path(tempfile.mkdtemp(prefix="grader-probe-"))
     try:
-        # -I ignores PYTHONPATH: where the grader is found through it (a Gradescope image), the
-        # harness's own flags, or the probe fails where the harness would have run.
-        flags = isolated_python_flags() if os.environ.get("PYTHONPATH") else ["-I"]
-        outcome = run_process([sys.executable, *flags, "-c", "import grader.harness.emit"], workdir,
+        # The harness's own flags, not -I: -I ignores the PYTHONPATH scrubbed_environment gives where
+        # the grader is found through one (a Gradescope image), and the probe failed where the harness
+        # would have run.
+        outcome = run_process([sys.executable, *isolated_python_flags(), "-c", "import grader.harness.emit"], workdir,
                               ProcessLimits(timeout_s=PROBE_TIMEOUT_S), scrubbed_environment(workdir),
                               outputs=[], isolation=isolation)
     except (OSError, subprocess.SubprocessError) as exc:
