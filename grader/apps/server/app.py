@@ -260,7 +260,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     # Every body held to the upload limit (room for the multipart framing and the small fields) as it
     # arrives, with or without a Content-Length.
     app.add_middleware(BodyLimit, limit=config.max_upload_bytes + 64 * 1024,
-                       detail=lambda size: _too_large(size, config.max_upload_bytes, at_least=True))
+                       detail=f"the upload is over the {config.max_upload_bytes / 2**20:g} MB limit")
 
     # -- errors: always JSON, 4xx for what the caller can fix ---------------------------------
     @app.exception_handler(ApiError)
