@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="submissions graded at once (default: 1; 0 queues without grading)")
     serve.add_argument("--max-upload-mb", type=float, default=20, metavar="MB", help="upload size limit (default: 20)")
     serve.add_argument("--lang", choices=["ja", "en"], help="language of reports (default: each assignment's)")
+    serve.add_argument("--body-timeout", type=float, default=30, metavar="SECONDS",
+                       help="cut off a client that sends nothing for this long in the middle of an upload "
+                            "(408; default: 30)")
     from grader.apps.server.quotas import Quotas
 
     quotas = Quotas()
@@ -104,6 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
                             "with --student-token: the assignment")
     serve.add_argument("--name", default="instructor", help="with --init-tokens: whose token it is")
     serve.add_argument("--days", type=float, default=180, help="with --student-token: days until it expires")
+    serve.add_argument("--public-url", metavar="URL",
+                       help="the service's address as browsers and LMSs reach it (https://grader.example.edu); "
+                            "LTI URLs are built on it (default: each request's own)")
+    lti = serve.add_argument_group("LTI 1.3 (README: \"LTI 1.3 from Moodle and Canvas\")")
+    lti.add_argument("--register-lti", metavar="NAME",
+                     help="register an LMS under a short name (moodle, canvas) in DATA/lti/platforms.json, print "
+                          "the URLs to enter in the LMS, and exit")
+    lti.add_argument("--issuer", help="with --register-lti: the platform's issuer (iss)")
+    lti.add_argument("--client-id", help="with --register-lti: the client id the LMS gave this tool")
+    lti.add_argument("--deployment-id", action="append", metavar="ID",
+                     help="with --register-lti: a deployment id the LMS shows (repeat for several)")
+    lti.add_argument("--auth-url", help="with --register-lti: the LMS's OIDC authentication URL")
+    lti.add_argument("--token-url", help="with --register-lti: the LMS's access token URL")
+    lti.add_argument("--jwks-url", help="with --register-lti: the LMS's public keyset URL")
+    lti.add_argument("--token-audience", help="with --register-lti: the token endpoint's audience, where it is not "
+                                              "the token URL (Brightspace)")
+    lti.add_argument("--rotate-lti-key", action="store_true",
+                     help="add a new signing key (published now, signing after an hour) and exit")
 
     gradescope = commands.add_parser("gradescope", help="Gradescope: build the autograder zip, or grade inside it")
     gradescope_commands = gradescope.add_subparsers(dest="gradescope_command", metavar="ACTION", required=True)
@@ -256,6 +277,8 @@ def _grade(args: argparse.Namespace, assignment: LoadedAssignment) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.register_lti or args.rotate_lti_key:
+        return _lti_setup(args)
     if args.init_tokens:
         from grader.apps.server.auth import init_tokens
 
@@ -276,8 +299,9 @@ def _serve(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         print(token)
         return EXIT_OK
-    if args.workers < 0 or not 0 < args.max_upload_mb <= 2048:
-        print("grader: --workers must be 0 or more and --max-upload-mb between 0 and 2048", file=sys.stderr)
+    if args.workers < 0 or not 0 < args.max_upload_mb <= 2048 or not 0 < args.body_timeout <= 3600:
+        print("grader: --workers must be 0 or more, --max-upload-mb between 0 and 2048 and --body-timeout "
+              "between 0 and 3600 seconds", file=sys.stderr)
         return EXIT_USAGE
     limits = (args.uploads_per_minute, args.max_queued_per_student, args.max_queue)
     if min(limits) < 0 or not 0 < args.rate_window <= 86400:
@@ -296,7 +320,50 @@ def _serve(args: argparse.Namespace) -> int:
     quotas = Quotas(uploads_per_window=args.uploads_per_minute, window_s=args.rate_window,
                     max_queued_per_student=args.max_queued_per_student, max_queue=args.max_queue)
     serve(args.data, host=args.host, port=args.port, assignments_dir=args.assignments, workers=args.workers,
-          max_upload_mb=args.max_upload_mb, lang=args.lang, quotas=quotas)
+          max_upload_mb=args.max_upload_mb, lang=args.lang, quotas=quotas, public_url=args.public_url,
+          body_idle_s=args.body_timeout)
+    return EXIT_OK
+
+
+def _lti_setup(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from grader.apps.server.lti.keys import ToolKeys
+    from grader.apps.server.lti.platforms import Platform, PlatformError, Platforms
+    from grader.apps.server.lti.tool import LTI_FOLDER
+
+    folder = Path(args.data) / LTI_FOLDER
+    if args.rotate_lti_key:
+        key = ToolKeys(folder).rotate()
+        print(f"added signing key {key.kid}: published at /lti/jwks now, signing in an hour")
+        return EXIT_OK
+    fields = {"name": args.register_lti, "issuer": args.issuer, "client_id": args.client_id,
+              "deployment_ids": args.deployment_id or [], "auth_login_url": args.auth_url,
+              "auth_token_url": args.token_url, "key_set_url": args.jwks_url, "token_audience": args.token_audience}
+    missing = [f"--{flag}" for flag, key in (("issuer", "issuer"), ("client-id", "client_id"),
+                                             ("deployment-id", "deployment_ids"), ("auth-url", "auth_login_url"),
+                                             ("token-url", "auth_token_url"), ("jwks-url", "key_set_url"))
+               if not fields[key]]
+    if missing:
+        print(f"grader: --register-lti needs {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        Platforms(folder).add(Platform.model_validate(fields))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        print(f"grader: --register-lti: {problems}", file=sys.stderr)
+        return EXIT_USAGE
+    except PlatformError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    ToolKeys(folder).ensure()
+    base = (args.public_url or f"http://{args.host}:{args.port}").rstrip("/")
+    print(f"registered {args.register_lti} ({args.issuer}) in {folder}. In the LMS's tool registration:\n"
+          f"  Tool URL / Target link URI / Redirect URI:  {base}/lti/launch\n"
+          f"  Initiate login URL / OIDC login URL:        {base}/lti/login\n"
+          f"  Public keyset URL / JWK Set URL:            {base}/lti/jwks\n"
+          f"  Deep linking URL (content selection):       {base}/lti/launch\n"
+          "  Custom parameter, where a link is made by hand:  assignment=<assignment id>")
     return EXIT_OK
 
 

@@ -13,72 +13,25 @@ import hashlib
 import io
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from fixtures.lms.builders import EXAMPLES, JIRO_PY, SOLUTION_IPYNB, SOLUTION_PY, tiny_assignment
+from fixtures.service import (
+    OTHER_TOKEN,
+    SOLUTION_SCORE,
+    STUDENT_TOKEN,
+    Server,
+    auth,
+    make_data,
+    upload,
+    wait_done,
+)
 
 from grader.apps.server.auth import Tokens
 from grader.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
-STUDENT_TOKEN = "alice-token-0123456789abcdef"  # a per-student token in tokens.toml
-OTHER_TOKEN = "instructor-of-another-course-0123"
-SOLUTION_SCORE = 15.44  # the reference solution under the tiny assignment (metrics short of training)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """`grader serve` in a subprocess, on loopback only."""
-
-    def __init__(self, data: Path, assignments: Path, workers: int, max_upload_mb: float = 1,
-                 options: tuple[str, ...] = ()) -> None:
-        self.data, self.assignments, self.workers, self.max_upload_mb = data, assignments, workers, max_upload_mb
-        self.options = options  # more `grader serve` options (the quotas)
-        self.process: subprocess.Popen | None = None
-        self.url = ""
-
-    def start(self, workers: int | None = None) -> Server:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        log = (self.data.parent / f"server-{port}.log").open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader", "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(self.data),
-             "--assignments", str(self.assignments), "--workers", str(self.workers if workers is None else workers),
-             "--max-upload-mb", str(self.max_upload_mb), "--lang", "en", *self.options],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, (self.data.parent / f"server-{port}.log").read_text()
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError("the server did not answer /health in 30 s")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs, as in a crash or a power cut of the process."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture(scope="module")
@@ -86,19 +39,6 @@ def assignments(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("assignments")
     tiny_assignment(folder)
     return folder
-
-
-def make_data(folder: Path, capsys=None) -> tuple[Path, str]:
-    """A data folder with tokens.toml as an instructor makes it (`grader serve --init-tokens`), plus a
-    student token and an instructor of another assignment; returns (folder, instructor token)."""
-    data = folder / "data"
-    from grader.apps.server.auth import init_tokens
-
-    _, token = init_tokens(data, "sato")
-    with (data / "tokens.toml").open("a", encoding="utf-8") as handle:
-        handle.write(f'\n[[students]]\nstudent_id = "alice"\nassignment = "tiny"\ntoken = "{STUDENT_TOKEN}"\n'
-                     f'\n[[instructors]]\nname = "other"\ntoken = "{OTHER_TOKEN}"\nassignments = ["other"]\n')
-    return data, token
 
 
 @pytest.fixture(scope="module")
@@ -119,31 +59,6 @@ def queue_only(tmp_path_factory, assignments):
     server.stop()
 
 
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def upload(server: Server, student: str, path: Path = SOLUTION_PY, token: str | None = None, assignment: str = "tiny",
-           name: str | None = None, content: bytes | None = None) -> httpx.Response:
-    files = {"file": (name or path.name, content if content is not None else path.read_bytes())}
-    return httpx.post(f"{server.url}/submissions", files=files, data={"student_id": student, "assignment": assignment},
-                      headers=auth(token or server.token), timeout=30)
-
-
-def wait_done(server: Server, ids: list[str], timeout: float = 90) -> dict[str, dict]:
-    deadline, done = time.monotonic() + timeout, {}
-    while time.monotonic() < deadline and len(done) < len(ids):
-        for sid in ids:
-            if sid not in done:
-                body = httpx.get(f"{server.url}/submissions/{sid}", headers=auth(server.token), timeout=10).json()
-                if body["state"] == "done":
-                    done[sid] = body
-        time.sleep(0.3)
-    assert len(done) == len(ids), f"not graded in {timeout} s: {sorted(set(ids) - set(done))}"
-    return done
-
-
-# ---- the service -------------------------------------------------------------------------------
 def test_health_and_openapi_document(graded):
     health = httpx.get(f"{graded.url}/health").json()
     assert health["status"] == "ok" and health["assignments"] == ["tiny"] and health["workers"] == 2
@@ -362,6 +277,31 @@ def test_a_chunked_upload_without_a_length_is_cut_off_at_the_limit(queue_only):
     assert answer.status_code == 413 and answer.json()["error"] == "too_large", answer.text
     assert answer.json()["detail"] == "the upload is over the 1 MB limit"
     assert upload(queue_only, "chunky", content=b"x = 3\n", name="ok.py").status_code == 202  # the service goes on
+
+
+def test_a_client_that_stalls_mid_upload_is_cut_off(tmp_path, assignments):
+    """A raw socket sends the head and half a body, then nothing: a 408 after --body-timeout (1 s
+    here), and nothing of it is kept."""
+    data, token = make_data(tmp_path)
+    server = Server(data, assignments, workers=0, options=("--body-timeout", "1")).start()
+    try:
+        body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.py\"\r\n\r\nx = 1\n"
+        head = (f"POST /submissions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {len(body) * 4}\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=20) as client:
+            started = time.monotonic()
+            client.sendall(head + body)
+            received = b""
+            while chunk := client.recv(65536):  # the service closes the connection after its answer
+                received += chunk
+            answer = received.decode("utf-8", "replace")
+            waited = time.monotonic() - started
+        assert answer.startswith("HTTP/1.1 408"), answer
+        assert '"error": "stalled"' in answer and "nothing arrived for 1 s" in answer
+        assert 0.9 < waited < 10
+        assert not any((data / "incoming").iterdir()) and not any((data / "files").iterdir())
+    finally:
+        server.stop()
 
 
 def test_100_concurrent_uploads_are_all_accepted_and_recorded(queue_only):

@@ -152,6 +152,25 @@ def splice(page: str, section_html: str) -> str | None:
     return page[:start] + section_html.strip() + page[end + len(END_MARK):]
 
 
+def review_one(result: Result, page: str | None, given: dict[str, Review], assignment: LoadedAssignment) -> str | None:
+    """A person's review of one submission (the service's PUT /submissions/{id}/review): `given`, by
+    question id, over the points and comments the result already had. Returns the report with its
+    written section rendered again (the page as it was where it has no section to replace), or None
+    when nothing changed; `result` is changed in place and its `reviewed_at` set."""
+    from grader.outputs.report.html import render_written_section
+
+    student = result.submission.student_id
+    reviews = {(student, w.id): Review(w.points, w.comment) for w in result.written if w.status == "reviewed" or w.comment}
+    reviews.update({(student, question): review for question, review in given.items()})
+    if not apply_review(result, reviews):
+        return None
+    result.reviewed_at = datetime.now(UTC).isoformat(timespec="seconds")  # the LMS's "last modified"
+    if page is None:
+        return ""
+    spliced = splice(page, render_written_section(result, assignment))
+    return spliced if spliced is not None else page
+
+
 def apply_reviews(out: Path, results: list[Result], assignment: LoadedAssignment) -> list[str]:
     """Read OUT/review.csv into `results` (their JSON rewritten and the written section of their
     report re-rendered where something changed), then update the file. Returns lines to print."""

@@ -5,6 +5,7 @@
     jobs.py     the worker pool that grades the queue in sandboxed subprocesses
     auth.py     instructor tokens, student tokens and signed student links (tokens.toml)
     quotas.py   uploads per minute of a student, waiting jobs per student and in all (429)
+    lti/        the LTI 1.3 tool: launches from an LMS, its pages, grades back (AGS), the roster (NRPS)
 """
 
 from __future__ import annotations
@@ -18,15 +19,30 @@ DEFAULT_DATA = Path("grader-data")
 
 
 def serve(data: Path, host: str = "127.0.0.1", port: int = 8000, assignments_dir: Path | None = None,
-          workers: int = 1, max_upload_mb: float = 20, lang: Lang | None = None, quotas: Quotas | None = None) -> None:
+          workers: int = 1, max_upload_mb: float = 20, lang: Lang | None = None, quotas: Quotas | None = None,
+          public_url: str | None = None, body_idle_s: float = 30.0) -> None:
     import logging
 
     import uvicorn
 
     from grader.apps.server.app import ServerConfig, create_app
+    from grader.apps.server.lti.tool import LtiSettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     folder = Path(assignments_dir) if assignments_dir else None  # None: the search path's folders
     config = ServerConfig(data=Path(data), assignments_dir=folder, workers=workers,
-                          max_upload_bytes=int(max_upload_mb * 1024 * 1024), lang=lang, quotas=quotas or Quotas())
+                          max_upload_bytes=int(max_upload_mb * 1024 * 1024), lang=lang, quotas=quotas or Quotas(),
+                          lti=LtiSettings(public_url=public_url, **_lti_timing()), body_idle_s=body_idle_s)
     uvicorn.run(create_app(config), host=host, port=port, log_level="info", timeout_graceful_shutdown=15)
+
+
+def _lti_timing() -> dict[str, float]:
+    """GRADER_LTI_RETRY_S and GRADER_LTI_ANNOUNCE_S: the passback's first retry delay and a new key's
+    announcement period, shortened by the tests (a platform down for a second, a key rotated now)."""
+    import os
+
+    timing = {}
+    for variable, field in (("GRADER_LTI_RETRY_S", "retry_base_s"), ("GRADER_LTI_ANNOUNCE_S", "announce_s")):
+        if os.environ.get(variable):
+            timing[field] = float(os.environ[variable])
+    return timing

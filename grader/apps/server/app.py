@@ -8,9 +8,11 @@ at once, and fetches the status, the result JSON and the HTML report when gradin
     GET  /submissions/{id}                         state, score, and the result JSON once graded
     GET  /submissions/{id}/result                  the result JSON (409 until graded)
     GET  /submissions/{id}/report                  the HTML report (409 until graded)
+    PUT  /submissions/{id}/review                  instructors: points and comments for the written answers
     GET  /assignments/{assignment}/submissions     an instructor: all; a student: their own
     GET  /assignments/{assignment}/gradebook.csv   instructors: one row per student (?keep=latest|best)
     POST /assignments/{assignment}/student-tokens  instructors: a signed link token for one student
+    /lti/...                                       the LTI 1.3 tool (`grader.apps.server.lti.routes`)
 
 Tokens (`Authorization: Bearer <token>`, or `?token=` for a link opened in a browser) are described
 in `grader.apps.server.auth`. Every error is JSON, `{"error": "<code>", "detail": "<what is wrong>"}`,
@@ -46,8 +48,11 @@ from grader import __version__
 from grader.apps.server.auth import AuthConfigError, Principal, Tokens
 from grader.apps.server.body_limit import BodyLimit
 from grader.apps.server.jobs import FAULT_RETRY_S, STORAGE_ERRORS, WorkerPool
+from grader.apps.server.lti.platforms import PlatformError
+from grader.apps.server.lti.routes import add_lti_routes
+from grader.apps.server.lti.tool import LtiSettings, LtiTool
 from grader.apps.server.quotas import Quotas, Refusal, UploadRate, queue_refusal
-from grader.apps.server.storage import Row, Storage
+from grader.apps.server.storage import Row, Storage, write_atomic
 from grader.checks.registry import max_score
 from grader.i18n import Lang
 from grader.intake.files import is_submission_file
@@ -74,6 +79,8 @@ class ServerConfig:
     max_upload_bytes: int = 20 * 1024 * 1024
     lang: Lang | None = None
     quotas: Quotas = Quotas()
+    lti: LtiSettings = LtiSettings()
+    body_idle_s: float = 30.0  # a client that sends nothing for this long in the middle of a body is cut off
 
 
 class ApiError(Exception):
@@ -148,8 +155,17 @@ class Health(BaseModel):
     queue: QueueCounts
 
 
+class AnswerReview(BaseModel):
+    points: float | None = Field(None, ge=0, description="the points a person gives (None: not reviewed yet)")
+    comment: str = Field("", max_length=2000)
+
+
+class ReviewIn(BaseModel):
+    answers: dict[str, AnswerReview] = Field(description="by written question id (the spec's [[written]] ids)")
+
+
 class StudentTokenIn(BaseModel):
-    student_id: str = Field(min_length=1, max_length=128)
+    student_id: str = Field(min_length=1, max_length=128, json_schema_extra={"pattern": STUDENT_ID.pattern})
     days: float = Field(180, gt=0, le=3650)
 
 
@@ -165,6 +181,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     **{code: {"model": ErrorBody, "description": text} for code, text in {
         400: "malformed request", 401: "no token, or a token the service does not know",
         403: "the token may not see this", 404: "no such submission or assignment",
+        408: "the upload stalled (nothing arrived for the body timeout)",
         409: "not graded yet", 413: "the file is over the size limit",
         415: "not a .ipynb, .py or .zip file", 422: "a field is missing or wrong",
     }.items()},
@@ -219,7 +236,9 @@ def create_app(config: ServerConfig) -> FastAPI:
                              "rate": UploadRate(config.quotas.uploads_per_window, config.quotas.window_s),
                              # One upload at a time between counting the queue and adding to it, so
                              # concurrent uploads cannot all pass a limit that only one of them fits.
-                             "admission": threading.Lock()}
+                             "admission": threading.Lock(),
+                             # One review at a time: two people saving at once must not lose either's points.
+                             "reviewing": threading.Lock()}
     served = sorted(state["assignments"]) or ["(none)"]
     an_assignment: dict[str, Any] = {"json_schema_extra": {"enum": served}}
     a_submission_id: dict[str, Any] = {"json_schema_extra": {"pattern": SUBMISSION_ID.pattern}}
@@ -244,14 +263,20 @@ def create_app(config: ServerConfig) -> FastAPI:
                         "run `grader serve --init-tokens --data %s`", data)
         assignments = state["assignments"]
         storage = Storage(data)
-        pool = WorkerPool(storage, assignments, config.workers, config.lang)
+        try:
+            lti = LtiTool.open(data, assignments, config.lti)
+        except PlatformError as exc:
+            raise RuntimeError(str(exc)) from None
+        pool = WorkerPool(storage, assignments, config.workers, config.lang, on_graded=lti.passback.owe_score)
+        lti.start()
         pool.start()
-        state.update(storage=storage, tokens=tokens, pool=pool)
+        state.update(storage=storage, tokens=tokens, pool=pool, lti=lti)
         log.info("serving %s from %s with %d worker(s)", ", ".join(assignments) or "no assignments", data, pool.size)
         try:
             yield
         finally:
             pool.shutdown()
+            lti.close()
             storage.close()
             lock.close()
 
@@ -260,7 +285,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     # Every body held to the upload limit (room for the multipart framing and the small fields) as it
     # arrives, with or without a Content-Length.
     app.add_middleware(BodyLimit, limit=config.max_upload_bytes + 64 * 1024,
-                       detail=f"the upload is over the {config.max_upload_bytes / 2**20:g} MB limit")
+                       detail=f"the upload is over the {config.max_upload_bytes / 2**20:g} MB limit",
+                       idle_s=config.body_idle_s)
 
     # -- errors: always JSON, 4xx for what the caller can fix ---------------------------------
     @app.exception_handler(ApiError)
@@ -365,11 +391,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.post("/submissions", status_code=202, response_model=SubmissionOut, tags=["submissions"],
               responses={200: {"model": SubmissionOut, "description": "this student already handed in this file: "
                                                                        "the earlier submission"},
-                         **_errors(400, 401, 403, 413, 415, 422, 429, 503)})
+                         **_errors(400, 401, 403, 408, 413, 415, 422, 429, 503)})
     def submit(response: Response,
                file: list[UploadFile] = File(description="the notebook (.ipynb), module (.py) or a .zip holding "
-                                                         "one: exactly one file part"),
-               student_id: str = Form(description="the student's id (letters, digits, . @ + - _ and single spaces)"),
+                                                         "one: exactly one file part, its name ending in .ipynb, .py "
+                                                         f"or .zip, at most {config.max_upload_bytes / 2**20:g} MB",
+                                             json_schema_extra={"minItems": 1, "maxItems": 1}),
+               student_id: str = Form(description="the student's id (letters, digits, . @ + - _ and single spaces; "
+                                                  "NFC-normalised)",
+                                      json_schema_extra={"pattern": STUDENT_ID.pattern, "minLength": 1,
+                                                         "maxLength": 128}),
                assignment: str = Form(description="the assignment's id, as GET /assignments lists it", **an_assignment),
                lang: Literal["ja", "en"] | None = Form(None, description="language of the report"),
                who: Principal = Depends(principal)) -> SubmissionOut:
@@ -457,6 +488,44 @@ def create_app(config: ServerConfig) -> FastAPI:
         return HTMLResponse(path.read_text(encoding="utf-8"), headers={
             "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
+    @app.put("/submissions/{submission_id}/review", response_model=SubmissionDetail,
+             responses=_errors(401, 403, 404, 409, 422), tags=["submissions"])
+    def review(body: ReviewIn, submission_id: str = Path(**a_submission_id),
+               who: Principal = Depends(principal)) -> SubmissionDetail:
+        """A person's points and comments for the written answers: into the result and the report,
+        and (the student's latest submission, launched from an LMS) to the LMS's gradebook again."""
+        from grader.outputs.review import Review, review_one
+
+        row = submission_for(submission_id, who)
+        if not who.is_instructor_of(row.assignment):
+            raise ApiError(403, "forbidden", "reviews are for instructor tokens")
+        loaded = assignment_or_404(row.assignment)
+        questions = {question.id: question for question in loaded.spec.written}
+        for question, answer in body.answers.items():
+            if question not in questions:
+                raise ApiError(422, "unknown_question", f"{row.assignment} has no written question {question!r} "
+                                                        f"(it has: {', '.join(questions) or 'none'})")
+            if answer.points is not None and answer.points > questions[question].points:
+                raise ApiError(422, "points_out_of_range",
+                               f"{question}: {answer.points:g} points, over its {questions[question].points:g}")
+        storage: Storage = state["storage"]
+        with state["reviewing"]:
+            result = _read_result(storage, row) if row.state == "done" else None
+            if result is None:
+                raise ApiError(409, "not_graded", f"submission {row.id} is {row.state}; review it once it is graded")
+            report_path = storage.report_path(row.id)
+            page = report_path.read_text(encoding="utf-8") if report_path.is_file() else None
+            given = {question: Review(answer.points, answer.comment.strip()) for question, answer in body.answers.items()}
+            updated = review_one(result, page, given, loaded)
+            if updated is not None:
+                if updated:
+                    write_atomic(report_path, updated)
+                write_atomic(storage.result_path(row.id), result.to_json())
+                latest = [r for r in storage.list(row.assignment, row.student_id) if r.state == "done"][-1]
+                if latest.id == row.id:  # an older submission's grade must not replace the latest's
+                    state["lti"].passback.owe_score(row.id, result)
+        return SubmissionDetail(**_out(row).model_dump(), result=result)
+
     @app.get("/assignments/{assignment}/submissions", response_model=list[SubmissionOut],
              responses=_errors(401, 403, 404), tags=["assignments"])
     def submissions(assignment: str = Path(**an_assignment), student_id: str | None = Query(None), who: Principal = Depends(principal)
@@ -509,6 +578,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             expires_at=datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds"),
             links={"submissions": f"/assignments/{assignment}/submissions?token={token}"})
 
+    add_lti_routes(app, state, config.lang)
     return app
 
 

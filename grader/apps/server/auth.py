@@ -17,8 +17,9 @@ Tokens live in DATA/tokens.toml (created by `grader serve --init-tokens`, mode 6
 and in the environment (for a CI job or a container): GRADER_INSTRUCTOR_TOKEN (sees every
 assignment) and GRADER_LINK_SECRET (overrides `link_secret`).
 
-A signed student link carries `st1.<payload>.<signature>` as its token: the payload names the
-assignment, the student and an expiry; the signature is an HMAC of it with the link secret. No
+A signed link carries `st1.<payload>.<signature>` as its token: the payload names the
+assignment, the student (or, for a link of an LTI launch by the course's staff, the instructor of
+that one assignment) and an expiry; the signature is an HMAC of it with the link secret. No
 server state is needed to check it. An instructor token sees everything of its assignments; a
 student token sees only that student's submissions of that one assignment.
 """
@@ -130,13 +131,19 @@ class Tokens:
                     found = principal
         return found
 
-    # -- signed student links ------------------------------------------------------------------
+    # -- signed links ----------------------------------------------------------------------------
     def sign_student(self, assignment: str, student_id: str, days: float = 180) -> tuple[str, int]:
+        return self._sign({"a": assignment, "s": student_id}, days)
+
+    def sign_instructor(self, assignment: str, name: str, days: float) -> tuple[str, int]:
+        """A link for one instructor of one assignment (an LTI launch by the course's staff)."""
+        return self._sign({"a": assignment, "s": name, "k": "i"}, days)
+
+    def _sign(self, claims: dict[str, str], days: float) -> tuple[str, int]:
         if self._link_secret is None:
             raise AuthConfigError("no link_secret: run `grader serve --init-tokens` or set GRADER_LINK_SECRET")
         expires = int(time.time() + days * 86400)
-        payload = _b64(json.dumps({"a": assignment, "s": student_id, "e": expires}, separators=(",", ":"),
-                                  ensure_ascii=False).encode("utf-8"))
+        payload = _b64(json.dumps({**claims, "e": expires}, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
         signature = _b64(hmac.new(self._link_secret, payload.encode("ascii"), hashlib.sha256).digest())
         return f"{SIGNED_PREFIX}{payload}.{signature}", expires
 
@@ -149,14 +156,16 @@ class Tokens:
             if not hmac.compare_digest(expected, signature):
                 return None
             claims = json.loads(_unb64(payload))
-            assignment, student_id, expires = claims["a"], claims["s"], claims["e"]
-        except (ValueError, KeyError, TypeError, UnicodeError):
+            assignment, subject, expires, kind = claims["a"], claims["s"], claims["e"], claims.get("k", "s")
+        except (ValueError, KeyError, TypeError, UnicodeError, AttributeError):
             return None
-        if not isinstance(assignment, str) or not isinstance(student_id, str) or not isinstance(expires, int):
+        if not isinstance(assignment, str) or not isinstance(subject, str) or not isinstance(expires, int):
             return None
         if expires < time.time():
             return None
-        return Principal("student", student_id, assignment=assignment, student_id=student_id)
+        if kind == "i":
+            return Principal("instructor", subject, frozenset({assignment}))
+        return Principal("student", subject, assignment=assignment, student_id=subject)
 
 
 def _digest_of(entry: dict[str, Any], where: str) -> str:

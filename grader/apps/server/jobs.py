@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from grader.spec import LoadedAssignment
 
 if TYPE_CHECKING:
     from grader.evaluate.evaluator import Evaluator
+    from grader.result import Result
     from grader.sandbox.forkserver import ForkServer
 
 log = logging.getLogger("grader.server")
@@ -34,8 +36,9 @@ STORAGE_ERRORS = (OSError, sqlite3.Error)
 
 class WorkerPool:
     def __init__(self, storage: Storage, assignments: dict[str, LoadedAssignment], workers: int,
-                 lang: Lang | None = None) -> None:
+                 lang: Lang | None = None, on_graded: Callable[[str, Result], None] | None = None) -> None:
         self.storage = storage
+        self.on_graded = on_graded  # told of every result stored (the LTI grade passback)
         self.assignments = assignments
         self.size = max(0, workers)
         self.lang = lang
@@ -133,6 +136,11 @@ class WorkerPool:
         result = Result.model_validate_json(output.result_json)
         self._write(row.id, output.result_json, output.report_html)
         self.storage.finish(row.id, result.status, result.score, result.max_score)
+        if self.on_graded is not None:
+            try:
+                self.on_graded(row.id, result)
+            except Exception:  # the result is stored; what it is owed elsewhere is that part's to retry
+                log.exception("after grading %s: telling of the result failed", row.id)
 
     def _write(self, submission_id: str, result_json: str, report_html: str) -> None:
         # The report first: a result without its report is never taken for a finished one.
