@@ -69,8 +69,9 @@ def test_zip_has_setup_and_run_autograder_at_its_root(autograder):
             "package/grader/outputs/report/templates/report.html.j2"} <= names
     assert not any("__pycache__" in n or n.startswith("assignment/examples/") for n in names)
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
-    assert 'pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu' in setup
-    assert "pip install /autograder/source/package" in setup
+    assert 'pip" install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu' in setup
+    assert '"$VENV/bin/pip" install "$SOURCE/package[sandbox]"' in setup
+    assert 'sh "$SOURCE/setup-sandbox.sh" "$VENV"' in setup and "setup-sandbox.sh" in names
     assert config["assignment"] == "iris_basics" and config["lang"] == "en" and config["visibility"] == "visible"
 
 
@@ -134,3 +135,41 @@ def test_run_autograder_with_nothing_gradeable_scores_zero_and_says_why(autograd
     results = run_autograder(source, submission, tmp_path / "results")
     assert results["score"] == 0.0 and results["tests"] == []
     assert results["output"] == "The submission holds no .ipynb or .py file. Hand in a notebook or a module."
+
+
+STUB = """#!/bin/sh
+echo "$(basename "$0") $*" >> "$LOG"
+"""
+# A Python that says its version (for setup.sh's check) and makes a venv whose pip only logs.
+PYTHON_STUB = """#!/bin/sh
+echo "$(basename "$0") $*" >> "$LOG"
+if [ "$1" = "-c" ]; then exit $VERSION_CHECK; fi
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
+    mkdir -p "$3/bin"; printf '#!/bin/sh\\necho "pip $*" >> "$LOG"\\n' > "$3/bin/pip"; chmod +x "$3/bin/pip"
+fi
+"""
+
+
+@pytest.mark.parametrize("image, too_old", [("ubuntu-22.04 (python3 is 3.10)", True), ("ubuntu-24.04 (python3 is 3.12)", False)])
+def test_setup_sh_installs_a_python_the_grader_runs_on_and_the_sandbox(autograder, tmp_path, image, too_old):
+    """setup.sh with the image's commands stubbed (apt-get, python3, python3.11 log what they are
+    asked): on 22.04 it installs python3.11 and builds the venv with it, on 24.04 it keeps python3;
+    either way torch's CPU build, the grader with its sandbox extra, and the sandbox setup."""
+    source = unpack(autograder, tmp_path / "source")
+    (source / "setup-sandbox.sh").write_text('echo "setup-sandbox $*" >> "$LOG"\n', encoding="utf-8")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("apt-get", STUB), ("python3", PYTHON_STUB), ("python3.11", PYTHON_STUB)):
+        (bin_dir / name).write_text(text, encoding="utf-8")
+        (bin_dir / name).chmod(0o755)
+    log, venv = tmp_path / "log", tmp_path / "venv"
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "LOG": str(log), "GRADESCOPE_SOURCE": str(source),
+           "GRADER_VENV": str(venv), "VERSION_CHECK": "1" if too_old else "0"}
+    done = subprocess.run(["bash", str(source / "setup.sh")], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    steps = log.read_text(encoding="utf-8").splitlines()
+    python = "python3.11" if too_old else "python3"
+    assert ("apt-get install -y --no-install-recommends python3.11 python3.11-venv" in steps) == too_old, image
+    assert f"{python} -m venv {venv}" in steps
+    assert steps[-3:] == ["pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu",
+                          f"pip install {source}/package[sandbox]", f"setup-sandbox {venv}"]

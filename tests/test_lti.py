@@ -15,7 +15,7 @@ import jwt
 import pytest
 from fixtures.lms.builders import JIRO_PY, SOLUTION_PY, tiny_assignment
 from fixtures.lti_platform import INSTRUCTOR, Platform, new_private_key
-from fixtures.service import SOLUTION_SCORE, Server, auth, free_port, make_data, wait_done
+from fixtures.service import SOLUTION_SCORE, Server, auth, free_port, make_data, wait_done, wait_for
 
 from grader.apps.server.lti.launch import student_id_of
 from grader.apps.server.lti.passback import score_body
@@ -80,13 +80,6 @@ def hand_in(server: Server, page: httpx.Response, path: Path) -> str:
     return answer.json()["id"]
 
 
-def wait_for(condition, timeout: float = 30, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout} s: {what}")
 
 
 def test_a_student_launch_opens_the_upload_page_and_the_grade_goes_back(lti):

@@ -3,7 +3,9 @@
 The zip (lms-formats.md §3) holds at its root:
 
     setup.sh                  Gradescope runs it once, as root, when it builds the image: installs
-                              Python, torch (CPU) and the grader from package/
+                              Python (3.11 where the image's is older), torch (CPU), the grader from
+                              package/, and the sandbox (setup-sandbox.sh)
+    setup-sandbox.sh          scripts/setup-sandbox.sh: bubblewrap, setpriv, libseccomp2, the sandbox user
     run_autograder            grades /autograder/submission into /autograder/results/results.json
     grader-gradescope.json    the settings chosen at build time (language, mode, visibility)
     assignment/               the assignment folder (assignment.toml ...)
@@ -43,18 +45,35 @@ VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 CONFIG_FILE = "grader-gradescope.json"
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding pyproject.toml and grader/
 TORCH_PIN = "torch==2.13.0"
+SANDBOX_SETUP = PACKAGE_ROOT / "scripts" / "setup-sandbox.sh"
 
 SETUP_SH = f"""#!/usr/bin/env bash
-# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu).
+# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu 22.04 or 24.04).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+SOURCE="${{GRADESCOPE_SOURCE:-/autograder/source}}"
+VENV="${{GRADER_VENV:-/autograder/venv}}"
 apt-get update -y
 apt-get install -y --no-install-recommends python3 python3-venv python3-pip
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install --upgrade pip
+# The grader needs Python 3.11 or later: Ubuntu 24.04's python3 is 3.12; 22.04's is 3.10, and its
+# universe archive has 3.11.
+PYTHON=python3
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    apt-get install -y --no-install-recommends python3.11 python3.11-venv
+    PYTHON=python3.11
+fi
+"$PYTHON" -m venv "$VENV"
+"$VENV/bin/pip" install --upgrade pip
 # The CPU build of torch: the default one pulls several GB of CUDA libraries.
-/autograder/venv/bin/pip install "{TORCH_PIN}" --index-url https://download.pytorch.org/whl/cpu
-/autograder/venv/bin/pip install /autograder/source/package
+"$VENV/bin/pip" install "{TORCH_PIN}" --index-url https://download.pytorch.org/whl/cpu
+"$VENV/bin/pip" install "$SOURCE/package[sandbox]"
+# The sandbox: bubblewrap, setpriv, libseccomp2 and the unprivileged user the student's code runs as.
+# Without them grading still runs, unisolated, and results.json says so (not_isolated).
+if [ -f "$SOURCE/setup-sandbox.sh" ]; then
+    sh "$SOURCE/setup-sandbox.sh" "$VENV"
+else
+    echo "setup.sh: no setup-sandbox.sh in this zip (built from an installed grader): grading runs unisolated" >&2
+fi
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -94,6 +113,8 @@ def build_autograder(assignment: LoadedAssignment, output: Path, lang: Lang | No
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         _add_text(archive, "setup.sh", SETUP_SH, executable=True)
         _add_text(archive, "run_autograder", RUN_AUTOGRADER, executable=True)
+        if SANDBOX_SETUP.is_file():  # in a source checkout (an installed wheel has no scripts/)
+            archive.write(SANDBOX_SETUP, "setup-sandbox.sh")
         _add_text(archive, CONFIG_FILE, json.dumps(config, indent=2) + "\n")
         for path in _files(assignment.folder, skip_dirs={"examples"}):
             archive.write(path, f"assignment/{path.relative_to(assignment.folder).as_posix()}")

@@ -32,8 +32,17 @@ def serve(data: Path, host: str = "127.0.0.1", port: int = 8000, assignments_dir
     folder = Path(assignments_dir) if assignments_dir else None  # None: the search path's folders
     config = ServerConfig(data=Path(data), assignments_dir=folder, workers=workers,
                           max_upload_bytes=int(max_upload_mb * 1024 * 1024), lang=lang, quotas=quotas or Quotas(),
-                          lti=LtiSettings(public_url=public_url, **_lti_timing()), body_idle_s=body_idle_s)
+                          lti=LtiSettings(public_url=public_url, **_lti_timing()), body_idle_s=body_idle_s,
+                          **_fault_timing())
     uvicorn.run(create_app(config), host=host, port=port, log_level="info", timeout_graceful_shutdown=15)
+
+
+def _fault_timing() -> dict[str, float]:
+    """GRADER_FAULT_RETRY_S: how long a worker waits after a disk fault (the tests' faults clear at once)."""
+    import os
+
+    value = os.environ.get("GRADER_FAULT_RETRY_S")
+    return {"fault_retry_s": float(value)} if value else {}
 
 
 def _lti_timing() -> dict[str, float]:

@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -81,6 +82,7 @@ class ServerConfig:
     quotas: Quotas = Quotas()
     lti: LtiSettings = LtiSettings()
     body_idle_s: float = 30.0  # a client that sends nothing for this long in the middle of a body is cut off
+    fault_retry_s: float = FAULT_RETRY_S  # how long a worker waits after a disk or database fault
 
 
 class ApiError(Exception):
@@ -267,7 +269,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             lti = LtiTool.open(data, assignments, config.lti)
         except PlatformError as exc:
             raise RuntimeError(str(exc)) from None
-        pool = WorkerPool(storage, assignments, config.workers, config.lang, on_graded=lti.passback.owe_score)
+        pool = WorkerPool(storage, assignments, config.workers, config.lang, on_graded=lti.passback.owe_score,
+                          fault_retry_s=config.fault_retry_s)
         lti.start()
         pool.start()
         state.update(storage=storage, tokens=tokens, pool=pool, lti=lti)
@@ -374,7 +377,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     # -- routes -------------------------------------------------------------------------------
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> Health:
-        fault = state["storage"].problem() or state["pool"].fault
+        fault = state["storage"].problem() or state["pool"].fault or _recent(state.get("upload_fault"))
         try:
             counts = state["storage"].counts()
         except STORAGE_ERRORS as exc:
@@ -449,8 +452,17 @@ def create_app(config: ServerConfig) -> FastAPI:
                     if refusal is not None:
                         raise ApiError.refused(refusal)
                 row, created = storage.add(assignment, student_id, name, digest.hexdigest(), size, incoming, lang)
+        except STORAGE_ERRORS as exc:  # a full disk, a read-only folder: the machine's fault, said as such
+            state["upload_fault"] = (f"an upload could not be stored: {exc}", time.monotonic())
+            log.error("an upload could not be stored: %s", exc)
+            raise ApiError(503, "degraded", f"the service cannot store uploads now: {exc}",
+                           retry_after_s=int(FAULT_RETRY_S * 6)) from None
         finally:
-            incoming.unlink(missing_ok=True)
+            try:
+                incoming.unlink(missing_ok=True)
+            except OSError:  # a read-only folder: nothing was written there either
+                pass
+        state["upload_fault"] = None
         if not created and row.state == "done" and row.result_status == "error":
             storage.requeue(row.id)  # a grader fault is the grader's: the same file is graded again
             requeued = storage.get(row.id)
@@ -602,6 +614,11 @@ def _read_result(storage: Storage, row: Row) -> Result | None:
 def _field(error: dict[str, Any]) -> str:
     location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
     return ".".join(location) or "body"
+
+
+def _recent(fault: tuple[str, float] | None, within_s: float = FAULT_RETRY_S * 6) -> str | None:
+    """An upload's storage fault, for as long as it is news (the next stored upload clears it at once)."""
+    return fault[0] if fault is not None and time.monotonic() - fault[1] < within_s else None
 
 
 def _unknown_assignment(name: str, known: Iterable[str]) -> str:

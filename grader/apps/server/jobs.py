@@ -7,7 +7,7 @@ stays `running` in storage and is graded again at the next start.
 
 A worker never dies of the machine's faults: where the disk or the database fails (a full disk, a
 read-only folder), the job goes back to the queue, the pool's `fault` says why (`/health` reports
-`degraded`, uploads are answered 503), and the worker tries again after FAULT_RETRY_S; the first job
+`degraded`, uploads are answered 503), and the worker tries again after `fault_retry_s`; the first job
 that is written clears the fault, and grading goes on by itself.
 """
 
@@ -36,8 +36,10 @@ STORAGE_ERRORS = (OSError, sqlite3.Error)
 
 class WorkerPool:
     def __init__(self, storage: Storage, assignments: dict[str, LoadedAssignment], workers: int,
-                 lang: Lang | None = None, on_graded: Callable[[str, Result], None] | None = None) -> None:
+                 lang: Lang | None = None, on_graded: Callable[[str, Result], None] | None = None,
+                 fault_retry_s: float = FAULT_RETRY_S) -> None:
         self.storage = storage
+        self.fault_retry_s = fault_retry_s
         self.on_graded = on_graded  # told of every result stored (the LTI grade passback)
         self.assignments = assignments
         self.size = max(0, workers)
@@ -46,6 +48,7 @@ class WorkerPool:
         self._wake = threading.Condition()
         self._threads: list[threading.Thread] = []
         self.fault: str | None = None  # a disk or database fault that stops the grading, until it clears
+        self._unreleased: set[str] = set()  # jobs a fault cut off that could not be put back in the queue yet
 
     def start(self) -> None:
         requeued, given_up = self.storage.recover()
@@ -86,9 +89,12 @@ class WorkerPool:
                 self._faulted(None, problem)
                 continue
             try:
+                for submission_id in sorted(self._unreleased):
+                    self.storage.release(submission_id)
+                    self._unreleased.discard(submission_id)
                 row = self.storage.claim()
             except STORAGE_ERRORS as exc:
-                self._faulted(None, f"the database could not be read: {exc}")
+                self._faulted(None, f"the database could not be used: {exc}")
                 continue
             if row is None:
                 with self._wake:
@@ -116,9 +122,10 @@ class WorkerPool:
         if row is not None:
             try:
                 self.storage.release(row.id)
-            except STORAGE_ERRORS:
-                log.exception("could not put %s back in the queue (it is redone at the next start)", row.id)
-        self.stop.wait(FAULT_RETRY_S)
+            except STORAGE_ERRORS as exc:  # the database cannot be written either: put it back once it can
+                log.error("could not put %s back in the queue yet (%s): trying again with the next job", row.id, exc)
+                self._unreleased.add(row.id)
+        self.stop.wait(self.fault_retry_s)
 
     def _grade(self, row: Row, fork_server: ForkServer, evaluator: Evaluator) -> None:
         from grader.apps.pool import make_task, run_task

@@ -177,6 +177,13 @@ class Storage:
             existing = self.find(assignment, student_id, sha256)
             assert existing is not None
             return existing, False
+        except sqlite3.Error:  # not recorded (a full disk): no file is left that no row accounts for
+            try:
+                target.unlink(missing_ok=True)
+                folder.rmdir()
+            except OSError:
+                pass
+            raise
         row = self.get(submission_id)
         assert row is not None
         return row, True
@@ -269,11 +276,18 @@ class Storage:
 
 def write_atomic(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:  # a full disk: the half-written copy must not keep its space
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise
 
 
 def _fsync_dir(folder: Path) -> None:
