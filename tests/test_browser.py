@@ -194,3 +194,40 @@ def test_batch_index_renders(browser, pages):
     attention = re.search(r'<section id="attention">(.*?)</section>', dom, re.S).group(1)
     assert 'href="reports/broken.html"' in attention
     assert 'href="reports/evil.html"' in dom and "<img" not in dom
+
+
+# ---- the plots, against the matplotlib figures they replaced -----------------------------------------
+def _grey(path: Path, size: tuple[int, int] = (105, 100)):
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as image:
+        return ImageOps.grayscale(image.convert("RGB")).resize(size, Image.Resampling.BOX)
+
+
+def _difference(a, b) -> float:
+    """Mean absolute difference of two small greyscale images, 0 (the same) to 255."""
+    from PIL import ImageChops, ImageStat
+
+    return ImageStat.Stat(ImageChops.difference(a, b)).mean[0]
+
+
+PLOT_DIFFERENCE_LIMIT = 4.0  # of 255, at a quarter of the size (measured: 1.4 to 2.9): same layout, axes, marks, shades
+
+
+def test_the_plots_look_like_the_matplotlib_figures_they_replaced(browser, tmp_path):
+    """Every figure of the reference solution's report, screenshot in Chromium, is within
+    PLOT_DIFFERENCE_LIMIT of the same figure as matplotlib drew it, and nearer to it than to any other
+    of them (the measure tells figures apart: a loss curve is not a y-y plot, one loss not another)."""
+    from fixtures.plot_pages import FIXTURES, WIDTH, write_pages
+
+    drawn = {}
+    for name, page in write_pages(tmp_path / "pages").items():
+        shot = tmp_path / f"{name}.png"
+        browser.screenshot(page.as_uri(), shot, (WIDTH, 400))
+        drawn[name] = _grey(shot)
+    before = {path.stem: _grey(path) for path in sorted(FIXTURES.glob("*.png"))}
+    assert sorted(drawn) == sorted(before)
+    for name, image in drawn.items():
+        distances = {other: _difference(image, old) for other, old in before.items()}
+        assert distances[name] <= PLOT_DIFFERENCE_LIMIT, (name, round(distances[name], 2))
+        assert min(distances, key=distances.get) == name, (name, sorted(distances.items(), key=lambda kv: kv[1])[:3])

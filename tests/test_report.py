@@ -403,8 +403,42 @@ def test_grade_batch_writes_index(assignment, tmp_path):
 
 
 # ---- lazy imports ---------------------------------------------------------------------------------
-def test_matplotlib_is_imported_only_to_draw():
-    code = ("import sys, grader.cli, grader.outputs.report.html, grader.outputs.report.class_summary, grader.outputs.report.plots; "
-            "print('matplotlib' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-    assert out == "False"
+def test_a_report_and_a_class_summary_render_without_matplotlib():
+    """The figures are SVG written directly: rendering every kind of figure imports no matplotlib."""
+    code = ("import sys; sys.path.insert(0, 'tests'); from fixtures.sample_graded import sample_graded; "
+            "from grader.outputs.report.html import render_report; "
+            "from grader.outputs.report.class_summary import render_summary_page; "
+            "from grader.spec import load_assignment; a = load_assignment('iris_basics'); g = sample_graded(a, 'en'); "
+            "page = render_report(g, a); render_summary_page([g.result], a); "
+            "print(page.count('<svg class=\"plot\"'), 'matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
+    assert out == "10 False"
+
+
+# ---- the SVG writer -------------------------------------------------------------------------------
+def test_round_ticks_cover_the_range_with_one_step_and_one_format():
+    from grader.outputs.report.svg import nice_ticks, tick_labels
+
+    assert nice_ticks(0, 0.27) == [0.0, 0.05, 0.1, 0.15, 0.2, 0.25]
+    assert tick_labels(nice_ticks(0, 0.27)) == ["0.00", "0.05", "0.10", "0.15", "0.20", "0.25"]
+    assert nice_ticks(0, 500) == [0.0, 100.0, 200.0, 300.0, 400.0, 500.0]
+    assert tick_labels(nice_ticks(-1.2, 1.3)) == ["\u22121.0", "\u22120.5", "0.0", "0.5", "1.0"]
+    assert nice_ticks(3, 3) == [3.0, 3.2, 3.4, 3.6, 3.8, 4.0]  # an empty range gets one unit
+    assert nice_ticks(float("nan"), 1) == []
+
+
+def test_the_svg_writer_escapes_text_and_keeps_the_legend_off_the_points():
+    from grader.outputs.report.svg import BLUES, Chart, blues
+
+    chart = Chart(4.2, 3.6, left=0.16, right=0.96, bottom=0.14, top=0.96, x_range=(0, 1), y_range=(0, 1),
+                  clip_id="clip-x")
+    chart.axes("<b>x</b>", 'y "&"', [0, 1], [0, 1])
+    chart.points([0.95, 0.9, 0.97], [0.95, 0.97, 0.9], "#1f77b4")  # the upper right corner is taken
+    chart.legend([("#1f77b4", "<script>alert(1)</script>")])
+    svg = chart.svg()
+    assert "<script>" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt;" in svg and "&lt;b&gt;x&lt;/b&gt;" in svg
+    legend = re.search(r'<rect x="([\d.]+)" y="([\d.]+)" width="[\d.]+" height="[\d.]+" rx="3"', svg)
+    x0, y0, _, _ = chart.box
+    assert (float(legend.group(1)), float(legend.group(2))) == (round(x0 + 6, 1), round(y0 + 6, 1))  # upper left
+    assert svg.startswith('<svg class="plot" role="img" ') and 'clip-path="url(#clip-x)"' in svg
+    assert (blues(0), blues(1), blues(0.5)) == (BLUES[0], BLUES[-1], BLUES[4])
