@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the LMS assignment's maximum grade (Moodle's default is 100): totals are scaled to it "
                             "(default: the assignment's own maximum, which the LMS's must then equal)")
 
+    validate = commands.add_parser("validate", help="check an assignment (its spec, messages and data) and say what "
+                                                    "it grades")
+    validate.add_argument("-a", "--assignment", required=True,
+                          help="a folder holding assignment.toml, or a name on the search path")
+    validate.add_argument("--assignments", type=Path, metavar="DIR",
+                          help="look for -a NAME in this folder of assignment folders first")
+
     doctor = commands.add_parser("doctor", help="say which isolation this machine gives student code, and why")
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
     doctor.add_argument("--strict", action="store_true", help="exit with status 1 when runs would not be isolated")
@@ -172,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         return doctor(as_json=args.json, strict=args.strict)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "validate":
+        return _validate(args)
     if args.command == "gradescope" and args.gradescope_command == "run":
         from grader.apps.gradescope import run
 
@@ -322,6 +331,19 @@ def _serve(args: argparse.Namespace) -> int:
     serve(args.data, host=args.host, port=args.port, assignments_dir=args.assignments, workers=args.workers,
           max_upload_mb=args.max_upload_mb, lang=args.lang, quotas=quotas, public_url=args.public_url,
           body_idle_s=args.body_timeout)
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from grader.apps.validate import summary, validate
+
+    checked = validate(args.assignment, (args.assignments,) if args.assignments else ())
+    if checked.assignment is None:
+        print(f"{checked.folder}: {len(checked.problems)} problem(s)", file=sys.stderr)
+        for problem in checked.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    print("\n".join(summary(checked.assignment)))
     return EXIT_OK
 
 

@@ -172,6 +172,13 @@ class Dataset(_Strict):
             raise ValueError(f"unknown data set {name!r} (known: {', '.join(sorted(DATASETS))})")
         return name
 
+    @model_validator(mode="after")
+    def _apart(self) -> Dataset:
+        if self.train_rows == self.test_rows:
+            raise ValueError(f"train_rows and test_rows are both {self.train_rows!r}: students would be scored "
+                             "on the rows they trained on")
+        return self
+
 
 class Limits(_Strict):
     """Resource limits of the sandbox each submission runs in. The wall clock is `timeout_s`.

@@ -1,0 +1,102 @@
+"""`grader validate -a PATH`: is an assignment ready to grade, and what does it grade?
+
+Everything the grader would refuse later is looked for now, all at once, each problem with the key
+(or file) it is in: the TOML itself, every schema error, the messages file, the checks' names and
+options, and the data (each model's split made from the data set as grading makes it: feature and
+target columns that exist, a target as wide as the model's output). With no problem, one screen says
+what the assignment grades: its data, recipe, models with their checks and points, and thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.checks.registry import checks_for, max_score, points_for
+from grader.pipeline import checked_assignment
+from grader.spec import AssignmentError, LoadedAssignment, load_assignment
+from grader.spec.datasets import splits_for
+from grader.spec.schema import Recipe
+
+
+@dataclass(frozen=True)
+class Validation:
+    folder: str
+    problems: list[str]
+    assignment: LoadedAssignment | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate(name_or_path: str, assignments: tuple[Path, ...] = ()) -> Validation:
+    try:
+        loaded = load_assignment(name_or_path, assignments)
+    except AssignmentError as exc:  # the TOML, the schema (every error, with its key) or the messages file
+        return Validation(name_or_path, _lines(str(exc)), None)
+    problems: list[str] = []
+    try:
+        checked_assignment(loaded)
+    except AssignmentError as exc:  # checks and options no check has, texts the catalogue cannot take
+        problems += _lines(str(exc))
+    problems += _data_problems(loaded)
+    return Validation(str(loaded.folder), problems, loaded if not problems else None)
+
+
+def _lines(text: str) -> list[str]:
+    """An AssignmentError's problems, one per line (its first line is a heading when it has several)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[1:] if len(lines) > 1 and "problem(s)" in lines[0] else lines
+
+
+def _data_problems(loaded: LoadedAssignment) -> list[str]:
+    spec = loaded.spec
+    try:
+        splits = splits_for(spec)
+    except (IndexError, KeyError, ValueError) as exc:  # a column that is not there
+        return [f"dataset ({spec.dataset.name}): the models' data could not be made: {type(exc).__name__}: {exc}"]
+    problems = []
+    for index, model in enumerate(spec.models):
+        split = splits.get(model.id)
+        if split is None:
+            problems.append(f"models.{index} ({model.id}): the data set made no data for it")
+            continue
+        width = split.train_y.shape[1] if split.train_y.ndim == 2 else 1
+        if width != model.output_width:
+            problems.append(f"models.{index}.args ({model.id}): the model outputs {model.output_width} value(s), "
+                            f"but its target has {width} column(s)")
+    return problems
+
+
+def summary(loaded: LoadedAssignment) -> list[str]:
+    """One screen: what the assignment grades."""
+    spec = loaded.spec
+    splits = splits_for(spec)
+    rows = next(iter(splits.values())) if splits else None
+    written = sum(q.points for q in spec.written)
+    lines = [f"{spec.id}: {spec.title.get('en') or spec.title.get('ja')} ({loaded.folder})",
+             f"  mode {spec.mode}, messages in {spec.lang}, {spec.timeout_s:g} s per submission",
+             f"  data: {spec.dataset.name}, train rows {spec.dataset.train_rows}, test rows {spec.dataset.test_rows}"
+             + (f" ({len(rows.train_x)} train, {len(rows.test_x)} test)" if rows is not None else ""),
+             f"  {max_score(spec):g} points of checks" + (f" and {written:g} of written answers" if written else "")]
+    lines.append(f"  trained: {_recipe(spec.recipe)}" + (" (where a model has no recipe of its own)"
+                                                         if any(m.recipe for m in spec.models) else ""))
+    for model in spec.models:
+        lines.append(f"  {model.id} ({', '.join(model.class_names)}): {' -> '.join(model.structure.layers)}, "
+                     f"args {model.args}, {model.task}")
+        if model.recipe is not None:
+            lines.append(f"    trained: {_recipe(model.recipe)}")
+        metric = model.metric
+        lines.append(f"    {metric.name} ({metric.kind}): full credit at {metric.full_credit:g}, "
+                     f"none at {metric.zero_credit:g}")
+        checks = ", ".join(f"{check.name} {points_for(model, check):g}" for check in checks_for(model))
+        lines.append(f"    checks: {checks}")
+    for question in spec.written:
+        lines.append(f"  written {question.id}: {question.points:g} points")
+    return lines
+
+
+def _recipe(recipe: Recipe) -> str:
+    return (f"{recipe.optimizer} lr {recipe.lr:g}, {recipe.epochs} epochs, batch {recipe.batch_size}, {recipe.loss}, "
+            f"seeds {recipe.seeds} ({recipe.aggregate})")

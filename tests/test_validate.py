@@ -1,0 +1,62 @@
+"""`grader validate`: every problem of an assignment at once, each with its key, and a one-screen
+summary of a good one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.cli import main
+from grader.spec import BUNDLED_ASSIGNMENTS
+
+SPEC = (BUNDLED_ASSIGNMENTS / "iris_basics" / "assignment.toml").read_text(encoding="utf-8")
+
+
+def assignment_with(tmp_path: Path, *changes: tuple[str, str]) -> Path:
+    text = SPEC
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "assignment.toml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_every_schema_problem_is_listed_with_its_key(tmp_path, capsys):
+    folder = assignment_with(tmp_path, ('loss = "mse"', 'loss = "cross_entropy"'),
+                             ('test_rows = "even"', 'test_rows = "odd"'), ("lr = 0.05", "lr = -1"))
+    assert main(["validate", "-a", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder}: 3 problem(s)" in err
+    assert "  recipe.loss: Input should be 'mse'" in err
+    assert "  recipe.lr: Input should be greater than 0" in err
+    assert ("  dataset: Value error, train_rows and test_rows are both 'odd': students would be scored on the "
+            "rows they trained on") in err
+
+
+def test_a_column_the_data_does_not_have_is_named_not_raised(tmp_path, capsys):
+    folder = assignment_with(tmp_path, ("args = [3, 1]\nfeatures = [0, 1, 2]", "args = [3, 1]\nfeatures = [0, 1, 9]"))
+    assert main(["validate", "-a", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "1 problem(s)" in err and "dataset (iris): the models' data could not be made: IndexError" in err
+
+
+def test_a_target_narrower_than_the_output_and_an_unknown_check_are_both_said(tmp_path, capsys):
+    folder = assignment_with(tmp_path, ("args = [3, 1]\nfeatures = [0, 1, 2]\ntarget = [3]",
+                                        "args = [2, 2]\nfeatures = [0, 1]\ntarget = [3]\npoints = { no_such_check = 1 }"))
+    assert main(["validate", "-a", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "2 problem(s)" in err
+    assert "models.0.args (mlr): the model outputs 2 value(s), but its target has 1 column(s)" in err
+    assert "no_such_check" in err
+
+
+def test_a_good_assignment_gets_its_summary(capsys):
+    assert main(["validate", "-a", "iris_basics"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("iris_basics: PyTorch basics: five models on the Iris data (")
+    assert "  data: iris, train rows odd, test rows even (75 train, 75 test)" in out
+    assert "  25 points of checks and 5 of written answers" in out
+    assert "    test_accuracy (accuracy): full credit at 0.9, none at 0.6" in out
+    assert "  written compare_models: 5 points" in out
+    assert len(out) <= 24  # one screen
