@@ -72,6 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--assignments", type=Path, metavar="DIR",
                           help="look for -a NAME in this folder of assignment folders first")
 
+    calibrate = commands.add_parser("calibrate", help="measure a reference solution over many seeds against "
+                                                      "baselines and propose each metric's thresholds")
+    calibrate.add_argument("solution", type=Path, help="the reference solution (.ipynb, .py or .zip)")
+    calibrate.add_argument("-a", "--assignment", required=True,
+                           help="a folder holding assignment.toml, or a name on the search path")
+    calibrate.add_argument("--assignments", type=Path, metavar="DIR",
+                           help="look for -a NAME in this folder of assignment folders first")
+    calibrate.add_argument("--seeds", type=int, default=30, metavar="N", help="initialisations to train (default: 30)")
+    calibrate.add_argument("--margin", type=float, default=0.25, metavar="F",
+                           help="how much full credit eases from the reference's worst group of seeds "
+                                "(0 to 1, default: 0.25)")
+    calibrate.add_argument("--write", action="store_true", help="write the proposals into assignment.toml")
+
     doctor = commands.add_parser("doctor", help="say which isolation this machine gives student code, and why")
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
     doctor.add_argument("--strict", action="store_true", help="exit with status 1 when runs would not be isolated")
@@ -181,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "calibrate":
+        return _calibrate(args)
     if args.command == "gradescope" and args.gradescope_command == "run":
         from grader.apps.gradescope import run
 
@@ -344,6 +359,29 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
     print("\n".join(summary(checked.assignment)))
+    return EXIT_OK
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from grader.apps.calibrate import calibrate, table, write
+    from grader.pipeline import load_assignment
+    from grader.spec import AssignmentError
+
+    if not 1 <= args.seeds <= 200 or not 0 <= args.margin < 1:
+        print("grader: --seeds must be 1 to 200 and --margin 0 to below 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        loaded = load_assignment(args.assignment, (args.assignments,) if args.assignments else ())
+    except AssignmentError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.solution.is_file():
+        print(f"grader: {args.solution}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    found = calibrate(loaded, args.solution, args.seeds, args.margin)
+    print("\n".join(table(found, args.seeds)))
+    if args.write:
+        print(f"wrote the proposed thresholds into {write(loaded, found)}")
     return EXIT_OK
 
 
