@@ -99,7 +99,10 @@ def test_run_autograder_grades_the_reference_solution_at_full_marks(autograder, 
     assert results["tests"][1]["name"] == "Multiple linear regression (MLR): Captured as a graph (mlr.capture)"
     assert results["tests"][0]["number"] == "1.1" and results["tests"][-1]["number"] == "5.7"
     assert results["score"] == 25 == sum(t["score"] for t in results["tests"])
-    assert results["output"].startswith("25 of 25 points")
+    # The report itself is the output students see (its content: no page around it, no script).
+    assert results["output"].startswith("<p>25 of 25 points") and results["output_format"] == "html"
+    assert "<main>" in results["output"] and "<script" not in results["output"] and "<style" not in results["output"]
+    assert results["output"].count('<svg class="plot"') == 10 and "Multiple linear regression (MLR)" in results["output"]
     assert results["extra_data"]["status"] == "graded"
     # Whether the run was sandboxed, and why not, for the instructor only (never in the students' output).
     extra = results["extra_data"]

@@ -25,6 +25,7 @@ summary as `output`. A file that cannot be graded gets no tests, score 0 and the
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import stat
 import sys
@@ -168,8 +169,14 @@ def student_from_metadata(path: Path) -> str:
         return "submission"
 
 
-def results_json(result: Result, assignment: LoadedAssignment, visibility: str, execution_time: float) -> dict[str, Any]:
-    """Gradescope's results.json from a grader Result."""
+MAX_HTML_OUTPUT = 900 * 1024  # the report in results.json; a larger one (long captured output) stays text
+
+
+def results_json(result: Result, assignment: LoadedAssignment, visibility: str, execution_time: float,
+                 report: str | None = None) -> dict[str, Any]:
+    """Gradescope's results.json from a grader Result; with the HTML report, its content is the
+    top-level output (Gradescope renders `output_format: html`, sanitised: the report's own script
+    and stylesheet are left out, its text, tables and SVG figures go in)."""
     from grader.i18n import Messages
 
     messages = Messages(result.lang, assignment.messages)
@@ -195,11 +202,15 @@ def results_json(result: Result, assignment: LoadedAssignment, visibility: str, 
         lines.append(result.message)
     lines += [f"- {incident.message}" for incident in result.incidents if incident.kind != "not_isolated"]
     not_isolated = [incident.message for incident in result.incidents if incident.kind == "not_isolated"]
+    output, output_format = "\n".join(lines), "text"
+    body = _report_body(report) if report is not None else None
+    if body is not None and len(body) <= MAX_HTML_OUTPUT:
+        output, output_format = "<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>\n" + body, "html"
     return {
         "score": result.score,
         "execution_time": round(execution_time),
-        "output": "\n".join(lines),
-        "output_format": "text",
+        "output": output,
+        "output_format": output_format,
         "test_output_format": "text",
         "visibility": visibility,
         "stdout_visibility": "hidden",
@@ -210,6 +221,12 @@ def results_json(result: Result, assignment: LoadedAssignment, visibility: str, 
                        "grader_version": result.grader_version, "isolated": not not_isolated,
                        "not_isolated": not_isolated[0] if not_isolated else None},
     }
+
+
+def _report_body(page: str) -> str | None:
+    """The report's <main>: what it says, without its page (head, stylesheet, script)."""
+    start, end = page.find("<main>"), page.rfind("</main>")
+    return page[start:end + len("</main>")] if 0 <= start < end else None
 
 
 def _has_key(key: str) -> bool:
@@ -245,7 +262,7 @@ def run(source: Path, submission: Path, results: Path, metadata: Path) -> dict[s
                                   student_id=student_id)
             graded, report = render_report_safely(graded, assignment)
             (results / "report.html").write_text(report, encoding="utf-8")
-            data = results_json(graded.result, assignment, visibility, time.perf_counter() - started)
+            data = results_json(graded.result, assignment, visibility, time.perf_counter() - started, report)
     (results / "results.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return data
 
