@@ -50,10 +50,6 @@ class Calibration:
     full_credit: float | None  # proposed; None: the reference is no better than a baseline
     zero_credit: float | None
 
-    @property
-    def lower_is_better(self) -> bool:
-        return self.metric.kind == "mse"
-
 
 def with_recipes(loaded: LoadedAssignment, seeds: list[int], epochs: int | None = None) -> LoadedAssignment:
     """The assignment with every recipe (the assignment's and the models' own) given these seeds,

@@ -23,11 +23,7 @@ from grader.spec.schema import Recipe
 class Validation:
     folder: str
     problems: list[str]
-    assignment: LoadedAssignment | None
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+    assignment: LoadedAssignment | None  # None where there is a problem
 
 
 def validate(name_or_path: str, assignments: tuple[Path, ...] = ()) -> Validation:
