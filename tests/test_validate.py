@@ -35,10 +35,14 @@ def test_every_schema_problem_is_listed_with_its_key(tmp_path, capsys):
 
 
 def test_a_column_the_data_does_not_have_is_named_not_raised(tmp_path, capsys):
-    folder = assignment_with(tmp_path, ("args = [3, 1]\nfeatures = [0, 1, 2]", "args = [3, 1]\nfeatures = [0, 1, 9]"))
+    folder = assignment_with(tmp_path, ("args = [3, 1]\nfeatures = [0, 1, 2]\ntarget = [3]",
+                                        "args = [3, 1]\nfeatures = [0, 1, 9]\ntarget = [4]"))
     assert main(["validate", "-a", str(folder)]) == 2
     err = capsys.readouterr().err
-    assert "1 problem(s)" in err and "dataset (iris): the models' data could not be made: IndexError" in err
+    columns = "iris has 4: 0 sepal length, 1 sepal width, 2 petal length, 3 petal width"
+    assert "1 problem(s)" in err
+    assert (f"models.0.features (mlr): no column 9 ({columns}); models.0.target (mlr): no column 4 ({columns})"
+            in err)
 
 
 def test_a_target_narrower_than_the_output_and_an_unknown_check_are_both_said(tmp_path, capsys):

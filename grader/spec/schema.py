@@ -291,6 +291,25 @@ class Assignment(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _columns_of_the_data_set(self) -> Assignment:
+        """Every feature and target column a model names is one its data set has (a column that is
+        not there was a raw IndexError at grading)."""
+        from grader.spec.datasets.registry import columns
+
+        names = columns(self.dataset.name)
+        known = f"{self.dataset.name} has {len(names)}: " + ", ".join(f"{i} {name}" for i, name in enumerate(names))
+        problems = []
+        for index, model in enumerate(self.models):
+            named = [("features", model.features)] + ([("target", model.target)] if isinstance(model.target, list) else [])
+            for key, picked in named:
+                missing = [column for column in picked if not 0 <= column < len(names)]
+                if missing:
+                    problems.append(f"models.{index}.{key} ({model.id}): no column {', '.join(map(str, missing))} ({known})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _budgets_inside_the_wall_clock(self) -> Assignment:
         budgets = [("model_timeout_s", self.model_timeout_s), ("load_timeout_s", self.load_timeout_s)]
         budgets += [(f"models.{i}.model_timeout_s", m.model_timeout_s) for i, m in enumerate(self.models)]

@@ -18,6 +18,8 @@ from grader.spec.schema import Assignment, Dataset, ModelSpec
 
 # The order of the labels in the table's last column, as its header says.
 CLASS_NAMES = ("setosa", "versicolor", "virginica")
+# The measurements, in the table's order: what `features` and a measurement `target` index.
+COLUMNS = ("sepal length", "sepal width", "petal length", "petal width")
 
 
 @dataclass(frozen=True)

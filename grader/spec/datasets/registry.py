@@ -3,6 +3,7 @@
 Each data set is a module of this package that makes, for every model of a spec, its `Split`:
 
     CLASS_NAMES: tuple[str, ...]                  its classes, in the order of their labels
+    COLUMNS: tuple[str, ...]                      the columns a model's features and target may name
     def splits(spec: Assignment) -> dict[str, Split]   by model id
 
 Adding a data set is adding such a module and its line in `MODULES`. A module is imported when a
@@ -46,6 +47,11 @@ def dataset_module(name: str) -> ModuleType:
 def class_names(name: str) -> tuple[str, ...]:
     """The classes of the data set `name`, in the order of their labels."""
     return tuple(dataset_module(name).CLASS_NAMES)
+
+
+def columns(name: str) -> tuple[str, ...]:
+    """The columns of the data set `name` that a spec's features and targets index."""
+    return tuple(dataset_module(name).COLUMNS)
 
 
 def splits_for(spec: Assignment) -> dict[str, Split]:
