@@ -152,23 +152,27 @@ def splice(page: str, section_html: str) -> str | None:
     return page[:start] + section_html.strip() + page[end + len(END_MARK):]
 
 
-def review_one(result: Result, page: str | None, given: dict[str, Review], assignment: LoadedAssignment) -> str | None:
-    """A person's review of one submission (the service's PUT /submissions/{id}/review): `given`, by
-    question id, over the points and comments the result already had. Returns the report with its
-    written section rendered again (the page as it was where it has no section to replace), or None
-    when nothing changed; `result` is changed in place and its `reviewed_at` set."""
+def _mark_reviewed(result: Result, page: str | None, assignment: LoadedAssignment) -> str | None:
+    """After a review changed `result`: its `reviewed_at` set, and the report `page` with its written
+    section rendered again (None where there is no page, or no section in it to replace)."""
     from grader.outputs.report.html import render_written_section
 
+    result.reviewed_at = datetime.now(UTC).isoformat(timespec="seconds")  # the LMS's "last modified"
+    return splice(page, render_written_section(result, assignment)) if page is not None else None
+
+
+def review_one(result: Result, page: str | None, given: dict[str, Review],
+               assignment: LoadedAssignment) -> tuple[bool, str | None]:
+    """A person's review of one submission (the service's PUT /submissions/{id}/review): `given`, by
+    question id, over the points and comments the result already had. Returns whether anything
+    changed (`result` is changed in place) and the report with its written section rendered again
+    (None: nothing to rewrite)."""
     student = result.submission.student_id
     reviews = {(student, w.id): Review(w.points, w.comment) for w in result.written if w.status == "reviewed" or w.comment}
     reviews.update({(student, question): review for question, review in given.items()})
     if not apply_review(result, reviews):
-        return None
-    result.reviewed_at = datetime.now(UTC).isoformat(timespec="seconds")  # the LMS's "last modified"
-    if page is None:
-        return ""
-    spliced = splice(page, render_written_section(result, assignment))
-    return spliced if spliced is not None else page
+        return False, None
+    return True, _mark_reviewed(result, page, assignment)
 
 
 def apply_reviews(out: Path, results: list[Result], assignment: LoadedAssignment) -> list[str]:
@@ -176,22 +180,19 @@ def apply_reviews(out: Path, results: list[Result], assignment: LoadedAssignment
     report re-rendered where something changed), then update the file. Returns lines to print."""
     if not assignment.spec.written:
         return []
-    from grader.outputs.report.html import render_written_section
-
     path = out / REVIEW_FILE
     reviews, notes = read_review(path, assignment)
     patched = 0
     for result in results:
         if not apply_review(result, reviews):
             continue
-        result.reviewed_at = datetime.now(UTC).isoformat(timespec="seconds")  # the LMS's "last modified"
         student = result.submission.student_id
         report = out / "reports" / f"{student}.html"
         try:
             page = report.read_text(encoding="utf-8")
         except OSError:
             page = None
-        spliced = splice(page, render_written_section(result, assignment)) if page is not None else None
+        spliced = _mark_reviewed(result, page, assignment)
         if spliced is None:
             notes.append(f"{report}: no written section to update (run with --force to render it again)")
         else:

@@ -32,26 +32,16 @@ def serve(data: Path, host: str = "127.0.0.1", port: int = 8000, assignments_dir
     folder = Path(assignments_dir) if assignments_dir else None  # None: the search path's folders
     config = ServerConfig(data=Path(data), assignments_dir=folder, workers=workers,
                           max_upload_bytes=int(max_upload_mb * 1024 * 1024), lang=lang, quotas=quotas or Quotas(),
-                          lti=LtiSettings(public_url=public_url, **_lti_timing()), body_idle_s=body_idle_s,
-                          **_fault_timing())
+                          lti=LtiSettings(public_url=public_url, **_timing({"GRADER_LTI_RETRY_S": "retry_base_s",
+                                                                           "GRADER_LTI_ANNOUNCE_S": "announce_s"})),
+                          body_idle_s=body_idle_s, **_timing({"GRADER_FAULT_RETRY_S": "fault_retry_s"}))
     uvicorn.run(create_app(config), host=host, port=port, log_level="info", timeout_graceful_shutdown=15)
 
 
-def _fault_timing() -> dict[str, float]:
-    """GRADER_FAULT_RETRY_S: how long a worker waits after a disk fault (the tests' faults clear at once)."""
+def _timing(variables: dict[str, str]) -> dict[str, float]:
+    """Seconds from the environment, by field, where set: GRADER_FAULT_RETRY_S (how long a worker
+    waits after a disk fault), GRADER_LTI_RETRY_S (the passback's first retry delay) and
+    GRADER_LTI_ANNOUNCE_S (a new key's announcement), shortened by the tests."""
     import os
 
-    value = os.environ.get("GRADER_FAULT_RETRY_S")
-    return {"fault_retry_s": float(value)} if value else {}
-
-
-def _lti_timing() -> dict[str, float]:
-    """GRADER_LTI_RETRY_S and GRADER_LTI_ANNOUNCE_S: the passback's first retry delay and a new key's
-    announcement period, shortened by the tests (a platform down for a second, a key rotated now)."""
-    import os
-
-    timing = {}
-    for variable, field in (("GRADER_LTI_RETRY_S", "retry_base_s"), ("GRADER_LTI_ANNOUNCE_S", "announce_s")):
-        if os.environ.get(variable):
-            timing[field] = float(os.environ[variable])
-    return timing
+    return {field: float(os.environ[variable]) for variable, field in variables.items() if os.environ.get(variable)}

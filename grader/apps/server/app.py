@@ -528,9 +528,9 @@ def create_app(config: ServerConfig) -> FastAPI:
             report_path = storage.report_path(row.id)
             page = report_path.read_text(encoding="utf-8") if report_path.is_file() else None
             given = {question: Review(answer.points, answer.comment.strip()) for question, answer in body.answers.items()}
-            updated = review_one(result, page, given, loaded)
-            if updated is not None:
-                if updated:
+            changed, updated = review_one(result, page, given, loaded)
+            if changed:
+                if updated is not None:
                     write_atomic(report_path, updated)
                 write_atomic(storage.result_path(row.id), result.to_json())
                 latest = [r for r in storage.list(row.assignment, row.student_id) if r.state == "done"][-1]

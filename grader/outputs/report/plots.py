@@ -65,8 +65,7 @@ def loss_plot(history: list[float | None] | None, seed: int | None, messages: Me
     low = min(0.0, float(finite.min()))
     chart = Chart(FIGURE_WIDTH, 3.2, left=0.16, right=0.96, bottom=0.16, top=0.95,
                   x_range=(0.0, float(len(values))), y_range=(low, top), clip_id=_clip_id(salt))
-    x_ticks = [t for t in nice_ticks(0, len(values)) if t <= len(values)]
-    y_ticks = [t for t in nice_ticks(low, top) if low <= t <= top]
+    x_ticks, y_ticks = nice_ticks(0, len(values)), nice_ticks(low, top)
     chart.axes(messages.text("plot.loss.x"), messages.text("plot.loss.y"), x_ticks, y_ticks)
     chart.polyline(epochs.tolist(), values.tolist(), COLOURS[0], width=1.9)
     return Plot("loss", messages.text("plot.loss.title", seed=seed if seed is not None else "?"),
@@ -87,7 +86,7 @@ def yy_plot(observed: np.ndarray | None, predicted: np.ndarray | None, messages:
     chart = Chart(FIGURE_WIDTH, 3.6, left=0.16, right=0.96, bottom=0.14, top=0.96, x_range=edges, y_range=edges,
                   clip_id=_clip_id(salt))
     chart.equal_aspect()
-    ticks = [t for t in nice_ticks(*edges) if edges[0] <= t <= edges[1]]
+    ticks = nice_ticks(*edges)
     chart.axes(messages.text("plot.yy.x"), messages.text("plot.yy.y"), ticks, ticks)
     chart.polyline(list(edges), list(edges), COLOURS[1], width=1.6)
     chart.points(x.tolist(), y.tolist(), COLOURS[0])
@@ -144,8 +143,7 @@ def latent_plot(code: np.ndarray | None, labels: np.ndarray | None, names: Seque
     chart = Chart(FIGURE_WIDTH, 3.6, left=0.16, right=0.96, bottom=0.14, top=0.96,
                   x_range=(x_low - x_pad, x_high + x_pad), y_range=(y_low - y_pad, y_high + y_pad),
                   clip_id=_clip_id(salt))
-    x_ticks = [t for t in nice_ticks(*chart.x_range) if chart.x_range[0] <= t <= chart.x_range[1]]
-    y_ticks = [t for t in nice_ticks(*chart.y_range) if chart.y_range[0] <= t <= chart.y_range[1]]
+    x_ticks, y_ticks = nice_ticks(*chart.x_range), nice_ticks(*chart.y_range)
     chart.axes(messages.text("plot.latent.x"), messages.text("plot.latent.y"), x_ticks, y_ticks)
     for index, _ in enumerate(names):
         chosen = keep & (labels == index)
@@ -162,7 +160,7 @@ def histogram_plot(scores: list[float], max_score: float, messages: Messages, sa
     counts, _ = np.histogram(np.clip(scores, 0.0, top), bins=edges)
     height = max(int(counts.max()), 1) * 1.1
     chart = Chart(5.0, 2.6, left=0.12, right=0.98, bottom=0.2, top=0.95, x_range=(0.0, top), y_range=(0.0, height))
-    y_ticks = [t for t in nice_ticks(0, height) if t == int(t) and t <= height]
+    y_ticks = [t for t in nice_ticks(0, height) if t == int(t)]  # counts: whole numbers only
     chart.axes(messages.text("summary.hist.x"), messages.text("summary.hist.y"), edges.tolist(), y_ticks,
                x_names=[f"{value:g}" for value in edges.round(6)], grid=(False, True))
     for left, right, count in zip(edges[:-1], edges[1:], counts):

@@ -27,7 +27,7 @@ PIXELS_PER_INCH = 100.0
 
 
 def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
-    """About `count` round values (1, 2, 2.5 or 5 times a power of ten apart) covering [low, high]."""
+    """About `count` round values (1, 2, 2.5 or 5 times a power of ten apart) inside [low, high]."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return []
     if high <= low:
@@ -41,7 +41,7 @@ def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
     while value <= high + step * 1e-9:
         ticks.append(round(value, 12) + 0.0)  # + 0.0: no "-0"
         value += step
-    return ticks
+    return [tick for tick in ticks if low <= tick <= high]  # a step's rounding must not leave the axis
 
 
 def tick_labels(ticks: Sequence[float]) -> list[str]:

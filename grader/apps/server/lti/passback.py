@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from grader.apps.server.lti.platforms import Platforms
+from grader.apps.server.lti.platforms import Platform, Platforms
 from grader.apps.server.lti.records import LtiRecords, Owed
 from grader.apps.server.lti.services import PlatformServices, ServiceError
 from grader.result import Result
@@ -95,7 +95,7 @@ class Passback:
                 raise ServiceError(f"the platform {owed.issuer} is no longer registered")
             lineitem = owed.ags.get("lineitem")
             if not lineitem:
-                lineitem = self._make_lineitem(owed)
+                lineitem = self._make_lineitem(owed, platform)
             self.services.post_score(platform, lineitem, owed.score)
         except Exception as exc:  # the platform's fault or ours: tried again later, never dropped
             if not isinstance(exc, ServiceError):
@@ -109,10 +109,9 @@ class Passback:
         self.records.sent(owed.id)
         log.info("score of %s for %s sent to %s", owed.student_id, owed.assignment, owed.issuer)
 
-    def _make_lineitem(self, owed: Owed) -> str:
-        platform = self.platforms.find(owed.issuer, owed.client_id)
+    def _make_lineitem(self, owed: Owed, platform: Platform) -> str:
         lineitems = owed.ags.get("lineitems")
-        if platform is None or not lineitems:
+        if not lineitems:
             raise ServiceError("the launch named no line item and no line item container")
         assignment = self.assignments.get(owed.assignment)
         label = assignment.spec.title.get("en", owed.assignment) if assignment else owed.assignment
