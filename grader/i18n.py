@@ -644,6 +644,20 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "forward が動かないため、この確認は行いませんでした。",
         "en": "Not checked: forward did not run.",
     },
+    # ---- the instructor's own checks (grader.checks.custom) ----------------------------------
+    "instructor_check.outcome": {"ja": "{found}", "en": "{found}"},  # the check's own texts are used
+    "instructor_check.unverified": {
+        "ja": "モデルをグラフとして取り出せなかったため、この確認 (担当教員の確認) は行いませんでした (グラフ取得の項目を参照)。",
+        "en": "Not checked: this check of your instructor's runs on the model's captured graph, which could not be captured (see the capture check).",
+    },
+    "instructor_check.error": {
+        "ja": "この確認は採点器の側で実行できませんでした。あなたの誤りではありません。担当教員に伝わります。",
+        "en": "This check could not be run on the grader's side. It is not your mistake; your instructor can see why.",
+    },
+    "instructor_check.model_failed": {
+        "ja": "この確認で与えた入力でモデルが動きませんでした: {error}",
+        "en": "The model did not run on this check's inputs: {error}",
+    },
     # ---- summary words -----------------------------------------------------------------------
     "status.passed": {"ja": "合格", "en": "passed"},
     "status.failed": {"ja": "不合格", "en": "failed"},

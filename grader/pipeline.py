@@ -18,20 +18,24 @@ import time
 import traceback
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from pydantic import ValidationError
 
 from grader import __version__
-from grader.checks.base import ModelEvidence
+from grader.checks.base import ModelError, ModelEvidence
+from grader.checks.checks_file import CheckFunctions
+from grader.checks.custom import declaration_problems
 from grader.checks.registry import grade_model, max_points, spec_problems
 from grader.checks.written import written_answers
-from grader.evaluate.evaluator import Evaluator
+from grader.evaluate.evaluator import Evaluator, RunFailed
 from grader.evaluate.execute import Execution, execute, wire_recipe
 from grader.evaluate.observations import Observations
 from grader.evaluate.source_check import class_named_at, classes_defined_in
-from grader.evaluate.verify import model_facts
+from grader.evaluate.verify import ModelRunner, model_facts
 from grader.i18n import Lang, Messages, overlay_problems
 from grader.intake.files import file_sha256, student_id_for
 from grader.intake.submission import (
@@ -41,6 +45,7 @@ from grader.intake.submission import (
     read_submission,
 )
 from grader.protocol.wire import CellError, ErrorInfo, ExecError, Failed
+from grader.protocol.wire import Recipe as WireRecipe
 from grader.result import (
     CodeCell,
     CodeError,
@@ -69,12 +74,14 @@ def load_assignment(name_or_path: str, assignments: Sequence[Path] = ()) -> Load
     return checked_assignment(spec_load.load_assignment(name_or_path, assignments))
 
 
-def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None) -> LoadedAssignment:
-    return checked_assignment(spec_load.parse_assignment(raw, folder, messages))
+def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None,
+                     checks: bytes | None = None) -> LoadedAssignment:
+    return checked_assignment(spec_load.parse_assignment(raw, folder, messages, checks))
 
 
 def checked_assignment(assignment: LoadedAssignment) -> LoadedAssignment:
-    problems = spec_problems(assignment.spec) + overlay_problems(assignment.messages)
+    problems = (spec_problems(assignment.spec) + overlay_problems(assignment.messages)
+                + declaration_problems(assignment))
     if problems:
         path = assignment.folder / spec_load.SPEC_FILE
         raise spec_load.AssignmentError("\n".join([f"{path}: {len(problems)} problem(s) in the assignment spec",
@@ -193,8 +200,9 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
     # Each model's graph is evaluated on its own: with more than one worker, several at a time.
     with ThreadPoolExecutor(max_workers=evaluator.workers, thread_name_prefix="evidence") as threads:
         evidences = list(threads.map(evidence_of, spec.models))
+    functions = CheckFunctions.load(assignment)  # the instructor's checks.py, afresh for this submission
     for model, evidence in zip(spec.models, evidences, strict=True):
-        outcome = grade_model(model, spec.recipe_for(model), execution.splits[model.id], evidence, messages)
+        outcome = grade_model(assignment, model, execution.splits[model.id], evidence, messages, functions)
         trainings.append(evidence.training)
         verifications[model.id] = evidence.verification
         outcomes[model.id] = outcome
@@ -252,8 +260,26 @@ def model_evidence(observations: Observations, submission: Submission, model_id:
         construct_phase=observations.phases.get(model_id), timeout=timeout, run_finished=observations.finished,
         plan_problems=tuple(observations.plan.problems) if observations.plan else (),
         class_errors=_class_errors_of(model, observations, submission, spec),
-        skipped_names=skipped_names,
+        skipped_names=skipped_names, runner=RunnerForChecks(facts.runner) if facts.runner is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class RunnerForChecks:
+    """A verified graph's runner as the checks use it (`grader.checks.base.GraphRunner`): what the
+    evaluation could not run is the model's `ModelError`."""
+
+    runner: ModelRunner
+
+    @property
+    def recipe(self) -> WireRecipe:
+        return self.runner.recipe
+
+    def outputs(self, inputs: list[np.ndarray], trained: bool, seed: int) -> list[np.ndarray]:
+        try:
+            return self.runner.outputs(inputs, trained, seed)
+        except RunFailed as exc:
+            raise ModelError(str(exc)) from None
 
 
 def _finite_or_none(value: float | None) -> float | None:
@@ -423,7 +449,7 @@ def grader_fault_result(student_id: str, file_name: str, assignment: LoadedAssig
         assignment=assignment.spec.id, grader_version=__version__, spec_sha256=assignment.spec_sha256,
         submission=SubmissionInfo(student_id=student_id, file=file_name, sha256=sha256), status="error", lang=messages.lang,
         mode=mode or assignment.spec.mode, score=0.0,
-        max_score=round(sum(max_points(m) for m in assignment.spec.models), 2),
+        max_score=round(sum(max_points(assignment.spec, m) for m in assignment.spec.models), 2),
         message=messages.text("run.grader_fault", error=detail[:500]),
         graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         duration_s=duration_s,
@@ -442,7 +468,7 @@ def _invalid_result(path: Path, student_id: str | None, assignment: LoadedAssign
         lang=messages.lang,
         mode=mode or assignment.spec.mode,
         score=0.0,
-        max_score=round(sum(max_points(m) for m in assignment.spec.models), 2),
+        max_score=round(sum(max_points(assignment.spec, m) for m in assignment.spec.models), 2),
         message=messages.text(error.key, **error.params),
         graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         duration_s=round(time.perf_counter() - started, 2),

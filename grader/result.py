@@ -1,16 +1,19 @@
 """The result contract every output (table, report, CSV, LMS export) is built from.
 
 `Result` is the result JSON; `Graded` is a result with what the report draws (each model's curves and
-predictions, the submission's code cells) beside it. Depends on nothing of the grader.
+predictions, the submission's code cells) beside it; `for_students` is what a student may see of
+either. Depends on nothing of the grader but the spec.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
+
+from grader.spec.schema import Visibility
 
 Status = Literal["passed", "failed", "error", "skipped"]
 
@@ -25,6 +28,10 @@ class CheckResult(BaseModel):
     hint: str = ""
     expected: str | None = None
     found: str | None = None
+    # Who sees it (`Result.for_students`): a hidden check is graded and shown to instructors only.
+    visibility: Visibility = "visible"
+    title: str = ""  # an instructor's check's name (the library's are in the catalogue)
+    note: str = ""  # for instructors only: the traceback of an instructor's check that raised
 
 
 class SubmissionInfo(BaseModel):
@@ -109,6 +116,23 @@ class Result(BaseModel):
     # Written questions. `score`/`max_score` are the automatic score only; the properties below add
     # the points a person gave (see grader/written.py).
     written: list[WrittenAnswer] = Field(default_factory=list)
+    # A student's view (`for_students`) of a result with checks not shown yet: its score and maximum
+    # are those of the checks shown.
+    withheld: bool = False
+
+    def for_students(self, past_due: bool) -> Result:
+        """What a student may see of this result: no check that is `hidden` (nor, before the due date,
+        `after_due_date`), neither its points nor its metric, and no instructor's note."""
+        shown = [check for check in self.checks if shown_to_students(check.visibility, past_due)]
+        withheld = {check.id for check in self.checks} - {check.id for check in shown}
+        if not withheld and not any(check.note for check in self.checks):
+            return self
+        return self.model_copy(update={
+            "checks": [check.model_copy(update={"note": ""}) for check in shown],
+            "score": round(sum(check.score for check in shown), 2),
+            "max_score": round(sum(check.max_score for check in shown), 2),
+            "metrics": {key: value for key, value in self.metrics.items() if key not in withheld},
+            "withheld": self.withheld or bool(withheld)})
 
     @property
     def written_score(self) -> float:
@@ -132,6 +156,10 @@ class Result(BaseModel):
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
+
+
+def shown_to_students(visibility: Visibility, past_due: bool) -> bool:
+    return visibility == "visible" or (visibility == "after_due_date" and past_due)
 
 
 @dataclass(frozen=True)
@@ -186,3 +214,20 @@ class Graded:
     result: Result
     outcomes: dict[str, ModelOutcome] = field(default_factory=dict)
     cells: tuple[CodeCell, ...] = ()
+
+    def for_students(self, past_due: bool) -> Graded:
+        """`Result.for_students`, with what the report would draw of a withheld metric left out (the
+        test predictions and the code: a confusion matrix tells the accuracy)."""
+        view = self.result.for_students(past_due)
+        if view is self.result:
+            return self
+        shown = {check.id for check in view.checks}
+        outcomes = {}
+        for model, outcome in self.outcomes.items():
+            checks = [check for check in outcome.checks if check.id in shown]
+            if f"{model}.{outcome.metric_name}" in shown:
+                outcomes[model] = replace(outcome, checks=checks)
+            else:
+                outcomes[model] = replace(outcome, checks=checks, metric_value=None, per_seed=[], chosen_seed=None,
+                                          predictions=None, code=None)
+        return Graded(view, outcomes, self.cells)

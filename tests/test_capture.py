@@ -544,7 +544,7 @@ def test_a_spec_may_grade_a_model_the_old_way(tmp_path):
     assignment = parse_assignment(text.encode(), tmp_path)
     mlr, lr = assignment.spec.models[:2]
     assert (mlr.captured, lr.captured) == (False, True)
-    assert "capture" not in check_names(mlr) and "capture" in check_names(lr)
+    assert "capture" not in check_names(assignment.spec, mlr) and "capture" in check_names(assignment.spec, lr)
     jobs = {m.id: m for m in build_job(read_submission(SOLUTION_PY), assignment, splits_for(assignment.spec),
                                        "definitions", "").models}
     assert (jobs["mlr"].capture, len(jobs["mlr"].test_x)) == (False, 75)

@@ -88,7 +88,7 @@ def grade_recorded(name: str, model_id: str, change: Callable[[Observations], No
                               assignment, splits[model_id], recorded.recorded_evaluator())
     if facts is not None:
         evidence = facts(evidence)
-    return grade_model(model, spec.recipe_for(model), splits[model_id], evidence, Messages("en", assignment.messages))
+    return grade_model(assignment, model, splits[model_id], evidence, Messages("en", assignment.messages))
 
 
 def check_of(outcome: ModelOutcome, check_id: str):
@@ -803,7 +803,7 @@ def graded_with_verification(verification: Verification | None, model_id: str = 
     facts = model_evidence(observations, recorded.submission(name), model_id, {}, assignment,
                            splits_for(spec)[model_id], recorded.recorded_evaluator())
     evidence = dataclasses.replace(facts, verification=verification)
-    return grade_model(model, spec.recipe_for(model), splits_for(spec)[model_id], evidence, EN)
+    return grade_model(assignment.model_copy(update={"spec": spec}), model, splits_for(spec)[model_id], evidence, EN)
 
 
 @pytest.mark.parametrize(("verification", "status", "message"), [
@@ -895,8 +895,8 @@ def test_the_parameter_count_is_graded_only_where_the_spec_asks(tmp_path):
     plain = load_assignment("iris_basics").spec
     asked = parse_assignment(with_parameter_limit(30).encode(), tmp_path).spec
     mlpc = next(m for m in asked.models if m.id == "mlpc")
-    assert "parameter_count" not in check_names(next(m for m in plain.models if m.id == "mlpc"))
-    assert check_names(mlpc) == ["defined", "capture", "structure", "forward_shape", "output_range", "grad_flow",
+    assert "parameter_count" not in check_names(plain, next(m for m in plain.models if m.id == "mlpc"))
+    assert check_names(asked, mlpc) == ["defined", "capture", "structure", "forward_shape", "output_range", "grad_flow",
                                  "parameter_count", "test_accuracy"]
     assert max_score(asked) == max_score(plain) + 0.5
 
@@ -908,10 +908,10 @@ def test_the_parameter_count_is_graded_only_where_the_spec_asks(tmp_path):
     ([[5, 4], [5], [3, 5], [3]], "failed", 0.0, 43, "The model has 43 parameters, over the limit of 27."),
 ])
 def test_the_parameter_count_passes_at_the_limit_and_fails_over_it(tmp_path, shapes, status, score, count, message):
-    spec = parse_assignment(with_parameter_limit(27).encode(), tmp_path).spec
-    mlpc = next(m for m in spec.models if m.id == "mlpc")
-    split = splits_for(spec)[mlpc.id]
-    outcome = grade_model(mlpc, spec.recipe_for(mlpc), split, mlpc_evidence(shapes), Messages("en"))
+    assignment = parse_assignment(with_parameter_limit(27).encode(), tmp_path)
+    mlpc = next(m for m in assignment.spec.models if m.id == "mlpc")
+    split = splits_for(assignment.spec)[mlpc.id]
+    outcome = grade_model(assignment, mlpc, split, mlpc_evidence(shapes), Messages("en"))
     check = next(c for c in outcome.checks if c.id == "mlpc.parameter_count")
     assert (check.status, check.score, check.max_score, check.message) == (status, score, 0.5, message)
     assert (check.expected, check.found) == ("≤ 27", str(count))

@@ -87,7 +87,7 @@ def test_run_autograder_grades_the_reference_solution_at_full_marks(autograder, 
     results = run_autograder(source, submission, tmp_path / "results", metadata)
 
     spec = load_assignment("iris_basics").spec
-    expected_ids = [f"{m.id}.{name}" for m in spec.models for name in check_names(m)]
+    expected_ids = [f"{m.id}.{name}" for m in spec.models for name in check_names(spec, m)]
     assert [t["name"].rsplit("(", 1)[1].rstrip(")") for t in results["tests"]] == expected_ids
     assert len(results["tests"]) == 33
     for test in results["tests"]:

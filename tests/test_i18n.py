@@ -99,7 +99,7 @@ def test_every_check_has_a_name_and_an_idea():
     from grader.checks.registry import check_names
 
     for model in spec.models:
-        for name in check_names(model):
+        for name in check_names(spec, model):
             assert f"check.{name}" in CATALOGUE and f"idea.{name}" in CATALOGUE, name
 
 

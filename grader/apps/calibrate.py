@@ -156,6 +156,7 @@ def write(loaded: LoadedAssignment, found: list[Calibration]) -> Path:
             model["metric"]["full_credit"] = chosen.full_credit
             model["metric"]["zero_credit"] = chosen.zero_credit
     text = tomlkit.dumps(document)
-    parse_assignment(text.encode("utf-8"), loaded.folder, read_messages(loaded.folder))  # still a valid spec
+    parse_assignment(text.encode("utf-8"), loaded.folder, read_messages(loaded.folder),  # still a valid spec
+                     loaded.checks_source)
     path.write_text(text, encoding="utf-8")
     return path

@@ -38,6 +38,7 @@ class GradeTask:
     spec_bytes: bytes
     assignment_folder: str
     messages_bytes: bytes | None  # the assignment's messages.toml (None: it has none)
+    checks_bytes: bytes | None  # its checks.py, as loaded (None: it has none)
     lang: Lang | None
     mode: Mode | None
 
@@ -55,7 +56,7 @@ def make_task(path: Path, student_id: str, assignment: LoadedAssignment, lang: L
         student_id=student_id, file_name=path.name,
         file_bytes=path.read_bytes() if ship_file else None, local_path=None if ship_file else str(path),
         spec_bytes=(assignment.folder / SPEC_FILE).read_bytes(), assignment_folder=str(assignment.folder),
-        messages_bytes=read_messages(assignment.folder), lang=lang, mode=mode,
+        messages_bytes=read_messages(assignment.folder), checks_bytes=assignment.checks_source, lang=lang, mode=mode,
     )
 
 
@@ -67,7 +68,8 @@ def run_task(task: GradeTask, stop: threading.Event | None = None, fork_server: 
     `grader.sandbox.forkserver`); `evaluator`: its trusted evaluation process (`grader.evaluate.evaluator`)."""
     from grader.pipeline import grade_safely
 
-    assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder), task.messages_bytes)
+    assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder), task.messages_bytes,
+                                  task.checks_bytes)
     try:
         with tempfile.TemporaryDirectory(prefix="grader-task-") as scratch:
             if task.file_bytes is not None:
@@ -87,7 +89,8 @@ def fault_output(task: GradeTask, exc: BaseException) -> TaskOutput:
     from grader.pipeline import fault_detail, grader_fault_result
     from grader.result import Graded
 
-    assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder), task.messages_bytes)
+    assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder), task.messages_bytes,
+                                  task.checks_bytes)
     result = grader_fault_result(task.student_id, task.file_name, assignment, task.lang, task.mode, fault_detail(exc))
     return _output(task, Graded(result), assignment)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.checks.registry import checks_for, max_score, points_for
+from grader.checks.registry import checks_for, max_score
 from grader.pipeline import checked_assignment
 from grader.spec import AssignmentError, LoadedAssignment, load_assignment
 from grader.spec.datasets import splits_for
@@ -86,7 +86,7 @@ def summary(loaded: LoadedAssignment) -> list[str]:
         metric = model.metric
         lines.append(f"    {metric.name} ({metric.kind}): full credit at {metric.full_credit:g}, "
                      f"none at {metric.zero_credit:g}")
-        checks = ", ".join(f"{check.name} {points_for(model, check):g}" for check in checks_for(model))
+        checks = ", ".join(f"{check.name} {check.points_for(model):g}" for check in checks_for(spec, model))
         lines.append(f"    checks: {checks}")
     for question in spec.written:
         lines.append(f"  written {question.id}: {question.points:g} points")

@@ -12,9 +12,13 @@ formats points and never presents anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Protocol
 
+import numpy as np
+
+from grader.checks.checks_file import CheckFunctions
 from grader.i18n import Messages
+from grader.protocol import wire
 from grader.protocol.wire import (
     CellProblem,
     ErrorInfo,
@@ -26,8 +30,23 @@ from grader.protocol.wire import (
     Training,
 )
 from grader.result import CheckResult, ModelOutcome, Status, Verification
-from grader.spec import ModelSpec, Recipe
+from grader.spec import ModelSpec, Recipe, Visibility
 from grader.spec.datasets import Split
+
+
+class ModelError(Exception):
+    """The student's model could not be run on a check's inputs (its graph refused their shape, its
+    forward raised, its training ran out of time)."""
+
+
+class GraphRunner(Protocol):
+    """A verified model's captured graph, run in the trusted evaluation process on the batches an
+    instructor's check makes, under the recipe it is graded with (`recipe`). Raises ModelError."""
+
+    @property
+    def recipe(self) -> wire.Recipe: ...
+
+    def outputs(self, inputs: list[np.ndarray], trained: bool, seed: int) -> list[np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,7 @@ class ModelEvidence:
     class_errors: tuple[ExecError, ...] = ()  # top-level `class` statements that raised
     skipped_names: dict[str, tuple[int, int]] = field(default_factory=dict)  # names only skipped statements set
     verification: Verification | None = None  # computed on the captured graph, or not (None: never constructed)
+    runner: GraphRunner | None = None  # a verified model's graph, run on an instructor's check's inputs
 
 
 @dataclass(frozen=True)
@@ -51,7 +71,8 @@ class Verdict:
     `params`, `expected` and `found`), the share of its points earned (default: all when passed,
     none otherwise), and `stop_rest`: the key the model's remaining checks are skipped with.
     `hint_key`: the entry whose hint is given instead, where what was found (the model's task, the
-    layers) calls for another hint than the message's own."""
+    layers) calls for another hint than the message's own. `text`, `hint` and `note`: an
+    instructor's check's own texts (no catalogue key), and what only instructors see (a traceback)."""
 
     status: Status
     key: str
@@ -61,6 +82,9 @@ class Verdict:
     fraction: float | None = None
     stop_rest: str | None = None
     hint_key: str | None = None
+    text: str | None = None
+    hint: str | None = None
+    note: str = ""
 
 
 @dataclass
@@ -75,6 +99,7 @@ class ModelContext:
     evidence: ModelEvidence
     outcome: ModelOutcome
     results: dict[str, CheckResult] = field(default_factory=dict)  # by check name, in order
+    functions: CheckFunctions = field(default_factory=CheckFunctions)  # the assignment's checks.py
 
     def passed(self, name: str) -> bool:
         return name in self.results and self.results[name].status == "passed"
@@ -114,11 +139,11 @@ class Check:
     `[models.checks]`.
     """
 
-    name: ClassVar[str]
-    order: ClassVar[int]
-    default_points: ClassVar[float]
-    points_key: ClassVar[str] = ""  # defaults to `name`
-    by_default: ClassVar[bool] = True
+    name: str
+    order: int
+    default_points: float
+    points_key: str = ""  # defaults to `name`
+    by_default: bool = True
 
     def id_for(self, model: ModelSpec) -> str:
         """The name this check has for `model` (the test metric's is the metric's, `test_mse`)."""
@@ -126,6 +151,16 @@ class Check:
 
     def applies_to(self, model: ModelSpec) -> bool:
         return self.by_default or self.name in model.checks
+
+    def points_for(self, model: ModelSpec) -> float:
+        return model.points.get(self.points_key or self.name, self.default_points)
+
+    def visibility_for(self, model: ModelSpec) -> Visibility:
+        return model.visibility.get(self.points_key or self.name, "visible")
+
+    def title(self, messages: Messages) -> str | None:
+        """Its name in the report where the catalogue has none (`check.<name>`): None for the library's."""
+        return None
 
     def option_problems(self, options: dict[str, Any]) -> list[str]:
         """What is wrong with the spec's options for this check (none by default: it takes none)."""

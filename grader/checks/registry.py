@@ -2,7 +2,8 @@
 grading of one model by them.
 
 The checks are the `Check` subclasses defined in the modules of `grader.checks.library`, found
-there once per process: adding a check is adding a module there (and its catalogue entries).
+there once per process: adding a check is adding a module there (and its catalogue entries). An
+assignment adds its own (`[[checks]]` in its spec, functions in its `checks.py`: grader.checks.custom).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import pkgutil
 from functools import lru_cache
 
 from grader.checks.base import Check, ModelContext, ModelEvidence, Verdict
+from grader.checks.checks_file import CheckFunctions
+from grader.checks.custom import CustomCheck
 from grader.i18n import Messages
 from grader.result import CheckResult, ModelOutcome
-from grader.spec import Assignment, ModelSpec, Recipe
+from grader.spec import Assignment, LoadedAssignment, ModelSpec
 from grader.spec.datasets import Split
 
 
@@ -35,26 +38,25 @@ def all_checks() -> tuple[Check, ...]:
     return tuple(sorted(found.values(), key=lambda check: (check.order, check.name)))
 
 
-def checks_for(model: ModelSpec) -> list[Check]:
-    return [check for check in all_checks() if check.applies_to(model)]
+def checks_for(spec: Assignment, model: ModelSpec) -> list[Check]:
+    """The model's checks in order: the library's that apply, then the instructor's that name it."""
+    library = [check for check in all_checks() if check.applies_to(model)]
+    own: list[Check] = [CustomCheck(declaration) for declaration in spec.checks if model.id in declaration.models]
+    return library + own
 
 
-def check_names(model: ModelSpec) -> list[str]:
+def check_names(spec: Assignment, model: ModelSpec) -> list[str]:
     """The model's check names in order (its check ids are `<model>.<name>`)."""
-    return [check.id_for(model) for check in checks_for(model)]
+    return [check.id_for(model) for check in checks_for(spec, model)]
 
 
-def points_for(model: ModelSpec, check: Check) -> float:
-    return model.points.get(check.points_key or check.name, check.default_points)
-
-
-def max_points(model: ModelSpec) -> float:
-    return sum(points_for(model, check) for check in checks_for(model))
+def max_points(spec: Assignment, model: ModelSpec) -> float:
+    return sum(check.points_for(model) for check in checks_for(spec, model))
 
 
 def max_score(spec: Assignment) -> float:
     """The automatic score's maximum: every check of every model (written answers are not in it)."""
-    return round(sum(max_points(model) for model in spec.models), 2)
+    return round(sum(max_points(spec, model) for model in spec.models), 2)
 
 
 def spec_problems(spec: Assignment) -> list[str]:
@@ -62,7 +64,8 @@ def spec_problems(spec: Assignment) -> list[str]:
     `models.N.checks.<name>` naming no check, and options a check does not take."""
     known = {check.name: check for check in all_checks()}
     point_keys = {check.points_key or check.name for check in all_checks()}
-    problems = []
+    problems = [f"checks.{index}.id: {check.id!r} is the name of a check of the grader's; choose another"
+                for index, check in enumerate(spec.checks) if check.id in point_keys | set(known)]
     for index, model in enumerate(spec.models):
         for key in model.points:
             if key not in point_keys:
@@ -75,33 +78,43 @@ def spec_problems(spec: Assignment) -> list[str]:
                                 f"(known: {', '.join(sorted(known))})")
                 continue
             problems += [f"models.{index}.checks.{name}: {problem}" for problem in check.option_problems(options)]
+        for key in model.visibility:
+            if key not in point_keys:
+                problems.append(f"models.{index}.visibility.{key}: no check is named {key!r} "
+                                f"(known: {', '.join(sorted(point_keys))}; an instructor's check says its own)")
     return problems
 
 
-def grade_model(spec: ModelSpec, recipe: Recipe, split: Split, evidence: ModelEvidence,
-                messages: Messages) -> ModelOutcome:
+def grade_model(assignment: LoadedAssignment, model: ModelSpec, split: Split, evidence: ModelEvidence,
+                messages: Messages, functions: CheckFunctions | None = None) -> ModelOutcome:
     """Grade one model by its checks, in order. A check may stop the rest (a class that is not
-    defined): they are then skipped with its reason."""
-    outcome = ModelOutcome(checks=[], metric_name=spec.metric.name, test_targets=split.test_y,
+    defined): they are then skipped with its reason. `functions`: the assignment's `checks.py`,
+    loaded once for all its models (loaded here when not given)."""
+    spec = assignment.spec
+    outcome = ModelOutcome(checks=[], metric_name=model.metric.name, test_targets=split.test_y,
                            test_classes=split.test_classes, class_names=split.class_names)
-    context = ModelContext(spec, recipe, split, messages, evidence, outcome)
+    if functions is None:
+        functions = CheckFunctions.load(assignment)
+    context = ModelContext(model, spec.recipe_for(model), split, messages, evidence, outcome, functions=functions)
     stopped_by: str | None = None
-    for check in checks_for(spec):
+    for check in checks_for(spec, model):
         verdict = Verdict("skipped", stopped_by) if stopped_by else check.grade(context)
-        result = _result(spec, check, verdict, messages)
+        result = _result(model, check, verdict, messages)
         outcome.checks.append(result)
-        context.results[check.id_for(spec)] = result
+        context.results[check.id_for(model)] = result
         stopped_by = stopped_by or verdict.stop_rest
     return outcome
 
 
-def _result(spec: ModelSpec, check: Check, verdict: Verdict, messages: Messages) -> CheckResult:
-    points = points_for(spec, check)
+def _result(model: ModelSpec, check: Check, verdict: Verdict, messages: Messages) -> CheckResult:
+    points = check.points_for(model)
     fraction = verdict.fraction if verdict.fraction is not None else (1.0 if verdict.status == "passed" else 0.0)
     params = {"expected": verdict.expected, "found": verdict.found, **verdict.params}
+    message = verdict.text if verdict.text is not None else messages.text(verdict.key, **params)
+    hint = verdict.hint if verdict.hint is not None else messages.hint(verdict.hint_key or verdict.key, **params)
     return CheckResult(
-        id=f"{spec.id}.{check.id_for(spec)}", model=spec.id, status=verdict.status,
-        score=round(points * fraction, 2), max_score=points,
-        message=messages.text(verdict.key, **params), hint=messages.hint(verdict.hint_key or verdict.key, **params),
-        expected=verdict.expected, found=verdict.found,
+        id=f"{model.id}.{check.id_for(model)}", model=model.id, status=verdict.status,
+        score=round(points * fraction, 2), max_score=points, message=message, hint=hint,
+        expected=verdict.expected, found=verdict.found, visibility=check.visibility_for(model),
+        title=check.title(messages) or "", note=verdict.note,
     )

@@ -61,6 +61,10 @@ LIMITS = ProcessLimits(timeout_s=math.inf, memory_bytes=2048 * 1024 * 1024, proc
                        file_size_bytes=64 * 1024 * 1024, open_files=256, tmp_bytes=256 * 1024 * 1024)
 
 
+class RunFailed(Exception):
+    """The model could not be run on a check's inputs: the graph refused them, or the evaluation failed."""
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """The answer for one model: its facts, or why its graph was refused (`error`, with where)."""
@@ -123,6 +127,25 @@ class Evaluator:
                    "recipe": encode(recipe), "data": {key: np.asarray(value).tolist() for key, value in data.items()},
                    "budget_s": budget_s, "keep_student_init": keep_student_init, "max_constant": max_constant}
         return _answer(self.exchange(json.dumps(request).encode(), budget_s))
+
+    def run(self, capture: Capture, recipe: Recipe, data: dict[str, np.ndarray], inputs: list[np.ndarray],
+            trained: bool, seed: int, budget_s: float, keep_student_init: bool) -> list[np.ndarray]:
+        """The captured model's outputs on `inputs` (an instructor's check's own batches), rebuilt
+        under `seed` and, when `trained`, trained under the recipe first. Raises `RunFailed`."""
+        request = {"kind": "run", "capture": encode(capture), "recipe": encode(recipe),
+                   "data": {key: np.asarray(value).tolist() for key, value in data.items()},
+                   "inputs": [np.asarray(batch, dtype=np.float64).tolist() for batch in inputs],
+                   "trained": trained, "seed": seed, "budget_s": budget_s, "keep_student_init": keep_student_init}
+        answer = self.exchange(json.dumps(request).encode(), budget_s)
+        if "error" in answer:
+            raise RunFailed(str(answer["error"]))
+        try:
+            outputs = [np.asarray(output, dtype=np.float64) for output in answer["outputs"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunFailed(f"the trusted evaluation's answer did not decode: {exc}") from None
+        if len(outputs) != len(inputs):
+            raise RunFailed("the trusted evaluation answered for another number of batches")
+        return outputs
 
     def exchange(self, request: bytes, budget_s: float) -> dict[str, Any]:
         """One request sent, its answer waited for (the tests replay recorded answers here). Each
@@ -372,6 +395,10 @@ def _evaluate_lines(requests: IO[bytes], answers: IO[bytes]) -> None:
         data = request["data"]
         model_data = ModelData.of(*(np.asarray(data[key], dtype=np.float64) for key in
                                     ("train_x", "train_y", "test_x", "probe_x")))
+        if request.get("kind") == "run":
+            answers.write(json.dumps(_run_request(request, model_data), allow_nan=False).encode() + b"\n")
+            answers.flush()
+            continue
         claimed = request["claimed"]
         try:
             evaluated = evaluate(_line(Capture, request["capture"]),
@@ -389,6 +416,35 @@ def _evaluate_lines(requests: IO[bytes], answers: IO[bytes]) -> None:
             answer = {"error": f"the rebuilt graph failed: {type(exc).__name__}: {exc}"[:500]}
         answers.write(json.dumps(answer, allow_nan=False).encode() + b"\n")
         answers.flush()
+
+
+def _run_request(request: dict[str, Any], model_data: Any) -> dict[str, Any]:
+    """The answer to an instructor's check's request to run the model on its inputs."""
+    import torch
+
+    from grader.evaluate.graph import GraphError
+    from grader.evaluate.trusted import run_inputs
+    from grader.train.loop import OutOfBudget
+
+    try:
+        inputs = [torch.tensor(batch, dtype=torch.float32) for batch in request["inputs"]]
+        outputs = run_inputs(_line(Capture, request["capture"]), decode(Recipe, request["recipe"]), model_data,
+                             inputs, bool(request["trained"]), int(request["seed"]),
+                             time.monotonic() + request["budget_s"], bool(request["keep_student_init"]))
+    except OutOfBudget:
+        return {"error": "the training ran past its time budget"}
+    except (GraphError, WireError, ValueError) as exc:
+        return {"error": str(exc)[:500]}
+    except Exception as exc:  # noqa: BLE001 - the model's own error on these inputs (a shape that does not fit)
+        return {"error": f"{type(exc).__name__}: {exc}"[:500]}
+    # A non-finite output is a fact about the model, sent as null (JSON has no NaN); it reads back as nan.
+    return {"outputs": _finite_lists(outputs)}
+
+
+def _finite_lists(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_finite_lists(item) for item in value]
+    return value if isinstance(value, float) and math.isfinite(value) else (None if isinstance(value, float) else value)
 
 
 def _warm_up() -> None:

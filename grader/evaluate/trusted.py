@@ -111,6 +111,45 @@ def suspicious_tensor(graph: CapturedModel, data: ModelData, max_numbers: int, l
     return ""
 
 
+MAX_CHECK_INPUTS = 16  # batches one request of an instructor's check may run the model on
+
+
+def run_inputs(capture: Capture, recipe: Recipe, data: ModelData, inputs: list[torch.Tensor], trained: bool,
+               seed: int, deadline: float, keep_student_init: bool = False) -> list[Any]:
+    """The rebuilt model's outputs on batches an instructor's check made (eval mode, as predictions
+    are made): built under `seed`, and first trained under the recipe when `trained`. Each output
+    as nested lists; raises GraphError when the graph does not validate for these inputs' shapes,
+    ValueError when forward returns no tensor."""
+    graph = capture.graph
+    if graph is None or not graph.seeds:
+        raise GraphError("no graph")
+    if not 1 <= len(inputs) <= MAX_CHECK_INPUTS:
+        raise ValueError(f"give 1 to {MAX_CHECK_INPUTS} batches of inputs, not {len(inputs)}")
+    check_sizes(graph, graph.seeds[0].tensors, [tuple(batch.shape) for batch in inputs])
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        built: list[Rebuilt] = []
+
+        def construct() -> torch.nn.Module:
+            built.append(_built(graph, seed, keep_student_init))
+            forward = built[-1].methods["forward"]
+            forward.train()
+            return forward
+
+        run = SeedRun.build(construct, seed)
+        if trained:
+            fit([run], recipe, data.train_x, data.train_y, deadline)
+        forward = built[-1].methods[built[-1].in_eval_mode("forward")]
+        forward.eval()
+        outputs = []
+        for batch in inputs:
+            output = _no_grad(forward, batch)
+            if not isinstance(output, torch.Tensor):
+                raise ValueError(f"forward returned {type(output).__name__}, not a tensor")
+            outputs.append(output.double().tolist())
+    return outputs
+
+
 # ---- building ----------------------------------------------------------------------------------------
 def _seed_tensors(graph: CapturedModel, seed: int) -> SeedTensors:
     return next((s for s in graph.seeds if s.seed == seed), graph.seeds[0])

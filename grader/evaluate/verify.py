@@ -13,7 +13,7 @@ from grader.evaluate.evaluator import Evaluator
 from grader.evaluate.observations import Observations
 from grader.evaluate.source_check import class_problem, graph_problem
 from grader.intake.submission import Submission
-from grader.protocol.wire import ModelObservation, Recipe, Training
+from grader.protocol.wire import Capture, ModelObservation, Recipe, Training
 from grader.result import Verification
 from grader.spec.datasets import Split
 
@@ -23,10 +23,29 @@ MIN_TRUSTED_BUDGET_S = 60.0
 
 
 @dataclass(frozen=True)
+class ModelRunner:
+    """A verified model's captured graph, to be run on the batches an instructor's check makes: in
+    the trusted evaluation process, with the model's recipe, training rows and budget."""
+
+    evaluator: Evaluator
+    capture: Capture
+    recipe: Recipe
+    data: dict[str, np.ndarray]
+    budget_s: float
+    keep_student_init: bool
+
+    def outputs(self, inputs: list[np.ndarray], trained: bool, seed: int) -> list[np.ndarray]:
+        """Raises `grader.evaluate.evaluator.RunFailed` (the model's failure, or the evaluation's)."""
+        return self.evaluator.run(self.capture, self.recipe, self.data, inputs, trained, seed, self.budget_s,
+                                  self.keep_student_init)
+
+
+@dataclass(frozen=True)
 class ModelFacts:
     observation: ModelObservation | None
     training: Training | None
     verification: Verification | None  # None: the model was never constructed (nothing to capture)
+    runner: ModelRunner | None = None  # a verified model's graph, for the instructor's checks
 
 
 def model_facts(observations: Observations, submission: Submission, model_id: str, recipe: Recipe, split: Split,
@@ -64,6 +83,8 @@ def model_facts(observations: Observations, submission: Submission, model_id: st
     if evaluated.error:
         cell, line = evaluated.where
         return ModelFacts(claimed, None, Verification("refused", "invalid_graph", evaluated.error, cell, line))
+    budget = max(budget_s, MIN_TRUSTED_BUDGET_S)
     return ModelFacts(evaluated.observation, evaluated.training,
                       Verification("verified", student_init=evaluated.student_init,
-                                   seed_independent=evaluated.seed_independent, suspicious=evaluated.suspicious))
+                                   seed_independent=evaluated.seed_independent, suspicious=evaluated.suspicious),
+                      ModelRunner(evaluator, capture, recipe, data, budget, keep_student_init))

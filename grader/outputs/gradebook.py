@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
-from grader.checks.registry import checks_for, points_for
+from grader.checks.registry import checks_for
 from grader.outputs.csv_safety import number_cell, safe_writer
 
 if TYPE_CHECKING:
@@ -85,8 +85,8 @@ def number(value: float) -> str:
 
 def check_columns(assignment: LoadedAssignment) -> list[str]:
     """A column per check that has points (`capture`'s verdict is in the report and the class summary)."""
-    return [f"{m.id}.{check.id_for(m)}" for m in assignment.spec.models for check in checks_for(m)
-            if points_for(m, check) > 0]
+    return [f"{m.id}.{check.id_for(m)}" for m in assignment.spec.models for check in checks_for(assignment.spec, m)
+            if check.points_for(m) > 0]
 
 
 def written_columns(assignment: LoadedAssignment) -> list[str]:

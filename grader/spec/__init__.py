@@ -7,6 +7,7 @@ data a spec names, `probe_points` the inputs every model is probed on beside it.
 
 from grader.spec.load import (
     BUNDLED_ASSIGNMENTS,
+    CHECKS_FILE,
     SEARCH_PATH_VARIABLE,
     SPEC_FILE,
     AssignmentError,
@@ -21,6 +22,7 @@ from grader.spec.schema import (
     Assignment,
     Dataset,
     FindAnswer,
+    InstructorCheck,
     Limits,
     Metric,
     Mode,
@@ -30,12 +32,15 @@ from grader.spec.schema import (
     RubricPoint,
     Similarity,
     Structure,
+    Texts,
+    Visibility,
     WrittenQuestion,
 )
 
 __all__ = [
     "BUNDLED_ASSIGNMENTS", "MESSAGES_FILE", "SEARCH_PATH_VARIABLE", "SPEC_FILE", "Assignment", "AssignmentError",
-    "Dataset", "FindAnswer", "Limits", "LoadedAssignment", "MessageOverlay", "Metric", "Mode", "ModelSpec", "Project",
-    "Recipe", "RubricPoint", "Similarity", "Structure", "WrittenQuestion", "load_assignment", "parse_assignment",
+    "CHECKS_FILE", "Dataset", "FindAnswer", "InstructorCheck", "Limits", "LoadedAssignment", "MessageOverlay", "Metric", "Mode", "ModelSpec", "Project",
+    "Recipe", "RubricPoint", "Similarity", "Structure", "Texts", "Visibility",
+    "WrittenQuestion", "load_assignment", "parse_assignment",
     "resolve_folder", "search_path",
 ]

@@ -33,6 +33,7 @@ from grader.spec.schema import Assignment
 BUNDLED_ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
 SEARCH_PATH_VARIABLE = "GRADER_ASSIGNMENTS"
 SPEC_FILE = "assignment.toml"
+CHECKS_FILE = "checks.py"  # the instructor's own checks, trusted code (grader.checks.instructor)
 
 
 class AssignmentError(Exception):
@@ -49,6 +50,7 @@ class LoadedAssignment(BaseModel):
     folder: Path
     spec_sha256: str
     messages: MessageOverlay = MessageOverlay()
+    checks_source: bytes | None = None  # the bytes of its checks.py (None: it has none)
 
 
 def search_path(assignments: Sequence[Path] = ()) -> list[tuple[Path, str]]:
@@ -82,12 +84,18 @@ def resolve_folder(name_or_path: str, assignments: Sequence[Path] = ()) -> Path:
 
 def load_assignment(name_or_path: str = "iris_basics", assignments: Sequence[Path] = ()) -> LoadedAssignment:
     folder = resolve_folder(name_or_path, assignments)
-    return parse_assignment((folder / SPEC_FILE).read_bytes(), folder, read_messages(folder))
+    return parse_assignment((folder / SPEC_FILE).read_bytes(), folder, read_messages(folder), read_checks(folder))
 
 
-def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None) -> LoadedAssignment:
-    """Validate the bytes of an `assignment.toml` and of its `messages.toml` (None: it has none); a
-    remote worker gets the bytes, not the folder."""
+def read_checks(folder: Path) -> bytes | None:
+    path = folder / CHECKS_FILE
+    return path.read_bytes() if path.is_file() else None
+
+
+def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None,
+                     checks: bytes | None = None) -> LoadedAssignment:
+    """Validate the bytes of an `assignment.toml` and of its `messages.toml` (None: it has none), with
+    the bytes of its `checks.py` (None: it has none); a remote worker gets the bytes, not the folder."""
     path = folder / SPEC_FILE
     try:
         data = tomllib.loads(raw.decode("utf-8"))
@@ -102,9 +110,17 @@ def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None) ->
     except MessagesError as exc:
         raise AssignmentError(str(exc)) from None
     _check_class_names(overlay, spec, folder / MESSAGES_FILE)
-    # The hash is the spec's alone, as before assignments had messages: a cached result is reused
-    # after a change of wording only, with the old texts (`grader grade --force` grades again).
-    return LoadedAssignment(spec=spec, folder=folder, spec_sha256=hashlib.sha256(raw).hexdigest(), messages=overlay)
+    if spec.checks and checks is None:
+        raise AssignmentError(f"{folder / CHECKS_FILE}: not found: the spec declares {len(spec.checks)} check(s) "
+                              f"of its own ({', '.join(c.id for c in spec.checks)}), written in that file")
+    # The hash covers the spec and the instructor's checks (both decide scores), not the messages: a
+    # cached result is reused after a change of wording only, with the old texts (`grader grade
+    # --force` grades again). An assignment without checks.py hashes as it did before there were any.
+    digest = hashlib.sha256(raw)
+    if checks is not None:
+        digest.update(b"\0" + CHECKS_FILE.encode() + b"\0" + checks)
+    return LoadedAssignment(spec=spec, folder=folder, spec_sha256=digest.hexdigest(), messages=overlay,
+                            checks_source=checks)
 
 
 def _check_class_names(overlay: MessageOverlay, spec: Assignment, path: Path) -> None:

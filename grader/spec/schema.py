@@ -5,6 +5,7 @@ Loading and finding specs is `grader.spec.load`; this module only declares the s
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -47,6 +48,39 @@ class Recipe(_Strict):
 
 
 CheckName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+# Who sees a check's result: everyone; nobody but the instructors (graded all the same); students
+# too once the assignment's `due` has passed.
+Visibility = Literal["visible", "hidden", "after_due_date"]
+
+
+class Texts(_Strict):
+    """A text in both languages (a reader of the other would get nothing)."""
+
+    ja: str = Field(min_length=1, max_length=2000)
+    en: str = Field(min_length=1, max_length=2000)
+
+    def get(self, lang: Literal["ja", "en"]) -> str:
+        return self.ja if lang == "ja" else self.en
+
+
+class InstructorCheck(_Strict):
+    """A check the instructor wrote: `function` of the assignment's `checks.py` (trusted code, run
+    on the trusted side with the model as data: grader.checks.api), graded for each of `models`.
+
+    Its result's message is `message` (when it does not pass) or `passed` (when it does, default:
+    the title), each filled with what the function returned (`{count}`); `hint` goes with a failure.
+    """
+
+    id: CheckName
+    function: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    models: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] = Field(min_length=1)
+    points: float = Field(1.0, ge=0, le=1000)
+    title: Texts
+    message: Texts
+    passed: Texts | None = None
+    hint: Texts | None = None
+    visibility: Visibility = "visible"
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class Structure(_Strict):
@@ -113,6 +147,9 @@ class ModelSpec(_Strict):
     # Options of the checks that take some, by check name; a check that is not graded by default
     # (e.g. `parameter_count`) is graded when it is named here.
     checks: dict[CheckName, dict[str, Any]] = Field(default_factory=dict)
+    # Who sees each check's result, by check name (default: everyone); an instructor's check says it
+    # in its own declaration.
+    visibility: dict[CheckName, Visibility] = Field(default_factory=dict)
     # This model's own budget per phase, in place of the assignment's `model_timeout_s`.
     model_timeout_s: float | None = Field(None, gt=0, le=3600)
 
@@ -279,6 +316,10 @@ class Assignment(_Strict):
     models: list[ModelSpec] = Field(min_length=1)
     # Questions answered in prose: scored by a person, never part of `max_score` (grader/written.py).
     written: list[WrittenQuestion] = Field(default_factory=list)
+    # Checks the instructor wrote (`checks.py` beside the spec), and when the assignment is due:
+    # `after_due_date` results are shown to students from then on (a TOML date-time with its offset).
+    checks: list[InstructorCheck] = Field(default_factory=list)
+    due: datetime | None = None
 
     @model_validator(mode="after")
     def _unique_model_ids(self) -> Assignment:
@@ -288,6 +329,28 @@ class Assignment(_Strict):
         written = [w.id for w in self.written]
         if len(set(written)) != len(written):
             raise ValueError(f"written question ids must be unique, got {written}")
+        checks = [c.id for c in self.checks]
+        if len(set(checks)) != len(checks):
+            raise ValueError(f"the ids of the instructor's checks must be unique, got {checks}")
+        return self
+
+    @model_validator(mode="after")
+    def _checks_and_visibility(self) -> Assignment:
+        """An instructor's check names models the spec has; a result shown after the due date needs one."""
+        ids = {m.id for m in self.models}
+        problems = [f"checks.{index}.models ({check.id}): no model {name!r} (the spec has: {', '.join(sorted(ids))})"
+                    for index, check in enumerate(self.checks) for name in check.models if name not in ids]
+        if self.due is None:
+            later = [f"checks.{i}" for i, c in enumerate(self.checks) if c.visibility == "after_due_date"]
+            later += [f"models.{i}.visibility.{name}" for i, m in enumerate(self.models)
+                      for name, seen in m.visibility.items() if seen == "after_due_date"]
+            problems += [f"{key}: after_due_date needs the assignment's `due` (a date-time with its offset)"
+                         for key in later]
+        elif self.due.tzinfo is None:
+            problems.append("due: give the offset (2026-12-10T23:59:00+09:00): a date-time without one means "
+                            "another moment on every machine")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @model_validator(mode="after")
@@ -335,6 +398,10 @@ class Assignment(_Strict):
     @property
     def written_max(self) -> float:
         return round(sum(w.points for w in self.written), 2)
+
+    def past_due(self, now: datetime) -> bool:
+        """The due date has passed at `now` (an aware date-time): `after_due_date` results are shown."""
+        return self.due is not None and now >= self.due
 
     def recipe_for(self, model: ModelSpec) -> Recipe:
         return model.recipe or self.recipe

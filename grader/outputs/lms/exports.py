@@ -201,4 +201,4 @@ def write_canvas(folder: Path, kept: list[Kept], by_id: dict[str, BatchItem], as
 def _max_score(assignment: LoadedAssignment) -> float:
     from grader.checks.registry import max_points
 
-    return round(sum(max_points(m) for m in assignment.spec.models) + assignment.spec.written_max, 2)
+    return round(sum(max_points(assignment.spec, m) for m in assignment.spec.models) + assignment.spec.written_max, 2)

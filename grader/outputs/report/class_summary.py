@@ -110,7 +110,7 @@ def check_rates(results: list[Result], assignment: LoadedAssignment, messages: M
     graded = [r for r in results if r.status == "graded"]
     rates = []
     for model in assignment.spec.models:
-        for name in check_names(model):
+        for name in check_names(assignment.spec, model):
             check_id = f"{model.id}.{name}"
             found = [c for r in graded for c in r.checks if c.id == check_id]
             idea_key = f"idea.{name}"
