@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common_options(check)
     check.add_argument("--json", type=Path, metavar="FILE", help="write the result JSON here")
     check.add_argument("--html", type=Path, metavar="FILE", help="write the HTML report here")
+    check.add_argument("--as-student", action="store_true",
+                       help="show, write and report only what a student may see now (no hidden check, no "
+                            "instructor's note); without it, everything, as an instructor sees it")
 
     grade = commands.add_parser("grade", help="grade many submissions into an output folder")
     grade.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="files or folders of submissions")
@@ -233,6 +237,8 @@ def _check(args: argparse.Namespace, assignment: LoadedAssignment) -> int:
     # Every step goes through the fault barrier, and the summary is rendered before anything is
     # written, so that the JSON, the report and the terminal all say the same (`error` after a fault).
     graded = grade_safely(args.submission, assignment, lang=args.lang, mode=args.mode)
+    if args.as_student:
+        graded = graded.for_students(assignment.spec.past_due(datetime.now(UTC)))
     graded, summary = _summary_safely(console, graded, assignment)
     report = None
     if args.html:

@@ -755,6 +755,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "report.class_found": {"ja": "採点したクラス: {name}", "en": "Class graded: {name}"},
     "report.not_found": {"ja": "クラスが見つかりません", "en": "Class not found"},
     "report.lesson_idea": {"ja": "考え方", "en": "The idea behind it"},
+    "report.withheld": {
+        "ja": "採点済みで、まだ表示されていない確認があります (担当教員が公開します)。ここの得点は表示されている確認だけの合計です。",
+        "en": "Some checks are graded but not shown yet (your instructor releases them). The score here counts only the checks shown.",
+    },
+    "report.visibility.hidden": {"ja": "学生には非表示", "en": "hidden from students"},
+    "report.visibility.after_due_date": {"ja": "締め切り後に表示", "en": "shown after the due date"},
+    "report.instructor_note": {"ja": "教員向け: この確認が実行できなかった理由", "en": "For instructors: why this check could not run"},
     "report.your_code": {"ja": "あなたのコード ({where})", "en": "Your code ({where})"},
     "report.plots": {"ja": "図", "en": "Plots"},
     "report.no_plots": {

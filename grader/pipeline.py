@@ -130,6 +130,30 @@ def render_report_safely(graded: Graded, assignment: LoadedAssignment) -> tuple[
             return fault, report_html.plain_report(fault.result)
 
 
+@dataclass(frozen=True)
+class StudentReports:
+    """The reports a student may see of a result that has something only instructors see: before the
+    assignment's due date, and after it (the same where it has none)."""
+
+    before_due: str
+    after_due: str
+
+    def at(self, past_due: bool) -> str:
+        return self.after_due if past_due else self.before_due
+
+
+def student_reports_safely(graded: Graded, assignment: LoadedAssignment) -> StudentReports | None:
+    """The students' reports of `graded` behind the same barrier (None: the instructor's report is
+    the students' too, nothing of it is withheld)."""
+    if not graded.result.has_instructor_only:
+        return None
+    _, before = render_report_safely(graded.for_students(past_due=False), assignment)
+    if assignment.spec.due is None:
+        return StudentReports(before, before)
+    _, after = render_report_safely(graded.for_students(past_due=True), assignment)
+    return StudentReports(before, after)
+
+
 def fault_graded(result: Result, assignment: LoadedAssignment, exc: BaseException) -> Graded:
     """`result`'s submission, graded `error` because of `exc` (a fault after grading: the report, the summary)."""
     info = result.submission

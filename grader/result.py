@@ -120,13 +120,18 @@ class Result(BaseModel):
     # are those of the checks shown.
     withheld: bool = False
 
+    @property
+    def has_instructor_only(self) -> bool:
+        """Something of it is not for students: a check they do not see (yet), or an instructor's note."""
+        return any(check.visibility != "visible" or check.note for check in self.checks)
+
     def for_students(self, past_due: bool) -> Result:
         """What a student may see of this result: no check that is `hidden` (nor, before the due date,
         `after_due_date`), neither its points nor its metric, and no instructor's note."""
+        if not self.has_instructor_only:
+            return self
         shown = [check for check in self.checks if shown_to_students(check.visibility, past_due)]
         withheld = {check.id for check in self.checks} - {check.id for check in shown}
-        if not withheld and not any(check.note for check in self.checks):
-            return self
         return self.model_copy(update={
             "checks": [check.model_copy(update={"note": ""}) for check in shown],
             "score": round(sum(check.score for check in shown), 2),

@@ -261,8 +261,8 @@ def test_ctrl_c_while_the_main_thread_runs_a_finalizer_is_not_lost(tmp_path, mon
 
     real_write = batch._write_output
 
-    def write_then_finalize(out_dir, output):
-        result = real_write(out_dir, output)
+    def write_then_finalize(out_dir, output, past_due):
+        result = real_write(out_dir, output, past_due)
         SignalInFinalizer()  # made and dropped at once: its __del__ runs here, in the main thread
         return result
 

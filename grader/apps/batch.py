@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -48,7 +49,7 @@ from grader.intake.collect import BatchItem, collect_inputs
 from grader.intake.files import file_sha256
 from grader.outputs.gradebook import Keep, write_grades_csv
 from grader.outputs.lms.exports import write_lms_outputs
-from grader.outputs.report.class_summary import write_summary_page
+from grader.outputs.report.class_summary import instructor_report_path, write_summary_page
 from grader.outputs.review import apply_reviews
 from grader.outputs.similarity import similar_in_batch
 from grader.outputs.terminal import safe_line, safe_text
@@ -161,6 +162,7 @@ def _grade_batch(stop: StopRequest, inputs: list[Path], assignment: LoadedAssign
     (out / "results").mkdir(parents=True, exist_ok=True)
     (out / "reports").mkdir(parents=True, exist_ok=True)
     cached = {} if force else reusable_results(items, out, assignment, lang, mode)
+    past_due = assignment.spec.past_due(datetime.now(UTC))  # students' reports show what they may see now
     todo = [item for item in items if item.student_id not in cached]
     results: dict[str, Result] = dict(cached)
     # A stop while the inputs were collected: no pool is made, nothing is graded.
@@ -173,7 +175,7 @@ def _grade_batch(stop: StopRequest, inputs: list[Path], assignment: LoadedAssign
         try:
             with stop.watched_by(pool):
                 for output in pool.run(tasks) if pool is not None else ():
-                    results[output.student_id] = _write_output(out, output)
+                    results[output.student_id] = _write_output(out, output, past_due)
                     progress.advance(bar)
                     if stop.requested:  # the local pool yields nothing after a stop; another pool may
                         break
@@ -206,9 +208,16 @@ def _dask_pool(scheduler: str) -> DaskPool:
     return DaskPool(scheduler)
 
 
-def _write_output(out: Path, output: TaskOutput) -> Result:
-    # The report first: a result file without its report is never taken for a finished one.
-    (out / "reports" / f"{output.student_id}.html").write_text(output.report_html, encoding="utf-8")
+def _write_output(out: Path, output: TaskOutput, past_due: bool) -> Result:
+    """The student's report as `reports/<id>.html` (what is handed back), with the instructor's
+    beside it where they differ; then the result."""
+    # The reports first: a result file without its report is never taken for a finished one.
+    report = out / "reports" / f"{output.student_id}.html"
+    if output.student_reports is not None:
+        instructor_report_path(report).write_text(output.report_html, encoding="utf-8")
+        report.write_text(output.student_reports.at(past_due), encoding="utf-8")
+    else:
+        report.write_text(output.report_html, encoding="utf-8")
     (out / "results" / f"{output.student_id}.json").write_text(output.result_json, encoding="utf-8")
     return Result.model_validate_json(output.result_json)
 

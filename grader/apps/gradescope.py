@@ -174,9 +174,14 @@ MAX_HTML_OUTPUT = 900 * 1024  # the report in results.json; a larger one (long c
 
 def results_json(result: Result, assignment: LoadedAssignment, visibility: str, execution_time: float,
                  report: str | None = None) -> dict[str, Any]:
-    """Gradescope's results.json from a grader Result; with the HTML report, its content is the
-    top-level output (Gradescope renders `output_format: html`, sanitised: the report's own script
-    and stylesheet are left out, its text, tables and SVG figures go in)."""
+    """Gradescope's results.json from a grader Result; with the HTML report (the students' view of
+    it), its content is the top-level output (Gradescope renders `output_format: html`, sanitised:
+    the report's own script and stylesheet are left out, its text, tables and SVG figures go in).
+
+    Each check is a test with its own visibility: a `hidden` check is Gradescope's `hidden`, an
+    `after_due_date` one Gradescope's, a visible one the visibility chosen at build time. The
+    top-level output, which every student sees, says only what the visible checks say; the score is
+    the grade, every check's points."""
     from grader.i18n import Messages
 
     messages = Messages(result.lang, assignment.messages)
@@ -188,16 +193,20 @@ def results_json(result: Result, assignment: LoadedAssignment, visibility: str, 
         counters[check.model] = counters.get(check.model, 0) + 1
         name = check.id.split(".", 1)[1]
         key = f"check.{name}"
-        label = messages.text(key) if _has_key(key) else name
+        label = check.title or (messages.text(key) if _has_key(key) else name)
         output = check.message + (f"\n{messages.text('label.hint')}: {check.hint}" if check.hint else "")
         tests.append({
             "name": f"{titles.get(check.model, check.model)}: {label} ({check.id})",
             "number": f"{model_number.get(check.model, 0)}.{counters[check.model]}",
             "score": check.score, "max_score": check.max_score,
             "status": "passed" if check.status == "passed" else "failed",
-            "output": output, "tags": [check.model], "visibility": visibility,
+            "output": output, "tags": [check.model],
+            "visibility": visibility if check.visibility == "visible" else check.visibility,
         })
-    lines = [messages.text("gradescope.summary", score=f"{result.score:g}", max=f"{result.max_score:g}")]
+    shown = result.for_students(past_due=False)
+    lines = [messages.text("gradescope.summary", score=f"{shown.score:g}", max=f"{shown.max_score:g}")]
+    if shown.withheld:
+        lines.append(messages.text("report.withheld"))
     if result.message:
         lines.append(result.message)
     lines += [f"- {incident.message}" for incident in result.incidents if incident.kind != "not_isolated"]
@@ -241,7 +250,7 @@ def run(source: Path, submission: Path, results: Path, metadata: Path) -> dict[s
     import tempfile
 
     from grader.i18n import Messages
-    from grader.pipeline import grade_safely, load_assignment, render_report_safely
+    from grader.pipeline import grade_safely, load_assignment, render_report_safely, student_reports_safely
 
     started = time.perf_counter()
     config = json.loads((source / CONFIG_FILE).read_text(encoding="utf-8"))
@@ -262,7 +271,9 @@ def run(source: Path, submission: Path, results: Path, metadata: Path) -> dict[s
                                   student_id=student_id)
             graded, report = render_report_safely(graded, assignment)
             (results / "report.html").write_text(report, encoding="utf-8")
-            data = results_json(graded.result, assignment, visibility, time.perf_counter() - started, report)
+            students = student_reports_safely(graded, assignment)  # the output is shown to every student
+            data = results_json(graded.result, assignment, visibility, time.perf_counter() - started,
+                                students.before_due if students is not None else report)
     (results / "results.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return data
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from grader.evaluate.evaluator import Evaluator
 from grader.i18n import Lang
-from grader.pipeline import parse_assignment
+from grader.pipeline import StudentReports, parse_assignment
 from grader.sandbox.forkserver import ForkServer
 from grader.spec import SPEC_FILE, LoadedAssignment, Mode
 from grader.spec.messages import read_messages
@@ -47,7 +47,8 @@ class GradeTask:
 class TaskOutput:
     student_id: str
     result_json: str
-    report_html: str
+    report_html: str  # the instructor's: everything
+    student_reports: StudentReports | None = None  # what students may see, where that differs
 
 
 def make_task(path: Path, student_id: str, assignment: LoadedAssignment, lang: Lang | None, mode: Mode | None,
@@ -96,10 +97,10 @@ def fault_output(task: GradeTask, exc: BaseException) -> TaskOutput:
 
 
 def _output(task: GradeTask, graded: Graded, assignment: LoadedAssignment) -> TaskOutput:
-    from grader.pipeline import render_report_safely
+    from grader.pipeline import render_report_safely, student_reports_safely
 
     graded, report = render_report_safely(graded, assignment)
-    return TaskOutput(task.student_id, graded.result.to_json(), report)
+    return TaskOutput(task.student_id, graded.result.to_json(), report, student_reports_safely(graded, assignment))
 
 
 class ForkServers:

@@ -55,3 +55,5 @@ def print_result(console: Console, result: Result, overlay: MessageOverlay = Mes
             console.print(Text.assemble((f"! {safe_line(incident.kind)}", "yellow"), ": ", safe_text(incident.message)))
     console.print(Text.assemble((f"{messages.text('label.total')}: {result.score:g} / {result.max_score:g}", "bold"),
                                 f"  ({result.duration_s:.1f} s)"))
+    if result.withheld:
+        console.print(Text(messages.text("report.withheld")))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.outputs.csv_safety import guard, unguard
+from grader.outputs.report.class_summary import instructor_report_path
 from grader.result import WrittenAnswer
 
 if TYPE_CHECKING:
@@ -161,18 +162,18 @@ def _mark_reviewed(result: Result, page: str | None, assignment: LoadedAssignmen
     return splice(page, render_written_section(result, assignment)) if page is not None else None
 
 
-def review_one(result: Result, page: str | None, given: dict[str, Review],
-               assignment: LoadedAssignment) -> tuple[bool, str | None]:
+def review_one(result: Result, pages: list[str | None], given: dict[str, Review],
+               assignment: LoadedAssignment) -> tuple[bool, list[str | None]]:
     """A person's review of one submission (the service's PUT /submissions/{id}/review): `given`, by
     question id, over the points and comments the result already had. Returns whether anything
-    changed (`result` is changed in place) and the report with its written section rendered again
-    (None: nothing to rewrite)."""
+    changed (`result` is changed in place) and each view of the report (the instructor's, the
+    students') with its written section rendered again (None: nothing to rewrite)."""
     student = result.submission.student_id
     reviews = {(student, w.id): Review(w.points, w.comment) for w in result.written if w.status == "reviewed" or w.comment}
     reviews.update({(student, question): review for question, review in given.items()})
     if not apply_review(result, reviews):
-        return False, None
-    return True, _mark_reviewed(result, page, assignment)
+        return False, [None for _ in pages]
+    return True, [_mark_reviewed(result, page, assignment) for page in pages]
 
 
 def apply_reviews(out: Path, results: list[Result], assignment: LoadedAssignment) -> list[str]:
@@ -188,15 +189,16 @@ def apply_reviews(out: Path, results: list[Result], assignment: LoadedAssignment
             continue
         student = result.submission.student_id
         report = out / "reports" / f"{student}.html"
-        try:
-            page = report.read_text(encoding="utf-8")
-        except OSError:
-            page = None
-        spliced = _mark_reviewed(result, page, assignment)
-        if spliced is None:
-            notes.append(f"{report}: no written section to update (run with --force to render it again)")
-        else:
-            report.write_text(spliced, encoding="utf-8")
+        for page_path in (report, instructor_report_path(report)) if result.has_instructor_only else (report,):
+            try:
+                page = page_path.read_text(encoding="utf-8")
+            except OSError:
+                page = None
+            spliced = _mark_reviewed(result, page, assignment)
+            if spliced is None:
+                notes.append(f"{page_path}: no written section to update (run with --force to render it again)")
+            else:
+                page_path.write_text(spliced, encoding="utf-8")
         (out / "results" / f"{student}.json").write_text(result.to_json(), encoding="utf-8")
         patched += 1
     added = write_review(path, results)

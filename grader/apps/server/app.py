@@ -366,6 +366,12 @@ def create_app(config: ServerConfig) -> FastAPI:
             raise ApiError(404, "unknown_assignment", _unknown_assignment(name, state["assignments"]))
         return found
 
+    def seen_by(who: Principal, row: Row, result: Result) -> Result:
+        """The result as `who` may see it: a student, nothing withheld from students (now)."""
+        if who.kind != "student":
+            return result
+        return result.for_students(assignment_or_404(row.assignment).spec.past_due(datetime.now(UTC)))
+
     def submission_for(submission_id: str, who: Principal) -> Row:
         row: Row | None = state["storage"].get(submission_id) if SUBMISSION_ID.match(submission_id) else None
         if row is None:
@@ -479,7 +485,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     def status(submission_id: str = Path(**a_submission_id), who: Principal = Depends(principal)) -> SubmissionDetail:
         row = submission_for(submission_id, who)
         result = _read_result(state["storage"], row) if row.state == "done" else None
-        return SubmissionDetail(**_out(row).model_dump(), result=result)
+        shown = seen_by(who, row, result) if result is not None else None
+        return SubmissionDetail(**_out(row, shown).model_dump(), result=shown)
 
     @app.get("/submissions/{submission_id}/result", response_model=Result, responses=_errors(401, 403, 404, 409),
              tags=["submissions"])
@@ -488,13 +495,18 @@ def create_app(config: ServerConfig) -> FastAPI:
         found = _read_result(state["storage"], row) if row.state == "done" else None
         if found is None:
             raise ApiError(409, "not_graded", f"submission {row.id} is {row.state}; poll GET /submissions/{row.id}")
-        return found
+        return seen_by(who, row, found)
 
     @app.get("/submissions/{submission_id}/report", response_class=HTMLResponse, tags=["submissions"],
              responses={200: {"content": {"text/html": {}}, "description": "the report"}, **_errors(401, 403, 404, 409)})
     def report(submission_id: str = Path(**a_submission_id), who: Principal = Depends(principal)) -> HTMLResponse:
         row = submission_for(submission_id, who)
         path = state["storage"].report_path(row.id)
+        found = _read_result(state["storage"], row) if row.state == "done" else None
+        if who.kind == "student" and found is not None and found.has_instructor_only:
+            # Never the instructor's report in its place: without the students' file there is no report.
+            path = state["storage"].student_report_path(row.id, assignment_or_404(row.assignment).spec.past_due(
+                datetime.now(UTC)))
         if row.state != "done" or not path.is_file():
             raise ApiError(409, "not_graded", f"submission {row.id} is {row.state}; poll GET /submissions/{row.id}")
         return HTMLResponse(path.read_text(encoding="utf-8"), headers={
@@ -525,13 +537,16 @@ def create_app(config: ServerConfig) -> FastAPI:
             result = _read_result(storage, row) if row.state == "done" else None
             if result is None:
                 raise ApiError(409, "not_graded", f"submission {row.id} is {row.state}; review it once it is graded")
-            report_path = storage.report_path(row.id)
-            page = report_path.read_text(encoding="utf-8") if report_path.is_file() else None
             given = {question: Review(answer.points, answer.comment.strip()) for question, answer in body.answers.items()}
-            changed, updated = review_one(result, page, given, loaded)
+            pages = [storage.report_path(row.id)]
+            if result.has_instructor_only:
+                pages += [storage.student_report_path(row.id, past_due) for past_due in (False, True)]
+            changed, updated = review_one(result, [p.read_text(encoding="utf-8") if p.is_file() else None for p in pages],
+                                          given, loaded)
+            for page_path, page in zip(pages, updated, strict=True):  # the written points are in every view
+                if page is not None:
+                    write_atomic(page_path, page)
             if changed:
-                if updated is not None:
-                    write_atomic(report_path, updated)
                 write_atomic(storage.result_path(row.id), result.to_json())
                 latest = [r for r in storage.list(row.assignment, row.student_id) if r.state == "done"][-1]
                 if latest.id == row.id:  # an older submission's grade must not replace the latest's
@@ -550,7 +565,12 @@ def create_app(config: ServerConfig) -> FastAPI:
             student_id = who.student_id
         elif not who.is_instructor_of(assignment):
             raise ApiError(403, "forbidden", f"this token is not an instructor's of {assignment}")
-        return [_out(row) for row in state["storage"].list(assignment, student_id)]
+        rows = state["storage"].list(assignment, student_id)
+        if who.kind != "student":
+            return [_out(row) for row in rows]
+        # A student's scores are those of the checks shown to students.
+        return [_out(row, seen_by(who, row, found) if (found := _read_result(state["storage"], row)) else None)
+                for row in rows]
 
     @app.get("/assignments/{assignment}/gradebook.csv", tags=["assignments"],
              responses={200: {"content": {"text/csv": {}}, "description": "one row per student, one column per check"},
@@ -595,12 +615,14 @@ def create_app(config: ServerConfig) -> FastAPI:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def _out(row: Row, duplicate: bool = False) -> SubmissionOut:
+def _out(row: Row, shown: Result | None = None, duplicate: bool = False) -> SubmissionOut:
+    """`shown`: the result as the one asking may see it, whose score is given (default: the row's)."""
     base = f"/submissions/{row.id}"
     return SubmissionOut(
         id=row.id, assignment=row.assignment, student_id=row.student_id, file=row.file_name, sha256=row.sha256,
         size=row.size, state=row.state, created_at=row.created_at, started_at=row.started_at,
-        finished_at=row.finished_at, result_status=row.result_status, score=row.score, max_score=row.max_score,
+        finished_at=row.finished_at, result_status=row.result_status,
+        score=shown.score if shown is not None else row.score, max_score=shown.max_score if shown is not None else row.max_score,
         duplicate=duplicate, links=Links(status=base, result=f"{base}/result", report=f"{base}/report"))
 
 

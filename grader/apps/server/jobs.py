@@ -26,6 +26,7 @@ from grader.spec import LoadedAssignment
 
 if TYPE_CHECKING:
     from grader.evaluate.evaluator import Evaluator
+    from grader.pipeline import StudentReports
     from grader.result import Result
     from grader.sandbox.forkserver import ForkServer
 
@@ -141,7 +142,7 @@ class WorkerPool:
         if self.stop.is_set():
             return  # cut off: not a result
         result = Result.model_validate_json(output.result_json)
-        self._write(row.id, output.result_json, output.report_html)
+        self._write(row.id, output.result_json, output.report_html, output.student_reports)
         self.storage.finish(row.id, result.status, result.score, result.max_score)
         if self.on_graded is not None:
             try:
@@ -149,8 +150,12 @@ class WorkerPool:
             except Exception:  # the result is stored; what it is owed elsewhere is that part's to retry
                 log.exception("after grading %s: telling of the result failed", row.id)
 
-    def _write(self, submission_id: str, result_json: str, report_html: str) -> None:
-        # The report first: a result without its report is never taken for a finished one.
+    def _write(self, submission_id: str, result_json: str, report_html: str,
+               student_reports: StudentReports | None = None) -> None:
+        # The reports first: a result without its reports is never taken for a finished one.
+        if student_reports is not None:
+            for past_due in (False, True):
+                write_atomic(self.storage.student_report_path(submission_id, past_due), student_reports.at(past_due))
         write_atomic(self.storage.report_path(submission_id), report_html)
         write_atomic(self.storage.result_path(submission_id), result_json)
 

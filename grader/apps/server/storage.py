@@ -3,7 +3,10 @@
     DATA/grader.sqlite3           the submissions table (the queue is its `state` column)
     DATA/files/<id>/<file name>   each upload, written (and fsynced) before it is recorded
     DATA/results/<id>.json        the result JSON, once graded
-    DATA/reports/<id>.html        the HTML report, once graded
+    DATA/reports/<id>.html        the HTML report, once graded (the instructor's: everything)
+    DATA/reports/<id>.student.html, <id>.student-after-due.html
+                                  what a student may see, before and after the due date, where a
+                                  result has checks not shown to students (or an instructor's note)
 
 A submission is recorded in one transaction after its file is on disk, and only then answered 202:
 what was accepted is never lost. A job found `running` when the service starts was cut off by a stop
@@ -146,6 +149,9 @@ class Storage:
 
     def report_path(self, submission_id: str) -> Path:
         return self.data / "reports" / f"{submission_id}.html"
+
+    def student_report_path(self, submission_id: str, past_due: bool) -> Path:
+        return self.data / "reports" / f"{submission_id}.student{'-after-due' if past_due else ''}.html"
 
     def incoming_path(self) -> Path:
         return self.data / "incoming" / secrets.token_hex(12)

@@ -60,8 +60,17 @@ class StudentRow:
     reasons: list[str] = field(default_factory=list)
 
 
-def report_href(student_id: str) -> str:
-    return f"reports/{quote(student_id, safe='')}.html"
+def report_href(student_id: str, instructors: bool = False) -> str:
+    """The link to a student's report: the students' view, or the instructor's where it differs."""
+    return f"reports/{quote(student_id, safe='')}{INSTRUCTOR_SUFFIX if instructors else '.html'}"
+
+
+INSTRUCTOR_SUFFIX = ".instructor.html"
+
+
+def instructor_report_path(report: Path) -> Path:
+    """Where the instructor's report of `report` (the students' view) is, where they differ."""
+    return report.with_name(report.name.removesuffix(".html") + INSTRUCTOR_SUFFIX)
 
 
 def attention_reasons(result: Result, assignment: LoadedAssignment, messages: Messages) -> list[str]:
@@ -116,7 +125,7 @@ def check_rates(results: list[Result], assignment: LoadedAssignment, messages: M
             idea_key = f"idea.{name}"
             max_points = max((c.max_score for c in found), default=0.0)
             rates.append(CheckRate(
-                id=check_id, model_id=model.id, model=model.title.get(messages.lang, model.id), name=check_name(check_id, messages),
+                id=check_id, model_id=model.id, model=model.title.get(messages.lang, model.id), name=found[0].title if found and found[0].title else check_name(check_id, messages),
                 idea=messages.text(idea_key) if idea_key in CATALOGUE else "",
                 passed=sum(c.status == "passed" for c in found), graded=len(graded),
                 mean_points=(sum(c.score for c in found) / len(graded)) if graded else None, max_points=max_points,
@@ -131,7 +140,7 @@ def student_rows(results: list[Result], assignment: LoadedAssignment, messages: 
         for model in assignment.spec.models:
             scores = [c.score for c in result.checks if c.model == model.id]
             points[model.id] = round(sum(scores), 2) if scores else None
-        rows.append(StudentRow(result=result, href=report_href(result.submission.student_id),
+        rows.append(StudentRow(result=result, href=report_href(result.submission.student_id, result.has_instructor_only),
                                status=messages.text(f"status.{result.status}"), model_points=points,
                                reasons=attention_reasons(result, assignment, messages)))
     return rows

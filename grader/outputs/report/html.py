@@ -79,6 +79,8 @@ class CheckView:
     expected: str | None
     found: str | None
     snippets: list[Snippet] = field(default_factory=list)
+    visibility: str = "visible"
+    note: str = ""  # an instructor's view only (a student's result has none)
 
 
 @dataclass
@@ -175,10 +177,10 @@ def check_view(check: CheckResult, cells: dict[int, str], messages: Messages) ->
             if found is not None and len(snippets) < MAX_SNIPPETS_PER_CHECK:
                 snippets.append(found)
     return CheckView(
-        id=check.id, name=check_name(check.id, messages), status=check.status,
+        id=check.id, name=check.title or check_name(check.id, messages), status=check.status,
         verdict=messages.text(f"status.{check.status}"), mark=VERDICT_MARK.get(check.status, "?"),
         score=check.score, max_score=check.max_score, message=check.message, hint=hint, hint_label=hint_label,
-        expected=check.expected, found=check.found, snippets=snippets,
+        expected=check.expected, found=check.found, snippets=snippets, visibility=check.visibility, note=check.note,
     )
 
 
