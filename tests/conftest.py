@@ -64,6 +64,14 @@ SLOWEST_FIRST = ("test_hostile_limits.py", "test_forkserver.py", "test_server.py
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Torch in a test process trains on one thread, as the harness and the trusted evaluation do. With
+    # its default (a thread per core), test workers' thread pools fight over the two cores: with four
+    # workers, test_capture.py's five training tests took 180 s (6 s alone; 46 s in all with this).
+    # The subprocesses the tests start (`grader serve`, the CLI) inherit it.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
     # xdist's own order is by the number of tests in a file (its --loadscope-reorder default), which
     # puts the few long sandbox files last; this file's order (below) replaces it.
     if hasattr(config.option, "loadscopereorder"):

@@ -65,6 +65,16 @@ def test_the_example_declares_its_checks_after_the_graders_own():
     assert max_score(assignment.spec) == 10.0  # 5 of the grader's checks, 5 of the instructor's
 
 
+def test_validate_summarises_the_instructors_checks_their_visibility_and_the_due_date():
+    from grader.apps.validate import summary
+
+    lines = summary(load_assignment("iris_checks"))
+    assert any(line.strip().startswith("checks: ") and line.endswith("beats_linear 2 (after due date)") for line in lines)
+    assert "  the instructor's checks (checks.py): small_enough -> at_most_parameters, dropout_between_hidden -> " \
+           "dropout_between_hidden_layers, ignores_sepal_width -> ignores_feature, beats_linear -> better_than_linear" in lines
+    assert "  due 2026-12-18T23:59:00+09:00: results `after_due_date` are shown to students from then on" in lines
+
+
 def test_the_reference_solution_passes_the_instructors_checks():
     result = grade_file(SOLUTION, load_assignment("iris_checks"), lang="en").result
     assert (result.score, result.max_score) == (10.0, 10.0), [(c.id, c.status, c.message) for c in result.checks]

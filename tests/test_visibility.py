@@ -163,6 +163,8 @@ def test_the_services_student_view_withholds_what_the_instructor_sees(tmp_path):
         assert [(row["score"], row["max_score"]) for row in listed] == [(6.0, 6.0)]
         full = httpx.get(f"{server.url}/assignments/tiny/submissions", headers=as_instructor, timeout=10).json()
         assert [(row["score"], row["max_score"]) for row in full] == [(10.0, 13.0)]
+        again = upload(server, "alice", SOLUTION, token=STUDENT_TOKEN)  # handed in before: its score as the student's
+        assert again.status_code == 200 and (again.json()["score"], again.json()["max_score"]) == (6.0, 6.0)
     finally:
         server.stop()
 

@@ -86,11 +86,21 @@ def summary(loaded: LoadedAssignment) -> list[str]:
         metric = model.metric
         lines.append(f"    {metric.name} ({metric.kind}): full credit at {metric.full_credit:g}, "
                      f"none at {metric.zero_credit:g}")
-        checks = ", ".join(f"{check.name} {check.points_for(model):g}" for check in checks_for(spec, model))
+        checks = ", ".join(f"{check.name} {check.points_for(model):g}" + _seen(check.visibility_for(model))
+                           for check in checks_for(spec, model))
         lines.append(f"    checks: {checks}")
     for question in spec.written:
         lines.append(f"  written {question.id}: {question.points:g} points")
+    if spec.checks:
+        lines.append(f"  the instructor's checks (checks.py): {', '.join(c.id + ' -> ' + c.function for c in spec.checks)}")
+    if spec.due is not None:
+        lines.append(f"  due {spec.due.isoformat()}: results `after_due_date` are shown to students from then on")
     return lines
+
+
+def _seen(visibility: str) -> str:
+    """How a check's visibility reads in the summary (nothing for a visible one)."""
+    return "" if visibility == "visible" else f" ({visibility.replace('_', ' ')})"
 
 
 def _recipe(recipe: Recipe) -> str:

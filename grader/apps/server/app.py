@@ -476,9 +476,10 @@ def create_app(config: ServerConfig) -> FastAPI:
             row, created = requeued, True
         if created:
             state["pool"].notify()
-        else:
-            response.status_code = 200
-        return _out(row, duplicate=not created)
+            return _out(row)
+        response.status_code = 200  # handed in before: its score, as the one handing in may see it
+        found = _read_result(storage, row) if row.state == "done" else None
+        return _out(row, seen_by(who, row, found) if found is not None else None, duplicate=True)
 
     @app.get("/submissions/{submission_id}", response_model=SubmissionDetail, responses=_errors(401, 403, 404),
              tags=["submissions"])
