@@ -58,9 +58,10 @@ __all__ = ["module_source", "solution_class_sources", "solution_text", "substitu
 SLOWEST_FIRST = ("test_hostile_limits.py", "test_forkserver.py", "test_server.py", "test_batch.py", "test_capture.py",
                  "test_server_faults.py", "test_lti.py",
                  "test_hostile.py", "test_browser.py", "test_model_budget.py", "test_fault_barrier.py",
-                 "test_sandbox.py", "test_seed_training.py", "test_lms_exports.py", "test_report.py",
+                 "test_sandbox.py", "test_seed_training.py", "test_lms_exports.py", "test_visibility.py", "test_report.py",
                  "test_terminal_safety.py", "test_similarity.py", "test_checks.py", "test_gradescope.py",
-                 "test_written.py", "test_intake_fuzz.py", "test_lms_import.py", "test_student_code.py")
+                 "test_written.py", "test_intake_fuzz.py", "test_instructor_checks.py", "test_lms_import.py",
+                 "test_student_code.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
