@@ -44,9 +44,9 @@ __all__ = ["CheckContext", "Data", "ModelError", "Outcome", "Parameter"]  # Mode
 @dataclass(frozen=True)
 class Outcome:
     """What a check found. `params` fill the placeholders of the check's message (`{count}`);
-    `expected` and `found` are shown beside it. Make one with `passed`, `failed` or `partial`."""
+    `expected` and `found` are shown beside it. Make one with `passed`, `failed` or `partial`; the
+    check passes when it earns all its points."""
 
-    status: Literal["passed", "failed", "partial"]
     fraction: float  # of the check's points earned
     params: Mapping[str, object] = field(default_factory=dict)
     expected: str | None = None
@@ -54,11 +54,11 @@ class Outcome:
 
     @classmethod
     def passed(cls, expected: str | None = None, found: str | None = None, **params: object) -> Outcome:
-        return cls("passed", 1.0, params, expected, found)
+        return cls(1.0, params, expected, found)
 
     @classmethod
     def failed(cls, expected: str | None = None, found: str | None = None, **params: object) -> Outcome:
-        return cls("failed", 0.0, params, expected, found)
+        return cls(0.0, params, expected, found)
 
     @classmethod
     def partial(cls, fraction: float, expected: str | None = None, found: str | None = None,
@@ -66,7 +66,7 @@ class Outcome:
         """Part of the points: `fraction` between 0 and 1 (1 is a pass)."""
         if not 0.0 <= fraction <= 1.0:
             raise ValueError(f"a partial outcome's fraction is between 0 and 1, not {fraction}")
-        return cls("partial", float(fraction), params, expected, found)
+        return cls(float(fraction), params, expected, found)
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,8 @@ class CheckFunctions:
         try:
             exec(compile(assignment.checks_source, str(path), "exec"), module.__dict__)  # noqa: S102 - the instructor's file
         except Exception:  # noqa: BLE001 - any error of the instructor's code, said with its traceback
-            return cls(error=format_traceback())
+            return cls(error=traceback.format_exc())
         finally:
             sys.modules.pop(name, None)
         return cls({key: value for key, value in vars(module).items()  # its own functions, not what it imported
                     if isinstance(value, types.FunctionType) and value.__module__ == name and not key.startswith("_")})
-
-
-def format_traceback() -> str:
-    """The exception being handled, with its traceback (the instructor's file and lines in it)."""
-    return traceback.format_exc()

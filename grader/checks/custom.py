@@ -11,6 +11,7 @@ alone: students read that it could not be run; the traceback goes to the result'
 from __future__ import annotations
 
 import string
+import traceback
 import types
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 
 from grader.checks.api import CheckContext, Data, ModelError, Outcome, Parameter
 from grader.checks.base import Check, ModelContext, Verdict
-from grader.checks.checks_file import CheckFunctions, format_traceback
+from grader.checks.checks_file import CheckFunctions
 from grader.i18n import Messages
 from grader.protocol.wire import Construct
 from grader.result import Status
@@ -55,18 +56,14 @@ class CustomCheck(Check):
     """One declaration of the spec's `[[checks]]`, graded after the library's checks (it may read the metric)."""
 
     order = 1000
-    by_default = True
 
     def __init__(self, declaration: InstructorCheck) -> None:
         self.declaration = declaration
         self.name = declaration.id
-        self.default_points = declaration.points
+        self.default_points = declaration.points  # a model's `points` cannot name it (spec_problems)
 
     def applies_to(self, model: ModelSpec) -> bool:
         return model.id in self.declaration.models
-
-    def points_for(self, model: ModelSpec) -> float:
-        return self.declaration.points
 
     def visibility_for(self, model: ModelSpec) -> Visibility:
         return self.declaration.visibility
@@ -91,7 +88,7 @@ class CustomCheck(Check):
                            text=context.messages.text("instructor_check.model_failed", error=str(exc)),
                            hint=self._text(declaration.hint, context.messages, {}))
         except Exception:  # noqa: BLE001 - the instructor's code: its error is this check's alone
-            return self._error(context, format_traceback())
+            return self._error(context, traceback.format_exc())
         params = {"expected": outcome.expected, "found": outcome.found, **outcome.params}
         status: Status = "passed" if outcome.fraction >= 1.0 else "failed"
         texts = declaration.message if status != "passed" else (declaration.passed or declaration.title)
@@ -131,9 +128,6 @@ class CustomCheck(Check):
 
 class _Unfilled(dict[str, object]):
     """The outcome's values, and `?` for a placeholder it did not fill."""
-
-    def __init__(self, params: Mapping[str, object]) -> None:
-        super().__init__(params)
 
     def __missing__(self, key: str) -> object:
         return "?"

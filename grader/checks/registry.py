@@ -40,9 +40,8 @@ def all_checks() -> tuple[Check, ...]:
 
 def checks_for(spec: Assignment, model: ModelSpec) -> list[Check]:
     """The model's checks in order: the library's that apply, then the instructor's that name it."""
-    library = [check for check in all_checks() if check.applies_to(model)]
-    own: list[Check] = [CustomCheck(declaration) for declaration in spec.checks if model.id in declaration.models]
-    return library + own
+    own = [CustomCheck(declaration) for declaration in spec.checks]
+    return [check for check in (*all_checks(), *own) if check.applies_to(model)]
 
 
 def check_names(spec: Assignment, model: ModelSpec) -> list[str]:

@@ -33,7 +33,7 @@ from grader.spec.schema import Assignment
 BUNDLED_ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
 SEARCH_PATH_VARIABLE = "GRADER_ASSIGNMENTS"
 SPEC_FILE = "assignment.toml"
-CHECKS_FILE = "checks.py"  # the instructor's own checks, trusted code (grader.checks.instructor)
+CHECKS_FILE = "checks.py"  # the instructor's own checks, trusted code (grader.checks.custom)
 
 
 class AssignmentError(Exception):
