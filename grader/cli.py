@@ -89,6 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(0 to 1, default: 0.25)")
     calibrate.add_argument("--write", action="store_true", help="write the proposals into assignment.toml")
 
+    new = commands.add_parser("new", help="draft an assignment folder from a reference solution: its spec (classes, "
+                                          "sizes, captured layers, measured thresholds), a students' template, a README")
+    new.add_argument("name", help="the assignment's id (lower-case letters, digits and _)")
+    new.add_argument("--from", dest="solution", type=Path, required=True, metavar="SOLUTION",
+                     help="the reference solution (.ipynb or .py)")
+    new.add_argument("-o", "--out", type=Path, default=Path("."), metavar="DIR",
+                     help="where the folder NAME is made (default: here)")
+    new.add_argument("--lang", choices=["ja", "en"], default="ja", help="the students' language (default: ja)")
+    new.add_argument("--seeds", type=int, default=10, metavar="N",
+                     help="initialisations the thresholds are measured over (default: 10)")
+
     doctor = commands.add_parser("doctor", help="say which isolation this machine gives student code, and why")
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
     doctor.add_argument("--strict", action="store_true", help="exit with status 1 when runs would not be isolated")
@@ -182,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
-        from grader import __version__
+        from grader.version import __version__
 
         print(__version__)
         return EXIT_OK
@@ -200,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         return _validate(args)
     if args.command == "calibrate":
         return _calibrate(args)
+    if args.command == "new":
+        return _new(args)
     if args.command == "gradescope" and args.gradescope_command == "run":
         from grader.apps.gradescope import run
 
@@ -388,6 +401,30 @@ def _calibrate(args: argparse.Namespace) -> int:
     print("\n".join(table(found, args.seeds)))
     if args.write:
         print(f"wrote the proposed thresholds into {write(loaded, found)}")
+    return EXIT_OK
+
+
+def _new(args: argparse.Namespace) -> int:
+    from grader.apps.new_assignment import DraftError, new_assignment
+    from grader.spec import AssignmentError
+
+    if not args.solution.is_file() or args.solution.suffix not in (".py", ".ipynb"):
+        print(f"grader: {args.solution}: give a reference solution, a .py or .ipynb file", file=sys.stderr)
+        return EXIT_USAGE
+    if not 1 <= args.seeds <= 200:
+        print("grader: --seeds must be 1 to 200", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        drafted = new_assignment(args.name, args.solution, args.out, lang=args.lang, seeds=args.seeds)
+    except (DraftError, AssignmentError) as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"drafted {drafted.folder}: models {', '.join(drafted.models)}")
+    for reason in drafted.skipped:
+        print(f"  not drafted: {reason}")
+    print(f"the solution scores {drafted.score:g} / {drafted.max_score:g} on it")
+    for failing in drafted.failing:
+        print(f"  ! {failing}")
     return EXIT_OK
 
 

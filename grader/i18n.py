@@ -1002,6 +1002,22 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "lti.download_csv": {"ja": "成績 CSV をダウンロード", "en": "Download the grades (CSV)"},
     "lti.choose_assignment": {"ja": "このリンクで採点する課題を選んでください", "en": "Choose the assignment this link grades"},
     "lti.add_link": {"ja": "コースに追加する", "en": "Add to the course"},
+    # ---- the self-check in a student's notebook (grader.check) ---------------------------------
+    "selfcheck.heading": {"ja": "セルフチェック: {title}", "en": "Self-check: {title}"},
+    "selfcheck.unsandboxed": {
+        "ja": "あなた自身の Python の中で、採点用のサンドボックスを使わずに実行しました (あなたのコードをあなたのマシンで動かしただけです)。"
+              "採点では保存したノートブックをサンドボックスで実行し、ここに表示されない確認もあります。",
+        "en": "Run in your own Python, without the grader's sandbox: it is your code on your machine. The grading runs "
+              "your saved notebook in the sandbox, and may have checks that are not shown here.",
+    },
+    "selfcheck.withheld": {"ja": "採点には、ここに表示されない確認もあります。",
+                           "en": "The grading has more checks than the ones shown here."},
+    "selfcheck.which_assignment": {
+        "ja": "どの課題か指定してください: grader.check(\"{model}\", assignment=\"課題名\") (候補: {known})",
+        "en": "Which assignment? Name it: grader.check(\"{model}\", assignment=\"NAME\") (known: {known})",
+    },
+    "selfcheck.unknown_model": {"ja": "課題 {assignment} にモデル {model} はありません (あるのは: {known})",
+                                "en": "Assignment {assignment} has no model {model} (it has: {known})"},
     "lti.refused": {"ja": "この起動は受け付けられませんでした", "en": "This launch was refused"},
     "lti.refused_hint": {"ja": "コースのページからもう一度開いてください。続く場合は担当教員に伝えてください。",
                          "en": "Open the activity again from the course page; if this goes on, tell your instructor."},

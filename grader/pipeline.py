@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from grader import __version__
 from grader.checks.base import ModelError, ModelEvidence
 from grader.checks.checks_file import CheckFunctions
 from grader.checks.custom import declaration_problems
@@ -62,6 +61,7 @@ from grader.spec import Assignment, LoadedAssignment, Mode, ModelSpec
 from grader.spec import load as spec_load
 from grader.spec.datasets import Split
 from grader.spec.probe_points import probe_inputs
+from grader.version import __version__
 
 log = logging.getLogger("grader")
 MAX_CODE_ERRORS = 50  # statements that raised, in the result: a notebook of errors shows the first ones

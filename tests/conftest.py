@@ -56,7 +56,7 @@ __all__ = ["module_source", "solution_class_sources", "solution_text", "substitu
 # `make test` hands whole files to whichever worker is free (pytest-xdist, --dist loadfile), so
 # starting with these leaves the short files to even out the end. A stale list costs balance only.
 SLOWEST_FIRST = ("test_hostile_limits.py", "test_forkserver.py", "test_server.py", "test_batch.py", "test_capture.py",
-                 "test_server_faults.py", "test_lti.py",
+                 "test_server_faults.py", "test_lti.py", "test_self_check.py", "test_new_assignment.py",
                  "test_hostile.py", "test_browser.py", "test_model_budget.py", "test_fault_barrier.py",
                  "test_sandbox.py", "test_seed_training.py", "test_lms_exports.py", "test_visibility.py", "test_report.py",
                  "test_terminal_safety.py", "test_similarity.py", "test_checks.py", "test_gradescope.py",
@@ -225,11 +225,25 @@ class RecordedSandbox:
 def install_recorded_sandbox(monkeypatch: pytest.MonkeyPatch, stand_ins: dict[str, str] | None = None) -> RecordedSandbox:
     """Until `monkeypatch` is undone, every grading in this process replays recorded observations
     instead of running the sandbox (see RecordedSandbox)."""
+    sandbox = RecordedSandbox(stand_ins)
+    for target, name, value in recorded_replacements(sandbox):
+        monkeypatch.setattr(target, name, value)
+    return sandbox
+
+
+def recorded_replacements(sandbox: RecordedSandbox) -> list[tuple[object, str, object]]:
+    """What replaying puts in place (module, name, value): the sandbox, and the trusted evaluation as
+    recorded too (the recorded runs' captures get their recorded answers: no process, no training)."""
+    from fixtures.recorded import RecordedEvaluator, recorded_evaluator
+
+    import grader.apps.pool
     import grader.pipeline
 
-    sandbox = RecordedSandbox(stand_ins)
-    monkeypatch.setattr(grader.pipeline, "execute", sandbox)
-    return sandbox
+    def evaluator(*args: object, **kwargs: object) -> RecordedEvaluator:
+        return recorded_evaluator()
+
+    return [(grader.pipeline, "execute", sandbox), (grader.pipeline, "Evaluator", evaluator),
+            (grader.apps.pool, "Evaluator", evaluator)]
 
 
 @pytest.fixture

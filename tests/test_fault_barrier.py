@@ -173,8 +173,8 @@ def test_forged_non_finite_lines_warm_are_malformed_too():
 # In `grader check`'s process, the sandbox replaced by the reference's recorded run (tests/conftest.py,
 # RecordedSandbox): the checks the fault is injected into run on real observations, in milliseconds.
 RECORDED_SANDBOX = (f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
-                    "import grader.pipeline\nfrom conftest import RecordedSandbox\n"
-                    "grader.pipeline.execute = RecordedSandbox()\n")
+                    "from conftest import RecordedSandbox, recorded_replacements\n"
+                    "for target, name, value in recorded_replacements(RecordedSandbox()): setattr(target, name, value)\n")
 FAULTS = {
     # After the run: the trusted checks raise.
     "grading": ("valid", RECORDED_SANDBOX + "import grader.checks.library.structure\n"

@@ -42,7 +42,6 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from grader import __version__
 from grader.apps.pool import LocalPool, TaskOutput, make_task
 from grader.i18n import Lang, Messages
 from grader.intake.collect import BatchItem, collect_inputs
@@ -55,6 +54,7 @@ from grader.outputs.similarity import similar_in_batch
 from grader.outputs.terminal import safe_line, safe_text
 from grader.result import Result
 from grader.spec import LoadedAssignment, Mode
+from grader.version import __version__
 
 if TYPE_CHECKING:
     from grader.apps.dask_pool import DaskPool

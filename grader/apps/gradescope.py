@@ -35,7 +35,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader import __version__
+from grader.version import __version__
 
 if TYPE_CHECKING:
     from grader.i18n import Lang

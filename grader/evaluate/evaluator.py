@@ -105,7 +105,7 @@ class Evaluator:
             if self._channel is None or not self._channel.alive():
                 if self._channel is not None:
                     self._channel.close()
-                self._channel = _Channel.start(self._scratch_parent, self.workers)
+                self._channel = _started_on_a_thread_of_its_own(self._scratch_parent, self.workers)
             return self._channel
 
     @property
@@ -163,6 +163,26 @@ class Evaluator:
                 channel.close()
                 return {"error": "the trusted evaluation did not answer"}
             return answer
+
+
+def _started_on_a_thread_of_its_own(scratch_parent: str | None, workers: int) -> _Channel:
+    """The evaluation process, started by a thread that lives as long as it does. bwrap's
+    `--die-with-parent` is PR_SET_PDEATHSIG, which fires when the *thread* that started it ends: one
+    started from a grading's worker thread (the models' evidence is gathered on a pool) was killed
+    as that pool shut down, with the next request on its way (seen as "did not answer")."""
+    started: Future[_Channel] = Future()
+
+    def keep() -> None:
+        try:
+            channel = _Channel.start(scratch_parent, workers)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
+            started.set_exception(exc)
+            return
+        started.set_result(channel)
+        channel.process.wait()
+
+    threading.Thread(target=keep, name="evaluator-keeper", daemon=True).start()
+    return started.result()
 
 
 @dataclass

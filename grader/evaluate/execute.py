@@ -165,7 +165,7 @@ def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict
     models = []
     for model in spec.models:
         split, recipe = splits[model.id], spec.recipe_for(model)
-        capture = _captured_in_job(model, uncaptured)
+        capture = captured_in_job(model, uncaptured)
         no_rows: list[list[float]] = []
         models.append(wire.ModelJob(
             id=model.id, class_names=model.class_names, match_methods=model.match_methods, args=model.args,
@@ -186,7 +186,7 @@ def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict
     )
 
 
-def _captured_in_job(model: ModelSpec, uncaptured: frozenset[str]) -> bool:
+def captured_in_job(model: ModelSpec, uncaptured: frozenset[str]) -> bool:
     """A run's job has the harness capture the model (and train none of it), or observe it the old way."""
     return model.captured and model.id not in uncaptured
 
@@ -208,7 +208,7 @@ def execute(submission: Submission, assignment: LoadedAssignment, mode: Mode | N
                      deadline=time.monotonic() + spec.timeout_s)
     runner.series([model.id for model in spec.models], frozenset())
     observations = merged(runner.runs, runner.timeouts)
-    uncaptured = [model.id for model in spec.models if model.captured and _capture_failed(observations, model.id)]
+    uncaptured = [model.id for model in spec.models if model.captured and capture_failed(observations, model.id)]
     if uncaptured and runner.time_left():
         runner.series(uncaptured, frozenset(uncaptured))
         observations = merged(runner.runs, runner.timeouts)
@@ -243,7 +243,7 @@ class _Runner:
             observations = _execute_once(self.submission, self.assignment, self.splits, self.mode, left, self.stop,
                                          self.fork_server, observe, watch, uncaptured)
             captured = tuple(model.id for model in self.assignment.spec.models
-                             if model.id in observe and _captured_in_job(model, uncaptured))
+                             if model.id in observe and captured_in_job(model, uncaptured))
             self.runs.append(Run(observations, tuple(observe), captured))
             expired = _confirmed(watch.expired, observations)
             if expired is None:
@@ -285,7 +285,7 @@ def _confirmed(expired: PhaseTimeout | None, observations: Observations) -> Phas
     return dataclasses.replace(expired, class_name=name)
 
 
-def _capture_failed(observations: Observations, model: str) -> bool:
+def capture_failed(observations: Observations, model: str) -> bool:
     """The harness said why it could not capture the model, and sent no graph. (It trains nothing in
     a run that captures: a training line there is forged, and is no reason to skip the second run,
     whose own training line replaces it.)"""

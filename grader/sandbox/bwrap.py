@@ -22,10 +22,9 @@ SETPRIV = "/usr/bin/setpriv"
 def runtime_paths() -> tuple[str, ...]:
     """What the harness needs to run, read-only: the interpreter's prefix (a pyenv Python lives
     outside the venv), the venv, and the grader package. Not the repository, not any home."""
-    import grader
-
-    wanted = [sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
-              str(Path(grader.__file__).resolve().parent), str(Path(sys.executable).parent)]
+    package = Path(__file__).resolve().parents[1]
+    wanted = [sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix, str(package),
+              str(Path(sys.executable).parent)]
     paths: list[str] = []
     for raw in wanted:
         path = os.path.abspath(raw)

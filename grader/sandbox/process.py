@@ -126,9 +126,7 @@ def scrubbed_environment(workdir: Path) -> dict[str, str]:
         "TMPDIR": str(workdir),
     }
     if os.environ.get("PYTHONPATH"):
-        import grader
-
-        environment["PYTHONPATH"] = str(Path(grader.__file__).resolve().parents[1])
+        environment["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # the folder holding the grader package
     return environment
 
 

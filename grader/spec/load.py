@@ -74,12 +74,17 @@ def resolve_folder(name_or_path: str, assignments: Sequence[Path] = ()) -> Path:
     for folder, _ in searched:
         if (folder / name_or_path / SPEC_FILE).is_file():
             return folder / name_or_path
-    known = sorted({p.parent.name for folder, _ in searched for p in folder.glob(f"*/{SPEC_FILE}")})
+    known = known_assignments(assignments)
     where = "; ".join(f"{folder} ({origin})" for folder, origin in searched)
     raise AssignmentError(
         f"assignment {name_or_path!r} not found: not a folder with {SPEC_FILE}, nor a name in the folders "
         f"searched: {where} (known: {', '.join(known) or 'none'})"
     )
+
+
+def known_assignments(assignments: Sequence[Path] = ()) -> list[str]:
+    """The names of the assignments in the search path's folders."""
+    return sorted({path.parent.name for folder, _ in search_path(assignments) for path in folder.glob(f"*/{SPEC_FILE}")})
 
 
 def load_assignment(name_or_path: str = "iris_basics", assignments: Sequence[Path] = ()) -> LoadedAssignment:

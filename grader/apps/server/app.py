@@ -45,7 +45,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from grader import __version__
 from grader.apps.server.auth import AuthConfigError, Principal, Tokens
 from grader.apps.server.body_limit import BodyLimit
 from grader.apps.server.jobs import FAULT_RETRY_S, STORAGE_ERRORS, WorkerPool
@@ -60,6 +59,7 @@ from grader.intake.files import is_submission_file
 from grader.pipeline import load_assignment
 from grader.result import Result
 from grader.spec import SPEC_FILE, AssignmentError, LoadedAssignment, search_path
+from grader.version import __version__
 
 log = logging.getLogger("grader.server")
 # What a middleware hands the request on to.

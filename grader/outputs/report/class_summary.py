@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from grader import __version__
 from grader.checks.registry import check_names
 from grader.i18n import CATALOGUE, Lang, Messages
 from grader.outputs.report import plots
@@ -22,6 +21,7 @@ from grader.outputs.report.html import check_name, content_security_policy, envi
 from grader.outputs.similarity import SimilarPair
 from grader.result import CheckResult, Result
 from grader.spec import LoadedAssignment
+from grader.version import __version__
 
 # A pass rate below this is marked as an idea the class has missed.
 LOW_PASS_RATE = 0.6
