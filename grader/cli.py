@@ -71,18 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check an assignment (its spec, messages and data) and say what "
                                                     "it grades")
-    validate.add_argument("-a", "--assignment", required=True,
-                          help="a folder holding assignment.toml, or a name on the search path")
-    validate.add_argument("--assignments", type=Path, metavar="DIR",
-                          help="look for -a NAME in this folder of assignment folders first")
+    _assignment_options(validate)
 
     calibrate = commands.add_parser("calibrate", help="measure a reference solution over many seeds against "
                                                       "baselines and propose each metric's thresholds")
     calibrate.add_argument("solution", type=Path, help="the reference solution (.ipynb, .py or .zip)")
-    calibrate.add_argument("-a", "--assignment", required=True,
-                           help="a folder holding assignment.toml, or a name on the search path")
-    calibrate.add_argument("--assignments", type=Path, metavar="DIR",
-                           help="look for -a NAME in this folder of assignment folders first")
+    _assignment_options(calibrate)
     calibrate.add_argument("--seeds", type=int, default=30, metavar="N", help="initialisations to train (default: 30)")
     calibrate.add_argument("--margin", type=float, default=0.25, metavar="F",
                            help="how much full credit eases from the reference's worst group of seeds "
@@ -99,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--lang", choices=["ja", "en"], default="ja", help="the students' language (default: ja)")
     new.add_argument("--seeds", type=int, default=10, metavar="N",
                      help="initialisations the thresholds are measured over (default: 10)")
+
+    kit = commands.add_parser("kit", help="write what students get for self-checks: the template notebook and a "
+                                          "wheel of the assignment's public checks (pip install-able offline)")
+    _assignment_options(kit)
+    kit.add_argument("-o", "--out", type=Path, required=True, metavar="DIR", help="where the kit is written")
 
     doctor = commands.add_parser("doctor", help="say which isolation this machine gives student code, and why")
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
@@ -229,6 +228,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "check":
         return _check(args, assignment)
+    if args.command == "kit":
+        from grader.apps.kit import write_kit
+
+        made = write_kit(assignment, args.out)
+        print(f"kit: {made.wheel}" + (f" and {made.template}" if made.template else ""))
+        for left_out in made.withheld:
+            print(f"  left out: {left_out}")
+        print(f"students: pip install {made.wheel.name}, then in the notebook: import grader; "
+              f"grader.check(\"{assignment.spec.models[0].id}\")")
+        return EXIT_OK
     if args.command == "gradescope":
         from grader.apps.gradescope import build_autograder
 
@@ -402,6 +411,14 @@ def _calibrate(args: argparse.Namespace) -> int:
     if args.write:
         print(f"wrote the proposed thresholds into {write(loaded, found)}")
     return EXIT_OK
+
+
+def _assignment_options(command: argparse.ArgumentParser) -> None:
+    """-a (required) and --assignments, as the authoring commands take them."""
+    command.add_argument("-a", "--assignment", required=True,
+                         help="a folder holding assignment.toml, or a name on the search path")
+    command.add_argument("--assignments", type=Path, metavar="DIR",
+                         help="look for -a NAME in this folder of assignment folders first")
 
 
 def _new(args: argparse.Namespace) -> int:

@@ -56,7 +56,7 @@ __all__ = ["module_source", "solution_class_sources", "solution_text", "substitu
 # `make test` hands whole files to whichever worker is free (pytest-xdist, --dist loadfile), so
 # starting with these leaves the short files to even out the end. A stale list costs balance only.
 SLOWEST_FIRST = ("test_hostile_limits.py", "test_forkserver.py", "test_server.py", "test_batch.py", "test_capture.py",
-                 "test_server_faults.py", "test_lti.py", "test_self_check.py", "test_new_assignment.py",
+                 "test_server_faults.py", "test_lti.py", "test_self_check.py", "test_new_assignment.py", "test_kit.py",
                  "test_hostile.py", "test_browser.py", "test_model_budget.py", "test_fault_barrier.py",
                  "test_sandbox.py", "test_seed_training.py", "test_lms_exports.py", "test_visibility.py", "test_report.py",
                  "test_terminal_safety.py", "test_similarity.py", "test_checks.py", "test_gradescope.py",

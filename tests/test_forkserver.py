@@ -160,10 +160,12 @@ def test_warm_results_equal_cold_results(name, mode, zipped_with_helper, random_
     path, recording = WARM_AND_COLD.get(name, (None, None))
     path = path or {"zip": zipped_with_helper, "random": random_at_top_level, "small_lesson.ipynb": small_lesson}[name]
     cold = grade_file(path, assignment, lang="en", mode=mode).result
-    # Full mode runs a Jupyter kernel that needs its files on disk: it always starts cold.
-    warm = warm_grading(path, assignment, shared_fork_server, mode=mode, runs=0 if mode == "full" else 1)
     assert cold.status == "graded"
-    assert differences(comparable(warm), comparable(cold)) == []
+    # Full mode runs a Jupyter kernel that needs its files on disk: it always starts cold, so a second
+    # run would be another cold one (it is compared with definitions mode's, warm, below).
+    if mode != "full":
+        warm = warm_grading(path, assignment, shared_fork_server)
+        assert differences(comparable(warm), comparable(cold)) == []
     if recording is not None:
         # The same submission graded from what the sandbox observed when it was recorded.
         assert differences(comparable(cold), comparable(replayed(recording).result)) == [], (

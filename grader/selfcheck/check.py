@@ -25,7 +25,7 @@ from grader.result import Graded
 from grader.selfcheck.kernel import read_kernel
 from grader.selfcheck.observe import observe_in_kernel
 from grader.spec import LoadedAssignment
-from grader.spec.load import known_assignments
+from grader.spec.load import SPEC_FILE, installed_kits, known_assignments
 
 # The assignment a self-check grades when the call names none (a course's kit sets it).
 ASSIGNMENT_VARIABLE = "GRADER_ASSIGNMENT"
@@ -64,8 +64,8 @@ class SelfCheck:
 def check(model: str, assignment: str | Path | None = None, *, lang: Lang | None = None,
           namespace: dict[str, Any] | None = None) -> SelfCheck:
     """The public checks of `model` (its id in the assignment, e.g. "mlr") on the class this kernel
-    defines. `assignment`: a name or folder (default: $GRADER_ASSIGNMENT, else the only one there
-    is); `namespace`: where the classes are (default: the kernel's, `__main__`)."""
+    defines. `assignment`: a name or folder (default: $GRADER_ASSIGNMENT, else the one kit installed,
+    else the only assignment there is); `namespace`: where the classes are (default: the kernel's, `__main__`)."""
     return _self_check([model], assignment, lang, namespace)
 
 
@@ -97,6 +97,9 @@ def _self_check(models: Sequence[str] | None, assignment: str | Path | None, lan
 def _assignment(assignment: str | Path | None, model: str) -> LoadedAssignment:
     name = str(assignment) if assignment is not None else os.environ.get(ASSIGNMENT_VARIABLE)
     if not name:
+        kits = sorted(path.parent for kit in installed_kits() for path in kit.glob(f"*/{SPEC_FILE}"))
+        if len(kits) == 1:  # the course's kit: its folder, which no folder of the same name here can stand for
+            return load_assignment(str(kits[0]))
         known = known_assignments()
         if len(known) != 1:
             raise SelfCheckError(_both("selfcheck.which_assignment", model=model, known=", ".join(known) or "-"))

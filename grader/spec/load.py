@@ -1,8 +1,10 @@
 """Find and load an assignment (`assignment.toml`, and `messages.toml` beside it) into a `LoadedAssignment`.
 
 `-a NAME` is looked for on a search path: the folders given (`--assignments DIR`), then those of
-`GRADER_ASSIGNMENTS` (separated by `os.pathsep`), then the assignments bundled with the grader as
-package data (`grader/assignments/`), so that an installed wheel grades them too. A path to a folder
+`GRADER_ASSIGNMENTS` (separated by `os.pathsep`), then the students' kits installed
+(`grader kit`: packages that declare a `grader.assignments` entry point), then the assignments
+bundled with the grader as package data (`grader/assignments/`), so that an installed wheel grades
+them too. A path to a folder
 holding `assignment.toml` (or to the file) is taken as it is.
 
 A wrong key or type becomes an `AssignmentError` that names the file and the key path
@@ -12,9 +14,11 @@ A wrong key or type becomes an `AssignmentError` that names the file and the key
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import tomllib
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -58,8 +62,27 @@ def search_path(assignments: Sequence[Path] = ()) -> list[tuple[Path, str]]:
     found = [(Path(folder), "--assignments") for folder in assignments]
     found += [(Path(folder), SEARCH_PATH_VARIABLE)
               for folder in os.environ.get(SEARCH_PATH_VARIABLE, "").split(os.pathsep) if folder]
+    found += [(folder, "kit") for folder in installed_kits()]
     found.append((BUNDLED_ASSIGNMENTS, "bundled"))
     return found
+
+
+KIT_ENTRY_POINTS = "grader.assignments"
+
+
+def installed_kits() -> list[Path]:
+    """The folders of the students' kits installed here: each kit's package holds its assignment
+    folder, and names the package in a `grader.assignments` entry point (found without importing it)."""
+    folders = []
+    for point in entry_points(group=KIT_ENTRY_POINTS):
+        try:
+            found = importlib.util.find_spec(point.value)
+        except (ImportError, ValueError):  # a broken kit is not on the path; the others are
+            continue
+        locations = found.submodule_search_locations if found is not None else None
+        if locations:
+            folders.append(Path(list(locations)[0]))
+    return folders
 
 
 def resolve_folder(name_or_path: str, assignments: Sequence[Path] = ()) -> Path:
