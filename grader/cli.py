@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common_options(check)
     check.add_argument("--json", type=Path, metavar="FILE", help="write the result JSON here")
     check.add_argument("--html", type=Path, metavar="FILE", help="write the HTML report here")
+    check.add_argument("--public", action="store_true",
+                       help="score on the assignment's validation rows, as a student's self-check does "
+                            "(grader.check; without [dataset.validation], the test rows as always)")
     check.add_argument("--as-student", action="store_true",
                        help="show, write and report only what a student may see now (no hidden check, no "
                             "instructor's note); without it, everything, as an instructor sees it")
@@ -256,6 +259,8 @@ def _check(args: argparse.Namespace, assignment: LoadedAssignment) -> int:
         print(f"grader: {args.submission}: no such file", file=sys.stderr)
         return EXIT_USAGE
     console = Console()
+    if args.public:
+        assignment = assignment.model_copy(update={"spec": assignment.spec.public()})
     # Every step goes through the fault barrier, and the summary is rendered before anything is
     # written, so that the JSON, the report and the terminal all say the same (`error` after a fault).
     graded = grade_safely(args.submission, assignment, lang=args.lang, mode=args.mode)

@@ -30,6 +30,7 @@ def test_the_kit_holds_no_hidden_check_no_hidden_threshold_and_a_valid_record(tm
     spec = tomllib.loads(members["grader_kit_tiny/tiny/assignment.toml"].decode("utf-8"))
     assert [check["id"] for check in spec["checks"]] == ["small_enough", "dropout_between_hidden", "ignores_sepal_width"]
     assert (spec["models"][0]["metric"]["full_credit"], spec["models"][0]["metric"]["zero_credit"]) == (1.0, 0.0)
+    assert spec["dataset"]["scored_on"] == "validation"  # a kit's self-checks never score on the test rows
     record = members["grader_kit_tiny-0.3.0.dist-info/RECORD"].decode("ascii").splitlines()
     for line in record[:-1]:
         name, digest, size = line.split(",")
@@ -59,7 +60,8 @@ def test_a_kit_installed_offline_self_checks_as_grader_check_shows_a_student(tmp
     assert done.returncode == 0, done.stderr[-3000:]
     lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("FOLDER", "VERDICTS")))
     assert lines["FOLDER"] == str(target / "grader_kit_tiny" / "tiny")
-    students = grade_file(SOLUTION, secret, lang="en").result.for_students(past_due=False)
+    public = secret.model_copy(update={"spec": secret.spec.public()})  # `grader check --public`: the validation rows
+    students = grade_file(SOLUTION, public, lang="en").result.for_students(past_due=False)
     assert json.loads(lines["VERDICTS"]) == {c.id: [c.status, c.score] for c in students.checks}
 
 

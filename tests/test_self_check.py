@@ -26,10 +26,12 @@ PRINT_REPORT = ("import json\n"
 
 
 def students_verdicts(path: Path, assignment: str) -> dict[str, list]:
-    """What `grader check` gives the saved file, as a student sees it today."""
+    """What `grader check --public --as-student` gives the saved file: scored on the validation rows
+    where the spec holds some out (iris_checks does), as a student sees it today."""
     from datetime import UTC, datetime
 
     loaded = load_assignment(assignment)
+    loaded = loaded.model_copy(update={"spec": loaded.spec.public()})
     graded = grade_file(path, loaded, lang="en").result.for_students(loaded.spec.past_due(datetime.now(UTC)))
     return {c.id: [c.status, c.score] for c in graded.checks}
 

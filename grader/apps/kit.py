@@ -8,7 +8,8 @@ that `import grader; grader.check("mlr")` in the student's notebook checks again
 The public folder is the spec less what students must not see: no `[[checks]]` entry that is not
 `visible` (nor its texts, options or threshold), none of the functions of checks.py that only those
 use, and for a model whose test metric is not visible, placeholder thresholds (the metric stays
-hidden: a self-check computes it and shows nothing of it). The messages file goes as it is.
+hidden: a self-check computes it and shows nothing of it). Where the spec holds validation rows out, the kit's spec scores on them. The
+messages file goes as it is.
 The wheel is written with the standard library (a zip with its dist-info, RECORD hashed), so that
 an instructor's machine needs no build tool.
 """
@@ -68,6 +69,8 @@ def public_files(loaded: LoadedAssignment) -> tuple[dict[str, bytes], list[str]]
             full, zero = PLACEHOLDER_CREDIT[str(model["metric"]["kind"])]
             model["metric"]["full_credit"], model["metric"]["zero_credit"] = full, zero
             withheld.append(f"the thresholds of {model['id']}'s {model['metric']['name']} ({model['visibility']['metric']})")
+    if "validation" in document["dataset"]:  # the kit's self-checks score on the validation rows
+        document["dataset"]["scored_on"] = "validation"
     # Without its comments: they are the instructor's notes (how a threshold was chosen).
     files = {SPEC_FILE: tomlkit.dumps(document.unwrap()).encode("utf-8")}
     messages = loaded.folder / MESSAGES_FILE

@@ -16,7 +16,7 @@ from grader.checks.registry import checks_for, max_score
 from grader.pipeline import checked_assignment
 from grader.spec import AssignmentError, LoadedAssignment, load_assignment
 from grader.spec.datasets import splits_for
-from grader.spec.schema import Recipe
+from grader.spec.schema import Assignment, Recipe
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,8 @@ def summary(loaded: LoadedAssignment) -> list[str]:
     lines = [f"{spec.id}: {spec.title.get('en') or spec.title.get('ja')} ({loaded.folder})",
              f"  mode {spec.mode}, messages in {spec.lang}, {spec.timeout_s:g} s per submission",
              f"  data: {spec.dataset.name}, train rows {spec.dataset.train_rows}, test rows {spec.dataset.test_rows}"
-             + (f" ({len(rows.train_x)} train, {len(rows.test_x)} test)" if rows is not None else ""),
+             + (f" ({len(rows.train_x)} train, {len(rows.test_x)} test)" if rows is not None else "")
+             + _validation(spec),
              f"  {max_score(spec):g} points of checks" + (f" and {written:g} of written answers" if written else "")]
     lines.append(f"  trained: {_recipe(spec.recipe)}" + (" (where a model has no recipe of its own)"
                                                          if any(m.recipe for m in spec.models) else ""))
@@ -101,6 +102,16 @@ def summary(loaded: LoadedAssignment) -> list[str]:
 def _seen(visibility: str) -> str:
     """How a check's visibility reads in the summary (nothing for a visible one)."""
     return "" if visibility == "visible" else f" ({visibility.replace('_', ' ')})"
+
+
+def _validation(spec: Assignment) -> str:
+    """What self-checks score on, where the spec holds training rows out for them."""
+    held = spec.dataset.validation
+    if held is None:
+        return ""
+    public = next(iter(splits_for(spec.public()).values()), None)
+    count = f", {len(public.test_x)} rows" if public is not None else ""
+    return f"; self-checks score on {held.fraction:.0%} of the training rows (seed {held.seed}{count})"
 
 
 def _recipe(recipe: Recipe) -> str:

@@ -3,8 +3,10 @@
 The classes the running kernel defines are observed by the harness in this very process (no root,
 no sandbox: the student's own code on their own machine), and graded by the same trusted
 pipeline as a handed-in notebook (the trusted evaluation process, the same checks), so that the
-verdicts are those `grader check` gives the saved notebook. Students see what they would see of
-their report: no hidden check, and `after_due_date` ones only after the due date.
+verdicts are those `grader check --public` gives the saved notebook (which is `grader check` but
+where the spec holds validation rows out: a self-check scores on those, never on the test rows).
+Students see what they would see of their report: no hidden check, and `after_due_date` ones only
+after the due date.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ def check_all(assignment: str | Path | None = None, *, lang: Lang | None = None,
 
 def _self_check(models: Sequence[str] | None, assignment: str | Path | None, lang: Lang | None,
                 namespace: dict[str, Any] | None) -> SelfCheck:
-    loaded = _assignment(assignment, models[0] if models else "mlr")
+    # Scored on the validation rows where the spec holds some out: the test rows are the grading's.
+    loaded = _public(_assignment(assignment, models[0] if models else "mlr"))
     ids = [model.id for model in loaded.spec.models]
     chosen = list(models) if models is not None else ids
     for model in chosen:
@@ -105,6 +108,10 @@ def _assignment(assignment: str | Path | None, model: str) -> LoadedAssignment:
             raise SelfCheckError(_both("selfcheck.which_assignment", model=model, known=", ".join(known) or "-"))
         name = known[0]
     return load_assignment(name)
+
+
+def _public(loaded: LoadedAssignment) -> LoadedAssignment:
+    return loaded.model_copy(update={"spec": loaded.spec.public()})
 
 
 def _only(graded: Graded, models: list[str]) -> Graded:

@@ -195,12 +195,24 @@ class ModelSpec(_Strict):
         return self.checks.get("capture", {}).get("enabled", True) is not False
 
 
+class Validation(_Strict):
+    """Training rows held out for students' self-checks (`grader.check`, the kit): a seeded sample
+    of each class's training rows, which a self-check trains without and scores on. The grading
+    trains on every training row and scores on the test rows, which no self-check sees."""
+
+    fraction: float = Field(0.2, gt=0, le=0.5)
+    seed: int = 0
+
+
 class Dataset(_Strict):
     # A data set of the registry (grader.spec.datasets): its module makes each model's split.
     name: str = "iris"
     # Rows whose index is odd train, even rows test, as in the lesson.
     train_rows: Literal["odd", "even"] = "odd"
     test_rows: Literal["odd", "even"] = "even"
+    validation: Validation | None = None
+    # The rows a grading scores on: the test rows, or the validation rows (a self-check; a kit's spec).
+    scored_on: Literal["test", "validation"] = "test"
 
     @field_validator("name")
     @classmethod
@@ -214,6 +226,8 @@ class Dataset(_Strict):
         if self.train_rows == self.test_rows:
             raise ValueError(f"train_rows and test_rows are both {self.train_rows!r}: students would be scored "
                              "on the rows they trained on")
+        if self.scored_on == "validation" and self.validation is None:
+            raise ValueError("scored_on = \"validation\" needs a [dataset.validation] to score on")
         return self
 
 
@@ -402,6 +416,13 @@ class Assignment(_Strict):
     def past_due(self, now: datetime) -> bool:
         """The due date has passed at `now` (an aware date-time): `after_due_date` results are shown."""
         return self.due is not None and now >= self.due
+
+    def public(self) -> Assignment:
+        """The assignment as a student's self-check grades it: scored on the validation rows where
+        the spec holds some out (the test rows are the grading's alone), else as it is."""
+        if self.dataset.validation is None or self.dataset.scored_on == "validation":
+            return self
+        return self.model_copy(update={"dataset": self.dataset.model_copy(update={"scored_on": "validation"})})
 
     def recipe_for(self, model: ModelSpec) -> Recipe:
         return model.recipe or self.recipe

@@ -2,7 +2,8 @@
 
 A model's `target` is either `"species"` (one output per species, one-hot) or measurements by
 column; its inputs are the measurement columns in `features`. The spec's `train_rows` and
-`test_rows` (odd or even row numbers) split the rows, as the lesson does.
+`test_rows` (odd or even row numbers) split the rows, as the lesson does; a `[dataset.validation]`
+holds some training rows out for self-checks, stratified by species.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.spec.datasets.registry import Split
-from grader.spec.schema import Assignment, Dataset, ModelSpec
+from grader.spec.schema import Assignment, Dataset, ModelSpec, Validation
 
 # The order of the labels in the table's last column, as its header says.
 CLASS_NAMES = ("setosa", "versicolor", "virginica")
@@ -49,6 +50,9 @@ class IrisTable:
         index = np.arange(len(self.species))
         train = index % 2 == (1 if dataset.train_rows == "odd" else 0)
         test = index % 2 == (1 if dataset.test_rows == "odd" else 0)
+        if dataset.validation is not None and dataset.scored_on == "validation":
+            held = self.held_out(train, dataset.validation)
+            train, test = train & ~held, held
         x = self.features[:, model.features]
         if model.target == "species":
             y = np.eye(len(CLASS_NAMES), dtype=np.float32)[self.species]
@@ -56,6 +60,16 @@ class IrisTable:
             y = self.features[:, model.target]
         return Split(train_x=x[train], train_y=y[train], test_x=x[test], test_y=y[test],
                      test_classes=self.species[test], class_names=CLASS_NAMES)
+
+
+    def held_out(self, train: np.ndarray, validation: Validation) -> np.ndarray:
+        """The validation rows: `fraction` of each species' training rows, drawn under `seed`."""
+        generator = np.random.default_rng(validation.seed)
+        held = np.zeros(len(self.species), dtype=bool)
+        for species in range(len(CLASS_NAMES)):
+            rows = np.flatnonzero(train & (self.species == species))
+            held[generator.permutation(rows)[:round(len(rows) * validation.fraction)]] = True
+        return held
 
 
 def splits(spec: Assignment) -> dict[str, Split]:
