@@ -19,16 +19,16 @@ SOLUTION = ROOT / "solutions" / "iris_checks" / "solution.py"
 
 
 def test_the_validation_rows_are_a_seeded_fifth_of_each_species_training_rows():
-    from grader.spec.datasets.iris import IrisTable
+    from grader.spec.datasets import iris
 
     spec = load_assignment("iris_checks").spec
     validation = spec.dataset.validation
     assert validation is not None
-    table = IrisTable.load()
+    table = iris.load()
     train = np.arange(150) % 2 == 1  # train_rows = "odd"
     held = table.held_out(train, validation)
     assert not (held & ~train).any()  # training rows only: no self-check scores on a test row
-    assert np.bincount(table.species[held]).tolist() == [5, 5, 5]
+    assert np.bincount(table.labels[held]).tolist() == [5, 5, 5]
     assert np.array_equal(table.held_out(train, validation), held)  # the same rows every time
     assert not np.array_equal(table.held_out(train, validation.model_copy(update={"seed": 1})), held)
     grading, public = splits_for(spec)["mlpc"], splits_for(spec.public())["mlpc"]

@@ -48,6 +48,8 @@ class Recipe(_Strict):
 
 
 CheckName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+# A class target: one output per class of the data set, one-hot ("species" is Iris's word for it).
+CLASS_TARGETS = ("class", "species")
 # Who sees a check's result: everyone; nobody but the instructors (graded all the same); students
 # too once the assignment's `due` has passed.
 Visibility = Literal["visible", "hidden", "after_due_date"]
@@ -135,7 +137,7 @@ class ModelSpec(_Strict):
     # The constructor's parameters, as messages name them (default: n_input, n_hidden, ..., n_output).
     arg_names: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] | None = None
     features: list[int] = Field(min_length=1)
-    target: Literal["species"] | list[int]
+    target: Literal["class", "species"] | list[int]
     structure: Structure
     output_range: tuple[float, float] | None = None
     project: Project | None = None
@@ -184,7 +186,7 @@ class ModelSpec(_Strict):
     def task(self) -> Literal["classification", "regression", "reconstruction"]:
         """What the model predicts, which decides the hints it gets: classes (a class target), its own
         inputs (an autoencoder), or values."""
-        if self.target == "species":
+        if self.target in CLASS_TARGETS:
             return "classification"
         return "reconstruction" if self.target == self.features else "regression"
 
@@ -211,6 +213,8 @@ class Dataset(_Strict):
     train_rows: Literal["odd", "even"] = "odd"
     test_rows: Literal["odd", "even"] = "even"
     validation: Validation | None = None
+    # "standardize": each feature column shifted and scaled by the training rows' mean and spread.
+    preprocess: Literal["none", "standardize"] = "none"
     # The rows a grading scores on: the test rows, or the validation rows (a self-check; a kit's spec).
     scored_on: Literal["test", "validation"] = "test"
 

@@ -4,7 +4,8 @@ Each data set is a module of this package that makes, for every model of a spec,
 
     CLASS_NAMES: tuple[str, ...]                  its classes, in the order of their labels
     COLUMNS: tuple[str, ...]                      the columns a model's features and target may name
-    def splits(spec: Assignment) -> dict[str, Split]   by model id
+    def load() -> Table                           its rows (grader.spec.datasets.table), which
+                                                  `Table.split_for` splits for each model
 
 Adding a data set is adding such a module and its line in `MODULES`. A module is imported when a
 spec names it, so that reading a spec costs no data.
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from grader.spec.schema import Assignment
 
-MODULES = MappingProxyType({"iris": "grader.spec.datasets.iris"})
+MODULES = MappingProxyType({name: f"grader.spec.datasets.{name}" for name in ("iris", "wine", "breast_cancer")})
 
 
 @dataclass(frozen=True)
@@ -56,5 +57,5 @@ def columns(name: str) -> tuple[str, ...]:
 
 def splits_for(spec: Assignment) -> dict[str, Split]:
     """Every model's split of the data set the spec names, by model id."""
-    splits: dict[str, Split] = dataset_module(spec.dataset.name).splits(spec)
-    return splits
+    table = dataset_module(spec.dataset.name).load()
+    return {model.id: table.split_for(model, spec.dataset) for model in spec.models}
