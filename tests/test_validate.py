@@ -23,7 +23,7 @@ def assignment_with(tmp_path: Path, *changes: tuple[str, str]) -> Path:
 
 
 def test_every_schema_problem_is_listed_with_its_key(tmp_path, capsys):
-    folder = assignment_with(tmp_path, ('loss = "mse"', 'loss = "cross_entropy"'),
+    folder = assignment_with(tmp_path, ('loss = "mse"', 'loss = "hinge"'),
                              ('test_rows = "even"', 'test_rows = "odd"'), ("lr = 0.05", "lr = -1"))
     assert main(["validate", "-a", str(folder)]) == 2
     err = capsys.readouterr().err

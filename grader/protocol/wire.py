@@ -111,12 +111,16 @@ def _key(name: str) -> dict[str, str]:
 class Recipe:
     """How the harness trains a model the old way (inside the sandbox)."""
 
-    optimizer: Literal["adam", "sgd"]
+    optimizer: Literal["adam", "adamw", "sgd"]
     lr: float
     epochs: int
     batch_size: int
     seeds: list[int]
     train_seeds_together: bool
+    loss: Literal["mse", "mae", "cross_entropy", "bce", "bce_with_logits", "nll"] = "mse"
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
 
 
 @dataclass(frozen=True)

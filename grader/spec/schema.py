@@ -27,11 +27,16 @@ class _Strict(BaseModel):
 class Recipe(_Strict):
     """How the grader trains a model: the same for every student."""
 
-    optimizer: Literal["adam", "sgd"] = "adam"
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     lr: float = Field(0.05, gt=0)
+    momentum: float = Field(0.0, ge=0, lt=1)  # sgd's
+    nesterov: bool = False  # sgd's, with a momentum
+    weight_decay: float = Field(0.0, ge=0, le=1)
     epochs: int = Field(500, ge=1, le=100_000)
     batch_size: int = Field(75, ge=1)
-    loss: Literal["mse"] = "mse"
+    # grader.train.losses: mse and mae on values; cross_entropy (on logits), bce (on probabilities),
+    # bce_with_logits and nll (on log-probabilities) need a class target.
+    loss: Literal["mse", "mae", "cross_entropy", "bce", "bce_with_logits", "nll"] = "mse"
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, max_length=20)
     aggregate: Literal["median", "best"] = "median"
     # Train the seeds of a model together: one loop steps every seed's instance, with one backward
@@ -46,10 +51,20 @@ class Recipe(_Strict):
     # Xavier initialisation). Plain parameters always keep the student's.
     init: Literal["grader", "student"] = "grader"
 
+    @model_validator(mode="after")
+    def _momentum_is_sgds(self) -> Recipe:
+        if self.optimizer != "sgd" and (self.momentum or self.nesterov):
+            raise ValueError(f"momentum and nesterov are sgd's: {self.optimizer} has none")
+        if self.nesterov and not self.momentum:
+            raise ValueError("nesterov needs a momentum above 0")
+        return self
+
 
 CheckName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 # A class target: one output per class of the data set, one-hot ("species" is Iris's word for it).
 CLASS_TARGETS = ("class", "species")
+# The losses that read their target as classes (grader.train.losses).
+CLASS_LOSSES = frozenset({"cross_entropy", "bce", "bce_with_logits", "nll"})
 # Who sees a check's result: everyone; nobody but the instructors (graded all the same); students
 # too once the assignment's `due` has passed.
 Visibility = Literal["visible", "hidden", "after_due_date"]
@@ -386,6 +401,17 @@ class Assignment(_Strict):
                 missing = [column for column in picked if not 0 <= column < len(names)]
                 if missing:
                     problems.append(f"models.{index}.{key} ({model.id}): no column {', '.join(map(str, missing))} ({known})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _losses_fit_their_targets(self) -> Assignment:
+        problems = [f"{f'models.{index}.recipe' if model.recipe else 'recipe'}.loss ({model.id}): "
+                    f"{self.recipe_for(model).loss} needs a class target "
+                    f"(target = \"class\"), not columns {model.target}"
+                    for index, model in enumerate(self.models)
+                    if self.recipe_for(model).loss in CLASS_LOSSES and model.target not in CLASS_TARGETS]
         if problems:
             raise ValueError("; ".join(problems))
         return self
