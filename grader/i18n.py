@@ -1024,6 +1024,27 @@ CATALOGUE: dict[str, dict[str, str]] = {
 }
 
 
+
+def _derived_metric_texts() -> dict[str, dict[str, str]]:
+    """The texts of the metrics beyond MSE and accuracy (grader.checks.metrics.KINDS), said as those
+    are: an error as the MSE is (MAE), a score as the accuracy is (macro-F1; R², which is on values,
+    with the MSE's hints and its flat-prediction message)."""
+    derived: dict[str, dict[str, str]] = {}
+    for kind, texts, hints, ja, en in (("mae", "mse", "mse", "MAE", "MAE"),
+                                       ("r2", "accuracy", "mse", "決定係数 R² ", "R²"),
+                                       ("macro_f1", "accuracy", "accuracy", "マクロ F1 ", "macro-F1")):
+        for key in ("metric.full", "metric.partial", "metric.zero", "metric.constant"):
+            like = hints if key == "metric.constant" else texts
+            source, hint = CATALOGUE[f"{key}.{like}"], CATALOGUE[f"{key}.{hints}"]
+            words = {"ja": ("MSE" if like == "mse" else "正解率", ja), "en": ("MSE" if like == "mse" else "accuracy", en)}
+            entry: dict[str, str] = {lang: source[lang].replace(*words[lang]) for lang in LANGS}
+            entry.update({field: hint[field] for field in ("hint_ja", "hint_en") if field in hint})
+            derived[f"{key}.{kind}"] = entry
+    return derived
+
+
+CATALOGUE.update(_derived_metric_texts())
+
 @dataclass(frozen=True)
 class Messages:
     """The texts of one language: the assignment's (`overlay`, from its messages file) over the catalogue's."""

@@ -132,6 +132,9 @@ def test_a_self_check_that_cannot_start_says_why_in_both_languages(monkeypatch):
     with pytest.raises(SelfCheckError, match="has no model nope") as raised:
         check("nope", "iris_basics")
     assert "モデル nope はありません" in str(raised.value)
+    assert raised.value._render_traceback_() == str(raised.value).splitlines()  # Jupyter shows no traceback
+    with pytest.raises(SelfCheckError, match="assignment 'no_such' not found"):
+        check("mlr", "no_such")
     monkeypatch.delenv("GRADER_ASSIGNMENT", raising=False)
     with pytest.raises(SelfCheckError, match=r'Name it: grader.check\("mlr", assignment="NAME"\) \(known: .*iris_basics'):
         check_all()

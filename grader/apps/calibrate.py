@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import tomlkit
 
+from grader.checks.metrics import KINDS
 from grader.pipeline import grade_file
 from grader.spec import SPEC_FILE, LoadedAssignment, parse_assignment
 from grader.spec.datasets import Split, splits_for
@@ -66,15 +67,18 @@ def with_recipes(loaded: LoadedAssignment, seeds: list[int], epochs: int | None 
 
 
 def constant_baseline(model: ModelSpec, split: Split) -> float:
-    """The metric of predicting one value for every test row: the training targets' mean (MSE), or
-    the most common training class (accuracy)."""
+    """The metric of predicting one value for every test row: the training targets' mean (a metric
+    on values), or the most common training class (a metric on classes)."""
     train_y, test_y = np.asarray(split.train_y, dtype=np.float64), np.asarray(split.test_y, dtype=np.float64)
-    if model.metric.kind == "mse":
-        mean = train_y.mean(axis=0, keepdims=True)
-        return float(np.mean((test_y - mean) ** 2))
+    kind = KINDS[model.metric.kind]
+    if not kind.on_classes:
+        constant = np.broadcast_to(train_y.mean(axis=0, keepdims=True), test_y.shape)
+        return kind.compute(constant, test_y, np.asarray(split.test_classes))
     train_classes = train_y.argmax(axis=1) if train_y.ndim == 2 and train_y.shape[1] > 1 else np.rint(train_y).ravel()
     majority = int(np.bincount(train_classes.astype(int)).argmax())
-    return float(np.mean(np.asarray(split.test_classes) == majority))
+    scores = np.zeros((len(test_y), max(int(train_y.shape[1]) if train_y.ndim == 2 else 1, majority + 1)))
+    scores[:, majority] = 1.0
+    return kind.compute(scores, test_y, np.asarray(split.test_classes))
 
 
 def groups(values: list[float], size: int, how: str, lower_is_better: bool) -> list[float]:
@@ -87,7 +91,7 @@ def groups(values: list[float], size: int, how: str, lower_is_better: bool) -> l
 def propose(metric: Metric, aggregates: list[float], baseline: float, margin: float) -> tuple[float | None, float | None]:
     if not aggregates:
         return None, None
-    if metric.kind == "mse":
+    if KINDS[metric.kind].lower_is_better:
         worst = max(aggregates)
         full = worst * (1 + margin)
         if full >= baseline:
@@ -119,9 +123,9 @@ def calibrate(loaded: LoadedAssignment, solution: Path, seeds: int, margin: floa
         barely = _finite(untrained.outcomes[model.id].per_seed) if model.id in untrained.outcomes else []
         constant = constant_baseline(model, splits[model.id])
         candidates = [constant] + ([statistics.median(barely)] if barely else [])
-        baseline = min(candidates) if model.metric.kind == "mse" else max(candidates)
+        baseline = min(candidates) if KINDS[model.metric.kind].lower_is_better else max(candidates)
         recipe = loaded.spec.recipe_for(model)
-        aggregates = groups(reference, len(recipe.seeds), recipe.aggregate, model.metric.kind == "mse")
+        aggregates = groups(reference, len(recipe.seeds), recipe.aggregate, KINDS[model.metric.kind].lower_is_better)
         full, zero = propose(model.metric, aggregates, baseline, margin)
         found.append(Calibration(model.id, model.metric, reference, barely, constant, full, zero))
     return found

@@ -26,15 +26,20 @@ from grader.pipeline import grade_execution, load_assignment
 from grader.result import Graded
 from grader.selfcheck.kernel import read_kernel
 from grader.selfcheck.observe import observe_in_kernel
-from grader.spec import LoadedAssignment
+from grader.spec import AssignmentError, LoadedAssignment
 from grader.spec.load import SPEC_FILE, installed_kits, known_assignments
 
-# The assignment a self-check grades when the call names none (a course's kit sets it).
+# The assignment a self-check grades when the call names none (else the one kit installed, else the
+# only assignment there is).
 ASSIGNMENT_VARIABLE = "GRADER_ASSIGNMENT"
 
 
 class SelfCheckError(ValueError):
-    """The self-check cannot start (which assignment, which model): said in both languages."""
+    """The self-check cannot start (which assignment, which model): said in both languages, and in
+    Jupyter without a traceback (IPython shows what `_render_traceback_` gives)."""
+
+    def _render_traceback_(self) -> list[str]:
+        return str(self).splitlines()
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,10 @@ def _assignment(assignment: str | Path | None, model: str) -> LoadedAssignment:
         if len(known) != 1:
             raise SelfCheckError(_both("selfcheck.which_assignment", model=model, known=", ".join(known) or "-"))
         name = known[0]
-    return load_assignment(name)
+    try:
+        return load_assignment(name)
+    except AssignmentError as exc:
+        raise SelfCheckError(str(exc)) from None
 
 
 def _public(loaded: LoadedAssignment) -> LoadedAssignment:

@@ -63,6 +63,9 @@ class Recipe(_Strict):
 CheckName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 # A class target: one output per class of the data set, one-hot ("species" is Iris's word for it).
 CLASS_TARGETS = ("class", "species")
+# The metrics where lower is better, and those computed from predicted classes (grader.checks.metrics).
+LOWER_IS_BETTER = frozenset({"mse", "mae"})
+CLASS_METRICS = frozenset({"accuracy", "macro_f1"})
 # The losses that read their target as classes (grader.train.losses).
 CLASS_LOSSES = frozenset({"cross_entropy", "bce", "bce_with_logits", "nll"})
 # Who sees a check's result: everyone; nobody but the instructors (graded all the same); students
@@ -118,14 +121,16 @@ class Structure(_Strict):
 class Metric(_Strict):
     """A test-set metric with partial credit between two thresholds."""
 
-    name: str = Field(pattern=r"^test_[a-z_]+$")
-    kind: Literal["mse", "accuracy"]
+    name: str = Field(pattern=r"^test_[a-z0-9_]+$")
+    # grader.checks.metrics.KINDS: errors (lower is better) on values, or scores of the predicted
+    # classes (higher is better); r2 is higher-is-better on values.
+    kind: Literal["mse", "mae", "r2", "accuracy", "macro_f1"]
     full_credit: float
     zero_credit: float
 
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Metric:
-        better_is_lower = self.kind == "mse"
+        better_is_lower = self.kind in LOWER_IS_BETTER
         if (self.full_credit >= self.zero_credit) if better_is_lower else (self.full_credit <= self.zero_credit):
             raise ValueError(
                 f"full_credit ({self.full_credit}) must be {'below' if better_is_lower else 'above'} "
@@ -412,6 +417,10 @@ class Assignment(_Strict):
                     f"(target = \"class\"), not columns {model.target}"
                     for index, model in enumerate(self.models)
                     if self.recipe_for(model).loss in CLASS_LOSSES and model.target not in CLASS_TARGETS]
+        problems += [f"models.{index}.metric.kind ({model.id}): {model.metric.kind} scores predicted classes and needs "
+                     f"a class target (target = \"class\"), not columns {model.target}"
+                     for index, model in enumerate(self.models)
+                     if model.metric.kind in CLASS_METRICS and model.target not in CLASS_TARGETS]
         if problems:
             raise ValueError("; ".join(problems))
         return self

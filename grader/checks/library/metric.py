@@ -9,7 +9,7 @@ import numpy as np
 
 from grader.checks.base import Check, ModelContext, Verdict, other_than_a_tensor
 from grader.checks.library.structure import expected_layers, layer_difference, visible_layers
-from grader.checks.metrics import accuracy, aggregate, mse, partial_credit
+from grader.checks.metrics import KINDS, aggregate, partial_credit
 from grader.protocol.wire import Failed, Run, TensorInfo
 from grader.result import Status
 from grader.spec import ModelSpec
@@ -68,7 +68,7 @@ class ScoreOnTestSet(Check):
         if not valid:
             return Verdict("error", "metric.training_failed", {"error": errors[0] if errors else "?"})
         if len(valid) < len(values):
-            valid += [float("inf") if metric.kind == "mse" else 0.0] * (len(values) - len(valid))
+            valid += [KINDS[metric.kind].worst] * (len(values) - len(valid))
         value = round(aggregate(valid, metric.kind, recipe.aggregate), 6)
         chosen = training.runs[_closest_index(values, value)]
         outcome.metric_value, outcome.chosen_seed = value, chosen.seed
@@ -88,7 +88,7 @@ class ScoreOnTestSet(Check):
         hint_key = None
         if fraction < 1.0 and outcome.predictions is not None and is_constant(outcome.predictions):
             key = "metric.constant"
-            params["baseline"] = f"{_mean_prediction_mse(context):.4g}"
+            params["baseline"] = f"{_mean_prediction_score(context):.4g}"
         elif fraction < 1.0 and observed is not None:
             # What the layers say about a low score (an activation on a regression's output) is the hint.
             expected = expected_layers(spec, spec.args)
@@ -96,7 +96,7 @@ class ScoreOnTestSet(Check):
             if difference is not None:
                 hint_key = difference.hint_key or difference.key
                 params.update(difference.params)
-        better = "≤" if metric.kind == "mse" else "≥"
+        better = "≤" if KINDS[metric.kind].lower_is_better else "≥"
         return Verdict(status, f"{key}.{metric.kind}", params, expected=f"{better} {metric.full_credit:g}", found=shown,
                        fraction=fraction, hint_key=hint_key)
 
@@ -108,17 +108,17 @@ def is_constant(predictions: np.ndarray) -> bool:
     return float(np.ptp(predictions, axis=0).max()) <= CONSTANT_TOLERANCE * scale
 
 
-def _mean_prediction_mse(context: ModelContext) -> float:
-    """The test MSE of predicting the training targets' mean for every sample: what a constant
+def _mean_prediction_score(context: ModelContext) -> float:
+    """The test metric of predicting the training targets' mean for every sample: what a constant
     model trained on the MSE converges to."""
     split = context.split
-    return mse(np.broadcast_to(split.train_y.mean(axis=0), split.test_y.shape), split.test_y)
+    constant = np.broadcast_to(split.train_y.mean(axis=0), split.test_y.shape)
+    return KINDS[context.spec.metric.kind].compute(constant, split.test_y, split.test_classes)
 
 
 def _score(context: ModelContext, predictions: np.ndarray) -> float:
-    if context.spec.metric.kind == "accuracy":
-        return accuracy(predictions, context.split.test_classes)
-    return mse(predictions, context.split.test_y)
+    split = context.split
+    return KINDS[context.spec.metric.kind].compute(predictions, split.test_y, split.test_classes)
 
 
 def _ignores_parameters(context: ModelContext, run: Run, predictions: np.ndarray) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from grader.checks.metrics import KINDS
 from grader.i18n import CATALOGUE, Lang, Messages
 from grader.outputs.report import plots
 from grader.result import CheckResult, Graded, ModelOutcome, Result
@@ -191,7 +192,7 @@ def model_plots(model: ModelSpec, outcome: ModelOutcome | None, messages: Messag
     names = messages.class_names(outcome.class_names)  # the assignment's names, else the data set's
     if model.project is not None:
         drawn.append(plots.latent_plot(outcome.code, outcome.test_classes, names, messages, f"{model.id}-latent"))
-    elif model.metric.kind == "accuracy":
+    elif KINDS[model.metric.kind].on_classes:
         drawn.append(plots.confusion_plot(outcome.test_classes, outcome.predictions, names, messages,
                                           f"{model.id}-confusion"))
     else:
