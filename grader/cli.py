@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--lang", choices=["ja", "en"], default="ja", help="the students' language (default: ja)")
     new.add_argument("--seeds", type=int, default=10, metavar="N",
                      help="initialisations the thresholds are measured over (default: 10)")
+    new.add_argument("--dataset", default="iris", metavar="NAME",
+                     help="the data set the models are fed (iris, wine, breast_cancer; default: iris)")
 
     kit = commands.add_parser("kit", help="write what students get for self-checks: the template notebook and a "
                                           "wheel of the assignment's public checks (pip install-able offline)")
@@ -437,7 +439,8 @@ def _new(args: argparse.Namespace) -> int:
         print("grader: --seeds must be 1 to 200", file=sys.stderr)
         return EXIT_USAGE
     try:
-        drafted = new_assignment(args.name, args.solution, args.out, lang=args.lang, seeds=args.seeds)
+        drafted = new_assignment(args.name, args.solution, args.out, lang=args.lang, seeds=args.seeds,
+                                 dataset=args.dataset)
     except (DraftError, AssignmentError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -41,6 +41,10 @@ def test_classes_are_found_with_the_sizes_of_their_first_call_after_them():
     assert [reason.split(":")[0] for reason in skipped] == ["Helper", "Sized"]
     assert draft_models(found_classes(cells("class Wide(torch.nn.Module):\n    pass\nWide(13, 1)\n")))[1] == [
         "Wide(13, 1): the 4 columns of iris cannot feed 13 inputs and 1 outputs"]
+    wine = found_classes(cells("class Wine(torch.nn.Module):\n    pass\nWine(13, 3)\n"
+                               "class Alcohol(torch.nn.Module):\n    pass\nAlcohol(12, 1)\n"))
+    assert [(m.id, m.features, m.target) for m in draft_models(wine, "wine")[0]] == [
+        ("wine", list(range(13)), "class"), ("alcohol", list(range(12)), [12])]
 
 
 def test_the_template_keeps_signatures_and_docstrings_and_drops_every_method_body():
@@ -84,6 +88,7 @@ def test_grader_new_drafts_the_lessons_assignment_from_its_solution(tmp_path, ca
     (["new", "Bad-Name"], "'Bad-Name' cannot be an assignment id"),
     (["new", "taken"], "exists already"),
     (["new", "empty"], "no model class to draft from: the solution defines no class"),
+    (["new", "other", "--dataset", "mnist"], "unknown data set 'mnist' (known: breast_cancer, iris, wine)"),
 ])
 def test_grader_new_refuses_plainly_what_it_cannot_draft(tmp_path, capsys, argv, message):
     (tmp_path / "taken").mkdir()

@@ -7,9 +7,9 @@ The instructor edits from the draft; nothing here is a verdict. What it finds:
   first call of the class with whole numbers (`MLR(3, 1)`) after its definition, else from the
   constructor's defaults. A class defined twice (the lesson's `MLPR`, then its autoencoder) is two
   models, told apart by the methods the second adds.
-- the data each model reads, from its sizes over the data set's columns (the only data set today is
-  Iris: an input and output of the same width is an autoencoder of those columns; an output as wide
-  as the classes is a classifier of the species; anything else regresses the next columns).
+- the data each model reads, from its sizes over the columns of the data set (`--dataset`, default
+  Iris): an input and output of the same width is an autoencoder of those columns; an output as
+  wide as the classes is a classifier; anything else regresses the next columns.
 - the structure, from the graph the grader captures: the solution is run in the sandbox under a
   first draft, and the trusted side's layers of each model become its `structure.layers`.
 - the thresholds, measured: `grader calibrate` runs on the draft and writes them.
@@ -37,10 +37,11 @@ from grader.evaluate.execute import execute
 from grader.intake.submission import Submission, read_submission
 from grader.pipeline import grade_file, model_evidence, parse_assignment
 from grader.spec import SPEC_FILE, LoadedAssignment
-from grader.spec.datasets.registry import columns
+from grader.spec.datasets.registry import MODULES as DATASETS
+from grader.spec.datasets.registry import class_names, columns
+from grader.spec.schema import CLASS_TARGETS
 
-DATASET = "iris"
-IRIS_CLASSES = 3
+DEFAULT_DATASET = "iris"
 STRUCTURE_LAYERS = frozenset({"linear", "sigmoid", "relu", "tanh", "softmax"})  # what a spec may name today
 TRANSPARENT = frozenset({"dropout", "identity"})
 CALIBRATION_SEEDS = 10
@@ -121,9 +122,10 @@ def _described(statement: ast.ClassDef) -> FoundClass:
 
 
 # ---- drafting ------------------------------------------------------------------------------------
-def draft_models(classes: list[FoundClass]) -> tuple[list[DraftModel], list[str]]:
-    """A model for each class with sizes the Iris columns can feed; the others, each with its reason."""
-    width = len(columns(DATASET))
+def draft_models(classes: list[FoundClass], dataset: str = DEFAULT_DATASET) -> tuple[list[DraftModel], list[str]]:
+    """A model for each class with sizes the data set's columns can feed; the others, each with its reason."""
+    width, classes_there = len(columns(dataset)), len(class_names(dataset))
+    class_target = "species" if dataset == "iris" else "class"  # Iris's own word, as the lesson's spec says
     models: list[DraftModel] = []
     skipped: list[str] = []
     for cls in classes:
@@ -134,12 +136,12 @@ def draft_models(classes: list[FoundClass]) -> tuple[list[DraftModel], list[str]
         extra = [m for m in cls.methods if m != "forward"]
         if n_in == n_out and n_in <= width:
             model = DraftModel(cls, "", list(range(n_in)), list(range(n_in)), project=extra[0] if extra else None)
-        elif n_out == IRIS_CLASSES and n_in <= width:
-            model = DraftModel(cls, "", list(range(n_in)), "species")
+        elif n_out == classes_there and n_in <= width:
+            model = DraftModel(cls, "", list(range(n_in)), class_target)
         elif n_in + n_out <= width:
             model = DraftModel(cls, "", list(range(n_in)), list(range(n_in, n_in + n_out)))
         else:
-            skipped.append(f"{cls.name}{tuple(cls.args)}: the {width} columns of {DATASET} cannot feed {n_in} inputs "
+            skipped.append(f"{cls.name}{tuple(cls.args)}: the {width} columns of {dataset} cannot feed {n_in} inputs "
                            f"and {n_out} outputs")
             continue
         model.id = _unique_id(cls.name, {m.id for m in models})
@@ -156,7 +158,8 @@ def _unique_id(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def spec_document(name: str, models: list[DraftModel], solution: Path, lang: str) -> tomlkit.TOMLDocument:
+def spec_document(name: str, models: list[DraftModel], solution: Path, lang: str,
+                  dataset_name: str = DEFAULT_DATASET) -> tomlkit.TOMLDocument:
     document = tomlkit.document()
     document.add(tomlkit.comment(f"Drafted by `grader new {name} --from {solution.name}`: edit from here, then run"))
     document.add(tomlkit.comment(f"`grader validate -a {name}` and `grader calibrate {solution.name} -a {name} --write`."))
@@ -169,7 +172,7 @@ def spec_document(name: str, models: list[DraftModel], solution: Path, lang: str
     title.add("en", name)
     document.add("title", title)
     dataset = tomlkit.table()
-    dataset.add("name", DATASET)
+    dataset.add("name", dataset_name)
     dataset.add("train_rows", "odd")
     dataset.add("test_rows", "even")
     document.add("dataset", dataset)
@@ -217,7 +220,7 @@ def _model_table(model: DraftModel) -> Any:
         project.update({"method": model.project, "width_arg": hidden})
         table.add("project", project)
     metric = tomlkit.inline_table()
-    if model.target == "species":
+    if model.target in CLASS_TARGETS:
         metric.update({"name": "test_accuracy", "kind": "accuracy", "full_credit": 0.9, "zero_credit": 0.6})
     else:
         metric.update({"name": "test_mse", "kind": "mse", "full_credit": 0.1, "zero_credit": 0.5})
@@ -293,7 +296,7 @@ def readme(name: str, models: list[DraftModel], skipped: list[str], template: Pa
              f"`{template.name}` is what students get: the solution with its methods' bodies removed.", "",
              "| model | class | sizes | data | layers |", "|---|---|---|---|---|"]
     for model in models:
-        data = "species" if model.target == "species" else f"{model.features} -> {model.target}"
+        data = str(model.target) if model.target in CLASS_TARGETS else f"{model.features} -> {model.target}"
         lines.append(f"| {model.id} | {model.found.name} | {model.found.args} | {data} | {' → '.join(model.layers)} |")
     if skipped:
         lines += ["", "Not drafted (add them by hand):", *(f"- {reason}" for reason in skipped)]
@@ -311,20 +314,23 @@ class Drafted:
     failing: list[str]  # the checks the solution does not pass on the written spec
 
 
-def new_assignment(name: str, solution: Path, out: Path, lang: str = "ja", seeds: int = CALIBRATION_SEEDS) -> Drafted:
+def new_assignment(name: str, solution: Path, out: Path, lang: str = "ja", seeds: int = CALIBRATION_SEEDS,
+                   dataset: str = DEFAULT_DATASET) -> Drafted:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise DraftError(f"{name!r} cannot be an assignment id: lower-case letters, digits and _, a letter first")
     folder = out / name
     if folder.exists():
         raise DraftError(f"{folder} exists already: choose another name or -o folder")
     submission = read_submission(solution)
-    models, skipped = draft_models(found_classes(submission))
+    if dataset not in DATASETS:
+        raise DraftError(f"unknown data set {dataset!r} (known: {', '.join(sorted(DATASETS))})")
+    models, skipped = draft_models(found_classes(submission), dataset)
     if not models:
         raise DraftError("no model class to draft from: " + ("; ".join(skipped) or "the solution defines no class"))
     folder.mkdir(parents=True)
     try:
         spec = folder / SPEC_FILE
-        spec.write_text(tomlkit.dumps(spec_document(name, models, solution, lang)), encoding="utf-8")
+        spec.write_text(tomlkit.dumps(spec_document(name, models, solution, lang, dataset)), encoding="utf-8")
         layers = captured_layers(submission, _loaded(folder))
         for model in models:
             model.layers = layers.get(model.id, [])
@@ -332,7 +338,7 @@ def new_assignment(name: str, solution: Path, out: Path, lang: str = "ja", seeds
             if unknown or model.layers.count("linear") != len(model.found.args or []) - 1:
                 model.problems.append(f"layers {model.layers} are not a sequence a spec can name today")
                 model.layers = []
-        spec.write_text(tomlkit.dumps(spec_document(name, models, solution, lang)), encoding="utf-8")
+        spec.write_text(tomlkit.dumps(spec_document(name, models, solution, lang, dataset)), encoding="utf-8")
         loaded = _loaded(folder)
         calibrate.write(loaded, calibrate.calibrate(loaded, solution, seeds))
         template = write_template(solution, folder)
