@@ -61,7 +61,8 @@ SLOWEST_FIRST = ("test_hostile_limits.py", "test_forkserver.py", "test_server.py
                  "test_sandbox.py", "test_seed_training.py", "test_lms_exports.py", "test_visibility.py", "test_report.py",
                  "test_terminal_safety.py", "test_similarity.py", "test_checks.py", "test_gradescope.py",
                  "test_written.py", "test_intake_fuzz.py", "test_instructor_checks.py", "test_lms_import.py",
-                 "test_student_code.py")
+                 "test_student_code.py", "test_recipes.py", "test_validation_split.py", "test_datasets.py",
+                 "test_metric_kinds.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
