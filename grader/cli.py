@@ -262,7 +262,7 @@ def _check(args: argparse.Namespace, assignment: LoadedAssignment) -> int:
         return EXIT_USAGE
     console = Console()
     if args.public:
-        assignment = assignment.model_copy(update={"spec": assignment.spec.public()})
+        assignment = assignment.public()
     # Every step goes through the fault barrier, and the summary is rendered before anything is
     # written, so that the JSON, the report and the terminal all say the same (`error` after a fault).
     graded = grade_safely(args.submission, assignment, lang=args.lang, mode=args.mode)

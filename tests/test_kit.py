@@ -60,7 +60,7 @@ def test_a_kit_installed_offline_self_checks_as_grader_check_shows_a_student(tmp
     assert done.returncode == 0, done.stderr[-3000:]
     lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("FOLDER", "VERDICTS")))
     assert lines["FOLDER"] == str(target / "grader_kit_tiny" / "tiny")
-    public = secret.model_copy(update={"spec": secret.spec.public()})  # `grader check --public`: the validation rows
+    public = secret.public()  # `grader check --public`: the validation rows
     students = grade_file(SOLUTION, public, lang="en").result.for_students(past_due=False)
     assert json.loads(lines["VERDICTS"]) == {c.id: [c.status, c.score] for c in students.checks}
 
@@ -76,3 +76,16 @@ def test_a_kit_of_an_assignment_without_secrets_has_its_template_and_leaves_noth
         assert sorted(n for n in wheel.namelist() if n.startswith("grader_kit_iris_basics/")) == [
             "grader_kit_iris_basics/__init__.py", "grader_kit_iris_basics/iris_basics/assignment.toml",
             "grader_kit_iris_basics/iris_basics/messages.toml"]
+
+
+def test_a_hidden_metric_of_any_kind_gets_placeholder_thresholds(tmp_path):
+    from grader.pipeline import load_assignment
+
+    secret = secret_assignment(tmp_path / "tiny")
+    spec = secret.folder / "assignment.toml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace('name = "test_accuracy", kind = "accuracy"',
+                                                             'name = "test_macro_f1", kind = "macro_f1"'), encoding="utf-8")
+    kit = write_kit(load_assignment(str(secret.folder)), tmp_path / "kit")
+    with zipfile.ZipFile(kit.wheel) as wheel:
+        metric = tomllib.loads(wheel.read("grader_kit_tiny/tiny/assignment.toml").decode("utf-8"))["models"][0]["metric"]
+    assert (metric["kind"], metric["full_credit"], metric["zero_credit"]) == ("macro_f1", 1.0, 0.0)

@@ -31,7 +31,7 @@ def students_verdicts(path: Path, assignment: str) -> dict[str, list]:
     from datetime import UTC, datetime
 
     loaded = load_assignment(assignment)
-    loaded = loaded.model_copy(update={"spec": loaded.spec.public()})
+    loaded = loaded.public()
     graded = grade_file(path, loaded, lang="en").result.for_students(loaded.spec.past_due(datetime.now(UTC)))
     return {c.id: [c.status, c.score] for c in graded.checks}
 

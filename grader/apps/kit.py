@@ -5,11 +5,12 @@ offline (it needs the grader installed beside it, and nothing else): a package h
 assignment's public folder, which the grader finds through a `grader.assignments` entry point, so
 that `import grader; grader.check("mlr")` in the student's notebook checks against it.
 
-The public folder is the spec less what students must not see: no `[[checks]]` entry that is not
-`visible` (nor its texts, options or threshold), none of the functions of checks.py that only those
-use, and for a model whose test metric is not visible, placeholder thresholds (the metric stays
-hidden: a self-check computes it and shows nothing of it). Where the spec holds validation rows out, the kit's spec scores on them. The
-messages file goes as it is.
+The public folder is the spec less what students must not see: no comment (the instructor's
+notes), no `[[checks]]` entry that is not `visible` (nor its texts, options or threshold), none of
+the functions of checks.py that only those use, no options of a check of the grader's that is not
+visible, and for a model whose test metric is not visible, placeholder thresholds (the metric stays
+hidden: a self-check computes it and shows nothing of it). Where the spec holds validation rows out,
+the kit's spec scores on them. The messages file goes as it is.
 The wheel is written with the standard library (a zip with its dist-info, RECORD hashed), so that
 an instructor's machine needs no build tool.
 """
@@ -31,10 +32,12 @@ from grader.pipeline import parse_assignment
 from grader.spec import SPEC_FILE, LoadedAssignment
 from grader.spec.load import CHECKS_FILE, KIT_ENTRY_POINTS
 from grader.spec.messages import MESSAGES_FILE
+from grader.spec.schema import LOWER_IS_BETTER
 from grader.version import __version__
 
-# A hidden metric's thresholds in the kit: valid for the schema, and saying nothing of the real ones.
-PLACEHOLDER_CREDIT = {"mse": (0.0, 1e9), "accuracy": (1.0, 0.0)}
+# A hidden metric's thresholds in the kit (full, zero): valid for the schema, and saying nothing of
+# the real ones, for an error (lower is better) and for a score.
+PLACEHOLDER_ERROR, PLACEHOLDER_SCORE = (0.0, 1e9), (1.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ def public_files(loaded: LoadedAssignment) -> tuple[dict[str, bytes], list[str]]
                 del model["checks"][name]
                 withheld.append(f"the options of {model['id']}'s {name} check")
         if "metric" in hidden:
-            full, zero = PLACEHOLDER_CREDIT[str(model["metric"]["kind"])]
+            lower_is_better = str(model["metric"]["kind"]) in LOWER_IS_BETTER
+            full, zero = PLACEHOLDER_ERROR if lower_is_better else PLACEHOLDER_SCORE
             model["metric"]["full_credit"], model["metric"]["zero_credit"] = full, zero
             withheld.append(f"the thresholds of {model['id']}'s {model['metric']['name']} ({model['visibility']['metric']})")
     if "validation" in document["dataset"]:  # the kit's self-checks score on the validation rows

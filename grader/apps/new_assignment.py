@@ -26,12 +26,13 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import nbformat
 import tomlkit
 
 from grader.apps import calibrate
+from grader.checks.library.structure import TRANSPARENT
 from grader.evaluate.evaluator import Evaluator
 from grader.evaluate.execute import execute
 from grader.intake.submission import Submission, read_submission
@@ -39,11 +40,10 @@ from grader.pipeline import grade_file, model_evidence, parse_assignment
 from grader.spec import SPEC_FILE, LoadedAssignment
 from grader.spec.datasets.registry import MODULES as DATASETS
 from grader.spec.datasets.registry import class_names, columns
-from grader.spec.schema import CLASS_TARGETS
+from grader.spec.schema import CLASS_TARGETS, LayerKind
 
 DEFAULT_DATASET = "iris"
-STRUCTURE_LAYERS = frozenset({"linear", "sigmoid", "relu", "tanh", "softmax"})  # what a spec may name today
-TRANSPARENT = frozenset({"dropout", "identity"})
+STRUCTURE_LAYERS = frozenset(get_args(LayerKind))  # what a spec may name today
 CALIBRATION_SEEDS = 10
 TEMPLATE_BODY = "raise NotImplementedError  # TODO"
 

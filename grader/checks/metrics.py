@@ -14,23 +14,25 @@ from types import MappingProxyType
 import numpy as np
 
 
-def mse(predictions: np.ndarray, targets: np.ndarray) -> float:
+def _same_shape(predictions: np.ndarray, targets: np.ndarray) -> None:
     if predictions.shape != targets.shape:
         raise ValueError(f"shape mismatch: predictions {predictions.shape}, targets {targets.shape}")
+
+
+def mse(predictions: np.ndarray, targets: np.ndarray) -> float:
+    _same_shape(predictions, targets)
     return float(np.mean((predictions.astype(np.float64) - targets.astype(np.float64)) ** 2))
 
 
 def mae(predictions: np.ndarray, targets: np.ndarray) -> float:
-    if predictions.shape != targets.shape:
-        raise ValueError(f"shape mismatch: predictions {predictions.shape}, targets {targets.shape}")
+    _same_shape(predictions, targets)
     return float(np.mean(np.abs(predictions.astype(np.float64) - targets.astype(np.float64))))
 
 
 def r2(predictions: np.ndarray, targets: np.ndarray) -> float:
     """The coefficient of determination of each output, averaged over the outputs (1: perfect, 0: no
     better than the test targets' mean); an output whose targets do not vary counts 1 if matched."""
-    if predictions.shape != targets.shape:
-        raise ValueError(f"shape mismatch: predictions {predictions.shape}, targets {targets.shape}")
+    _same_shape(predictions, targets)
     y, p = targets.astype(np.float64).reshape(len(targets), -1), predictions.astype(np.float64).reshape(len(targets), -1)
     residual, total = ((y - p) ** 2).sum(axis=0), ((y - y.mean(axis=0)) ** 2).sum(axis=0)
     scores = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1), (residual == 0).astype(np.float64))

@@ -36,8 +36,8 @@ def self_check_text(graded: Graded, assignment: LoadedAssignment) -> str:
             lines.append(f"      {safe_text(check.message)}")
             if check.hint and check.status in ("failed", "error"):
                 lines.append(f"      {check.hint_label}: {safe_text(check.hint)}")
-    lines += ["", *notes(result, messages)] if notes(result, messages) else []
-    return "\n".join(lines)
+    said = notes(result, messages)
+    return "\n".join([*lines, "", *said] if said else lines)
 
 
 def notes(result: Result, messages: Messages) -> list[str]:

@@ -85,7 +85,7 @@ def check_all(assignment: str | Path | None = None, *, lang: Lang | None = None,
 def _self_check(models: Sequence[str] | None, assignment: str | Path | None, lang: Lang | None,
                 namespace: dict[str, Any] | None) -> SelfCheck:
     # Scored on the validation rows where the spec holds some out: the test rows are the grading's.
-    loaded = _public(_assignment(assignment, models[0] if models else "mlr"))
+    loaded = _assignment(assignment, models[0] if models else "mlr").public()
     ids = [model.id for model in loaded.spec.models]
     chosen = list(models) if models is not None else ids
     for model in chosen:
@@ -116,10 +116,6 @@ def _assignment(assignment: str | Path | None, model: str) -> LoadedAssignment:
         return load_assignment(name)
     except AssignmentError as exc:
         raise SelfCheckError(str(exc)) from None
-
-
-def _public(loaded: LoadedAssignment) -> LoadedAssignment:
-    return loaded.model_copy(update={"spec": loaded.spec.public()})
 
 
 def _only(graded: Graded, models: list[str]) -> Graded:

@@ -56,6 +56,10 @@ class LoadedAssignment(BaseModel):
     messages: MessageOverlay = MessageOverlay()
     checks_source: bytes | None = None  # the bytes of its checks.py (None: it has none)
 
+    def public(self) -> LoadedAssignment:
+        """As a student's self-check grades it (`Assignment.public`: on the validation rows, if any)."""
+        return self.model_copy(update={"spec": self.spec.public()})
+
 
 def search_path(assignments: Sequence[Path] = ()) -> list[tuple[Path, str]]:
     """The folders `-a NAME` is looked for in, in order, each with where it came from."""

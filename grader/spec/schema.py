@@ -103,6 +103,10 @@ class InstructorCheck(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+# The layer kinds `structure.layers` may name (`linear` and the activations).
+LayerKind = Literal["linear", "sigmoid", "relu", "tanh", "softmax"]
+
+
 class Structure(_Strict):
     """The forward pass as a sequence of layer kinds.
 
@@ -112,7 +116,7 @@ class Structure(_Strict):
     expects the layer sizes to follow.
     """
 
-    layers: list[Literal["linear", "sigmoid", "relu", "tanh", "softmax"]] = Field(min_length=1)
+    layers: list[LayerKind] = Field(min_length=1)
     affine: bool = False
     hidden_arg: int | None = Field(None, ge=0)
     probe_hidden: int = Field(5, ge=1, le=64)
