@@ -28,6 +28,7 @@ $(STAMP): pyproject.toml Makefile $(wildcard scripts/setup-*.sh)
 
 demo: venv
 	$(BIN)/grader grade grader/assignments/iris_basics/examples solutions/iris_basics -a iris_basics -o demo-out
+	$(BIN)/grader grade grader/assignments/digits_cnn/examples solutions/digits_cnn -a digits_cnn -o demo-out/digits_cnn
 
 # Seconds: what `make test` runs besides the suite, on its own.
 lint: venv

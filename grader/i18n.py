@@ -387,6 +387,49 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "hint_ja": "隠れ層の大きさはコンストラクタの引数で変えられるようにしてください。",
         "hint_en": "The hidden layer's size should be settable through its constructor argument.",
     },
+    # A pattern's structure (grader/checks/library/structure_pattern.py).
+    "structure.missing_layer": {
+        "ja": "forward に {kind} の層がありません。課題の層の並びには {kind} が必要です。",
+        "en": "forward has no {kind} layer; the assignment's layers need one.",
+        "hint_ja": "{kind} の層を __init__ で作り、課題の層の並びのとおりに forward で使ってください。",
+        "hint_en": "Build a {kind} layer in __init__ and use it in forward where the assignment's layers say.",
+    },
+    "structure.output_logits": {
+        "ja": "forward が最後に {activation} を通していますが、損失 {loss} はロジット (最後の層の出力そのもの) を受け取ります。採点器はこの出力に合う損失で学習させたので、点を失うのはこの確認だけです。",
+        "en": "forward ends with {activation}, but the loss {loss} takes logits (the last layer's output as it is). The grader trained it with the loss that fits its output, so that only this check loses for it.",
+        "hint_ja": "{loss} は {activation} にあたる計算を自分で行います。forward の最後の {activation} を外してください (予測されるクラスは変わりません)。",
+        "hint_en": "{loss} does what {activation} does itself: leave out the final {activation} (the predicted classes stay the same).",
+    },
+    "structure.output_probabilities": {
+        "ja": "forward の出力が確率になっていません (最後に softmax か sigmoid がありません)。損失 {loss} は確率を受け取ります。",
+        "en": "forward's output is not probabilities (it does not end with softmax or sigmoid); the loss {loss} takes probabilities.",
+        "hint_ja": "最後の層の出力に sigmoid (クラスごと) か softmax (クラスの間で) を適用してください。",
+        "hint_en": "Apply sigmoid (per class) or softmax (across the classes) to the last layer's output.",
+    },
+    "structure.output_log_probabilities": {
+        "ja": "forward が log_softmax で終わっていません。損失 {loss} は対数確率を受け取ります。",
+        "en": "forward does not end with log_softmax; the loss {loss} takes log-probabilities.",
+        "hint_ja": "forward の最後で torch.log_softmax(x, dim=1) を返してください。",
+        "hint_en": "Return torch.log_softmax(x, dim=1) at the end of forward.",
+    },
+    "structure.pattern_layers": {
+        "ja": "層の種類か順番が課題の層の並びと違います。",
+        "en": "The kinds or the order of the layers differ from the assignment's.",
+        "hint_ja": "forward で使う層の種類と順番を、課題が指定する層の並び (期待) と見比べてください。",
+        "hint_en": "Compare the kind and order of the layers forward uses with the assignment's (expected).",
+    },
+    "structure.pattern_sizes": {
+        "ja": "層の種類と順番は合っていますが、大きさ (チャンネル数、カーネルの大きさ、幅) が課題と違います。",
+        "en": "The layers are of the right kinds and in order, but their sizes (channels, kernel size, widths) differ from the assignment's.",
+        "hint_ja": "各層の大きさが、課題のとおりコンストラクタの引数から決まっているか確認してください。",
+        "hint_en": "Check that each layer takes its sizes from the constructor arguments, as the assignment says.",
+    },
+    "structure.argument_ignored": {
+        "ja": "層がコンストラクタの引数 {argument} に従っていません ({argument} = {hidden} で作り直したときの層)。",
+        "en": "The layers do not follow the constructor argument {argument} (the layers when rebuilt with {argument} = {hidden}).",
+        "hint_ja": "__init__ の中で数値を直接書かず、引数 {argument} を使って層を作ってください。",
+        "hint_en": "Build the layers from the argument {argument} instead of writing its number into __init__.",
+    },
     "structure.not_affine": {
         "ja": "出力が入力の線形 (アフィン) 関数になっていません (ずれ {deviation})。",
         "en": "The output is not a linear (affine) function of the input (deviation {deviation}).",
@@ -816,11 +859,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Training loss (the grader's own training, seed {seed})",
     },
     "plot.loss.caption": {
-        "ja": "採点器が損失 (MSE) で学習させたときの、エポックごとの訓練データの損失です。下がって平らになれば、学習が進んでいます。",
-        "en": "The training loss (MSE) per epoch while the grader trained this model. A curve that falls and then flattens means the model learned.",
+        "ja": "採点器が損失 ({loss}) で学習させたときの、エポックごとの訓練データの損失です。下がって平らになれば、学習が進んでいます。",
+        "en": "The training loss ({loss}) per epoch while the grader trained this model. A curve that falls and then flattens means the model learned.",
     },
     "plot.loss.x": {"ja": "エポック", "en": "Epoch"},
-    "plot.loss.y": {"ja": "損失 (MSE)", "en": "Loss (MSE)"},
+    "plot.loss.y": {"ja": "損失 ({loss})", "en": "Loss ({loss})"},
+    # The recipe's losses (grader/train/losses.py), as the plots name them.
+    "loss.mse": {"ja": "MSE", "en": "MSE"},
+    "loss.mae": {"ja": "MAE", "en": "MAE"},
+    "loss.cross_entropy": {"ja": "交差エントロピー", "en": "cross-entropy"},
+    "loss.bce": {"ja": "2 値交差エントロピー", "en": "binary cross-entropy"},
+    "loss.bce_with_logits": {"ja": "2 値交差エントロピー (ロジット)", "en": "binary cross-entropy on logits"},
+    "loss.nll": {"ja": "負の対数尤度", "en": "negative log-likelihood"},
     "plot.yy.title": {"ja": "y-y プロット (テストデータ)", "en": "y-y plot (test data)"},
     "plot.yy.caption": {
         "ja": "実測値と予測値を比べた図です。点が対角線に近いほど、良い予測です。",

@@ -60,7 +60,7 @@ from grader.sandbox.forkserver import ForkServer
 from grader.spec import Assignment, LoadedAssignment, Mode, ModelSpec
 from grader.spec import load as spec_load
 from grader.spec.datasets import Split
-from grader.spec.probe_points import probe_inputs
+from grader.spec.probe_points import probe_points_for
 from grader.version import __version__
 
 log = logging.getLogger("grader")
@@ -276,7 +276,7 @@ def model_evidence(observations: Observations, submission: Submission, model_id:
     spec = assignment.spec
     model = next(m for m in spec.models if m.id == model_id)
     recipe = spec.recipe_for(model)
-    facts = model_facts(observations, submission, model_id, wire_recipe(recipe), split, probe_inputs(model.args[0]),
+    facts = model_facts(observations, submission, model_id, wire_recipe(recipe), split, probe_points_for(model),
                         spec.model_timeout_for(model), evaluator, keep_student_init=recipe.init == "student",
                         max_constant=spec.limits.graph_constant_numbers, captured=model.captured)
     return ModelEvidence(

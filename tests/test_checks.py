@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import test_digits_cnn
 from conftest import (
     ASSIGNMENT_DIR,
     MODEL_IDS,
@@ -873,6 +874,10 @@ def test_every_verdict_of_every_check_is_reached(monkeypatch):
         test_the_capture_check_says_how_each_model_was_graded(*case)
     test_an_unverified_model_where_the_spec_requires_capture_scores_nothing_after_it()
     test_a_refused_graph_skips_the_rest_and_a_suspicious_constant_zeroes_the_metric()
+    for name in ("digits_no_conv", "digits_softmax", "digits_fixed_channels"):  # a pattern's structure
+        grade_recorded(name, "cnn")
+    for case in test_digits_cnn.LAYER_CASES:
+        test_digits_cnn.test_each_way_the_layers_differ_from_the_pattern_has_its_own_message(*case)
     library = catalogue_keys_in_the_library()
     assert library - given == set(), f"no test reaches these: {sorted(library - given)}"
     assert {"defined.passed", "metric.full.mse", "timeout.probes", "grad.raised", "aggregate.median"} <= library

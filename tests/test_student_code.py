@@ -102,7 +102,7 @@ def test_the_sandbox_predicts_in_eval_mode():
     instance = cls(4, 3)
     test_x = torch.rand(150, 4)
     job = ModelJob(id="lr", class_names=["LR"], match_methods=[], args=[4, 3], hidden_arg=None, probe_hidden=5,
-                   project_method=None, budget_s=10, capture=False, train_x=[], train_y=[], test_x=[], probe_x=[],
+                   project_method=None, budget_s=10, capture=False, train_x=[], train_y=[], test_x=[], probe_x=[], input_shape=[4], output_width=3,
                    recipe=Recipe(optimizer="adam", lr=0.05, epochs=1, batch_size=75, seeds=[0],
                                  train_seeds_together=False))
     with torch.no_grad():  # dropout off: in train mode half of the inputs would be zeroed

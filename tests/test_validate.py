@@ -45,14 +45,20 @@ def test_a_column_the_data_does_not_have_is_named_not_raised(tmp_path, capsys):
             in err)
 
 
-def test_a_target_narrower_than_the_output_and_an_unknown_check_are_both_said(tmp_path, capsys):
+def test_a_target_narrower_than_the_output_is_refused_when_the_spec_loads(tmp_path, capsys):
     folder = assignment_with(tmp_path, ("args = [3, 1]\nfeatures = [0, 1, 2]\ntarget = [3]",
-                                        "args = [2, 2]\nfeatures = [0, 1]\ntarget = [3]\npoints = { no_such_check = 1 }"))
+                                        "args = [2, 2]\nfeatures = [0, 1]\ntarget = [3]"))
+    assert main(["validate", "-a", str(folder)]) == 2
+    assert "models.0.args[-1] (mlr): 2 outputs, but the target needs 1 (one per target column)" in capsys.readouterr().err
+
+
+def test_an_unknown_check_and_an_unknown_option_are_both_said(tmp_path, capsys):
+    folder = assignment_with(tmp_path, ("args = [3, 1]\nfeatures = [0, 1, 2]\ntarget = [3]",
+                                        "args = [2, 1]\nfeatures = [0, 1]\ntarget = [3]\npoints = { no_such_check = 1 }"
+                                        "\nchecks = { parameter_count = { most = 3 } }"))
     assert main(["validate", "-a", str(folder)]) == 2
     err = capsys.readouterr().err
-    assert "2 problem(s)" in err
-    assert "models.0.args (mlr): the model outputs 2 value(s), but its target has 1 column(s)" in err
-    assert "no_such_check" in err
+    assert "2 problem(s)" in err and "no_such_check" in err and "parameter_count: takes one option, max =" in err
 
 
 def test_a_good_assignment_gets_its_summary(capsys):

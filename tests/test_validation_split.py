@@ -26,11 +26,11 @@ def test_the_validation_rows_are_a_seeded_fifth_of_each_species_training_rows():
     assert validation is not None
     table = iris.load()
     train = np.arange(150) % 2 == 1  # train_rows = "odd"
-    held = table.held_out(train, validation)
+    held = table.held_out(train, validation.fraction, validation.seed)
     assert not (held & ~train).any()  # training rows only: no self-check scores on a test row
     assert np.bincount(table.labels[held]).tolist() == [5, 5, 5]
-    assert np.array_equal(table.held_out(train, validation), held)  # the same rows every time
-    assert not np.array_equal(table.held_out(train, validation.model_copy(update={"seed": 1})), held)
+    assert np.array_equal(table.held_out(train, validation.fraction, validation.seed), held)  # the same rows every time
+    assert not np.array_equal(table.held_out(train, validation.fraction, 1), held)
     grading, public = splits_for(spec)["mlpc"], splits_for(spec.public())["mlpc"]
     assert (len(grading.train_x), len(grading.test_x)) == (75, 75)  # the grading's split is the lesson's
     assert (len(public.train_x), len(public.test_x)) == (60, 15)

@@ -32,7 +32,6 @@ import nbformat
 import tomlkit
 
 from grader.apps import calibrate
-from grader.checks.library.structure import TRANSPARENT
 from grader.evaluate.evaluator import Evaluator
 from grader.evaluate.execute import execute
 from grader.intake.submission import Submission, read_submission
@@ -40,6 +39,7 @@ from grader.pipeline import grade_file, model_evidence, parse_assignment
 from grader.spec import SPEC_FILE, LoadedAssignment
 from grader.spec.datasets.registry import MODULES as DATASETS
 from grader.spec.datasets.registry import class_names, columns
+from grader.spec.layer_pattern import TRANSPARENT
 from grader.spec.schema import CLASS_TARGETS, LayerKind
 
 DEFAULT_DATASET = "iris"

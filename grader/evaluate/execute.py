@@ -52,7 +52,7 @@ from grader.sandbox.process import (
 )
 from grader.spec import LoadedAssignment, Mode, ModelSpec, Recipe
 from grader.spec.datasets import Split, splits_for
-from grader.spec.probe_points import probe_inputs
+from grader.spec.probe_points import probe_points_for
 
 # A fresh run with less of the wall clock left than this would not get past loading: not started.
 MIN_RESTART_S = 2.0
@@ -178,7 +178,9 @@ def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict
             train_x=no_rows if capture else split.train_x.tolist(),
             train_y=no_rows if capture else split.train_y.tolist(),
             test_x=no_rows if capture else split.test_x.tolist(),
-            probe_x=probe_inputs(model.args[0]).tolist(),
+            probe_x=probe_points_for(model).tolist(),
+            input_shape=list(model.row_shape), output_width=model.output_width,
+            keyword_names=list(model.parameter_names) if model.keyword_args else None,
         ))
     return wire.Job(
         version=wire.VERSION, mode=mode, kind=submission.kind,

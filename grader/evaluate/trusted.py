@@ -39,6 +39,7 @@ from grader.protocol.wire import (
     encode,
 )
 from grader.train.loop import OutOfBudget, SeedRun, fit
+from grader.train.losses import Loss, ending_of, loss_for
 from grader.train.values import finite_or_none, tensor_report
 
 
@@ -84,7 +85,8 @@ def evaluate(capture: Capture, claimed: ModelObservation | None, recipe: Recipe,
     with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         observation = _observe(capture, claimed, graph, hidden_probe, data, keep_student_init)
-        training = _train(capture.model, graph, recipe, data, deadline, keep_student_init)
+        loss = loss_for(recipe.loss, ending_of(observation.layers or []))
+        training = _train(capture.model, graph, recipe, data, deadline, keep_student_init, loss)
     return Evaluated(observation, training, _student_init(graph), _seed_independent(graph),
                      suspicious_tensor(graph, data, max_constant, keep_student_init))
 
@@ -95,7 +97,8 @@ def suspicious_tensor(graph: CapturedModel, data: ModelData, max_numbers: int, l
     the layers': a row of the data): a lookup table built from torch operations alone would need one."""
     layer_paths = {layer.path for layer in graph.layers}
     rows = torch.cat([data.train_x, data.test_x]).to(torch.float64)
-    width = rows.shape[1] if rows.dim() == 2 else 0
+    rows = rows.reshape(len(rows), -1)  # an image or a sequence as its numbers
+    width = rows.shape[1]
     for data_tensor in [*graph.constants, *graph.seeds[0].tensors]:
         in_layer = data_tensor.path.rpartition(".")[0] in layer_paths
         if in_layer and not layers_too:
@@ -321,10 +324,8 @@ def structure_tokens(module: fx.GraphModule, shapes: dict[str, tuple[int, ...]])
 def _token(module: fx.GraphModule, node: fx.Node, shapes: dict[str, tuple[int, ...]]) -> str | None:
     if node.op == "call_module":
         layer = module.get_submodule(str(node.target))
-        kind = type(layer).__name__
-        if kind == "Linear":
-            return f"linear({layer.in_features},{layer.out_features})"
-        return ops.LAYERS[kind].token if kind in ops.LAYERS else None
+        kind = ops.LAYERS.get(type(layer).__name__)
+        return ops.layer_token(kind, lambda field: getattr(layer, field)) if kind is not None else None
     if node.op == "call_method":
         return ops.METHODS.get(str(node.target))
     if node.op != "call_function":
@@ -335,7 +336,11 @@ def _token(module: fx.GraphModule, node: fx.Node, shapes: dict[str, tuple[int, .
         return f"linear({weight[1]},{weight[0]})"
     if name in ops.MATMULS and weight is not None:
         return f"linear({weight[0]},{weight[1]})"
-    return ops.FUNCTIONS.get(name) if name != "torch._C._nn.linear" else None
+    token = ops.FUNCTIONS.get(name) if name != "torch._C._nn.linear" else None
+    kernel = node.kwargs.get("kernel_size", node.args[1] if len(node.args) > 1 else None)
+    if name in ops.POOLING_FUNCTIONS and isinstance(kernel, int):
+        return f"{token}({kernel})"  # `F.max_pool2d(x, 2)`: the size a pattern may ask for
+    return token
 
 
 def _weight_shape(node: fx.Node, index: int, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...] | None:
@@ -351,7 +356,7 @@ def _weight_shape(node: fx.Node, index: int, shapes: dict[str, tuple[int, ...]])
 
 # ---- training ------------------------------------------------------------------------------------------
 def _train(model_id: str, graph: CapturedModel, recipe: Recipe, data: ModelData, deadline: float,
-           keep_student_init: bool) -> Training:
+           keep_student_init: bool, loss: Loss) -> Training:
     """The recipe's training of every seed together (`grader.train.loop.fit`), then each seed's
     test predictions and `project` code, in eval mode."""
     started = time.perf_counter()
@@ -367,7 +372,7 @@ def _train(model_id: str, graph: CapturedModel, recipe: Recipe, data: ModelData,
 
     seeds = [SeedRun.build(construct_for(seed), seed) for seed in recipe.seeds]
     try:
-        histories = fit(seeds, recipe, data.train_x, data.train_y, deadline)
+        histories = fit(seeds, recipe, data.train_x, data.train_y, deadline, loss_function=loss)
     except OutOfBudget:
         return build(Training, {"model": model_id, "runs": [
             {"seed": seed, "error": {"type": "Budget", "message": "training time budget used up", "frames": []}}

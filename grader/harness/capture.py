@@ -78,7 +78,7 @@ def capture_model(model: ModelJob, cls: type) -> dict[str, Any]:
     """The fields of a `Capture` line for the class playing `model`."""
 
     def construct(args: list[int]) -> torch.nn.Module:
-        instance = cls(*args)
+        instance = model.construct(cls, args)
         if not isinstance(instance, torch.nn.Module):
             raise TypeError(f"{cls.__name__}(...) is not a torch.nn.Module")
         return instance

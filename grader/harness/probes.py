@@ -78,7 +78,7 @@ def observe_model(model: ModelJob, choice: tuple[ClassRecord, str] | None,
 
     def construct(arguments: list[int]) -> torch.nn.Module:
         torch.manual_seed(0)
-        instance = cls(*arguments)
+        instance = model.construct(cls, arguments)
         if not isinstance(instance, torch.nn.Module):
             raise TypeError(f"{record.name}(...) is not a torch.nn.Module")
         return instance
@@ -170,13 +170,13 @@ def candidates(model: ModelJob, records: list[ClassRecord], chosen: set[int]) ->
         for arguments in (model.args, []):
             try:
                 torch.manual_seed(0)
-                instance = record.cls(*arguments)
+                instance = model.construct(record.cls, arguments)
                 with torch.no_grad():
-                    output = instance.eval()(torch.zeros(2, model.args[0]))
+                    output = instance.eval()(torch.zeros(2, *model.input_shape))
             except BaseException:  # noqa: BLE001 - the student's code may raise anything: not this way
                 continue
             described["built_with"] = list(arguments)
-            described["fits"] = isinstance(output, torch.Tensor) and list(output.shape) == [2, model.args[-1]]
+            described["fits"] = isinstance(output, torch.Tensor) and list(output.shape) == [2, model.output_width]
             break
         found.append(described)
     return found

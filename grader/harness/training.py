@@ -109,7 +109,7 @@ def _run(seed: int, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def _train_one(cls: type, model: ModelJob, seed: int, data: Data) -> dict[str, Any]:
-    built = SeedRun.build(lambda: cls(*model.args), seed)
+    built = SeedRun.build(lambda: model.construct(cls, model.args), seed)
     # No deadline of its own: the grader's phase budget stops a seed that runs too long.
     (losses,) = fit([built], model.recipe, data.train_x, data.train_y, deadline=math.inf)
     return _report(cls, model, seed, built.instance, losses, data.test_x)
@@ -131,7 +131,7 @@ def _report(cls: type, model: ModelJob, seed: int, instance: torch.nn.Module, lo
     # model that looks the answers up in the public data set). The trusted side judges.
     try:
         torch.manual_seed(seed + REINIT_SEED_OFFSET)
-        fresh = cls(*model.args)
+        fresh = model.construct(cls, model.args)
         with torch.no_grad():
             for mine, other in zip(instance.parameters(), fresh.parameters()):
                 if mine.shape == other.shape:
@@ -157,7 +157,7 @@ def _train_together(cls: type, model: ModelJob, data: Data, deadline: float) -> 
         # prints. Warnings are shown afresh inside, so that the fallback shows them again.
         with _watched_output() as output, warnings.catch_warnings():
             shared = _SharedState.of(cls)
-            seeds_state = [SeedRun.build(lambda: cls(*model.args), seed) for seed in seeds]
+            seeds_state = [SeedRun.build(lambda: model.construct(cls, model.args), seed) for seed in seeds]
             shared.require_unchanged(cls)
             histories = _fit_together(seeds_state, recipe, data, deadline)
             shared.require_unchanged(cls)

@@ -11,7 +11,9 @@ Standard library only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,38 +22,53 @@ class LayerKind:
 
     fields: tuple[str, ...]  # constructor arguments, read off the student's instance
     token: str  # its name in a structure pattern (`linear`, `conv2d`, `relu`, ...)
+    # The fields its token shows, in order (`conv2d(1,8,...)`), then those shown by a short name
+    # (`k=3`): what a structure pattern may ask of it.
+    sizes: tuple[str, ...] = ()
+    options: tuple[tuple[str, str], ...] = ()
 
 
 # torch.nn layer class name -> what the trusted side rebuilds it from. A field holding a layer's
 # size is what the structure check reads (`linear(in_features,out_features)`).
+_CONV = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias", "padding_mode")
+_CONV_SIZES = ("in_channels", "out_channels")
+_CONV_OPTIONS = (("k", "kernel_size"), ("s", "stride"), ("p", "padding"))
+_POOL_OPTIONS = (("s", "stride"), ("p", "padding"))
+_RECURRENT_OPTIONS = (("layers", "num_layers"), ("bidirectional", "bidirectional"))
 LAYERS: dict[str, LayerKind] = {
-    "Linear": LayerKind(("in_features", "out_features", "bias"), "linear"),
-    "Bilinear": LayerKind(("in1_features", "in2_features", "out_features", "bias"), "bilinear"),
-    "Conv1d": LayerKind(("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
-                         "bias", "padding_mode"), "conv1d"),
-    "Conv2d": LayerKind(("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
-                         "bias", "padding_mode"), "conv2d"),
-    "MaxPool1d": LayerKind(("kernel_size", "stride", "padding", "dilation", "ceil_mode"), "maxpool1d"),
-    "MaxPool2d": LayerKind(("kernel_size", "stride", "padding", "dilation", "ceil_mode"), "maxpool2d"),
-    "AvgPool1d": LayerKind(("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"), "avgpool1d"),
-    "AvgPool2d": LayerKind(("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"), "avgpool2d"),
-    "AdaptiveAvgPool1d": LayerKind(("output_size",), "adaptiveavgpool1d"),
-    "AdaptiveAvgPool2d": LayerKind(("output_size",), "adaptiveavgpool2d"),
+    "Linear": LayerKind(("in_features", "out_features", "bias"), "linear", ("in_features", "out_features")),
+    "Bilinear": LayerKind(("in1_features", "in2_features", "out_features", "bias"), "bilinear",
+                          ("in1_features", "in2_features", "out_features")),
+    "Conv1d": LayerKind(_CONV, "conv1d", _CONV_SIZES, _CONV_OPTIONS),
+    "Conv2d": LayerKind(_CONV, "conv2d", _CONV_SIZES, _CONV_OPTIONS),
+    "MaxPool1d": LayerKind(("kernel_size", "stride", "padding", "dilation", "ceil_mode"), "maxpool1d",
+                           ("kernel_size",), _POOL_OPTIONS),
+    "MaxPool2d": LayerKind(("kernel_size", "stride", "padding", "dilation", "ceil_mode"), "maxpool2d",
+                           ("kernel_size",), _POOL_OPTIONS),
+    "AvgPool1d": LayerKind(("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"), "avgpool1d",
+                           ("kernel_size",), _POOL_OPTIONS),
+    "AvgPool2d": LayerKind(("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"), "avgpool2d",
+                           ("kernel_size",), _POOL_OPTIONS),
+    "AdaptiveAvgPool1d": LayerKind(("output_size",), "adaptiveavgpool1d", ("output_size",)),
+    "AdaptiveAvgPool2d": LayerKind(("output_size",), "adaptiveavgpool2d", ("output_size",)),
     "Flatten": LayerKind(("start_dim", "end_dim"), "flatten"),
     "Unflatten": LayerKind(("dim", "unflattened_size"), "unflatten"),
     "Dropout": LayerKind(("p",), "dropout"),
     "Dropout1d": LayerKind(("p",), "dropout"),
     "Dropout2d": LayerKind(("p",), "dropout"),
-    "BatchNorm1d": LayerKind(("num_features", "eps", "momentum", "affine", "track_running_stats"), "batchnorm"),
-    "BatchNorm2d": LayerKind(("num_features", "eps", "momentum", "affine", "track_running_stats"), "batchnorm"),
-    "LayerNorm": LayerKind(("normalized_shape", "eps", "elementwise_affine"), "layernorm"),
-    "Embedding": LayerKind(("num_embeddings", "embedding_dim", "padding_idx"), "embedding"),
+    "BatchNorm1d": LayerKind(("num_features", "eps", "momentum", "affine", "track_running_stats"), "batchnorm",
+                             ("num_features",)),
+    "BatchNorm2d": LayerKind(("num_features", "eps", "momentum", "affine", "track_running_stats"), "batchnorm",
+                             ("num_features",)),
+    "LayerNorm": LayerKind(("normalized_shape", "eps", "elementwise_affine"), "layernorm", ("normalized_shape",)),
+    "Embedding": LayerKind(("num_embeddings", "embedding_dim", "padding_idx"), "embedding",
+                           ("num_embeddings", "embedding_dim")),
     "RNN": LayerKind(("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "dropout",
-                      "bidirectional"), "rnn"),
+                      "bidirectional"), "rnn", ("input_size", "hidden_size"), _RECURRENT_OPTIONS),
     "LSTM": LayerKind(("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional",
-                       "proj_size"), "lstm"),
+                       "proj_size"), "lstm", ("input_size", "hidden_size"), _RECURRENT_OPTIONS),
     "GRU": LayerKind(("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"),
-                     "gru"),
+                     "gru", ("input_size", "hidden_size"), _RECURRENT_OPTIONS),
     "Identity": LayerKind((), "identity"),
     "ReLU": LayerKind((), "relu"),
     "ReLU6": LayerKind((), "relu6"),
@@ -66,6 +83,24 @@ LAYERS: dict[str, LayerKind] = {
     "LogSoftmax": LayerKind(("dim",), "log_softmax"),
     "Hardtanh": LayerKind(("min_val", "max_val"), "hardtanh"),
 }
+
+
+def layer_token(kind: LayerKind, value_of: Callable[[str], Any]) -> str:
+    """A layer's name in the structure the checks read: its token with its sizes and options, as
+    `value_of(field)` gives them (`conv2d(1,8,k=3,s=1,p=0)`, `linear(4,3)`, `relu`)."""
+    parts = [size_text(value_of(name)) for name in kind.sizes]
+    parts += [f"{short}={size_text(value_of(name))}" for short, name in kind.options]
+    return f"{kind.token}({','.join(parts)})" if parts else kind.token
+
+
+def size_text(value: Any) -> str:
+    """`3` for 3 or (3, 3), `3x5` for (3, 5), `true` for True: one word a pattern can name."""
+    if isinstance(value, (tuple, list)):
+        items = [size_text(item) for item in value]
+        return items[0] if items and len(set(items)) == 1 else "x".join(items)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 # Functions a graph may call, by their qualified names (as `torch.fx.node._get_qualified_name` gives
 # them: `F.linear` is `torch._C._nn.linear`, `getattr` the builtin), and the structure
@@ -84,7 +119,10 @@ FUNCTIONS: dict[str, str | None] = {
     # layers as functions
     "torch._C._nn.linear": "linear", "torch.nn.functional.dropout": "dropout",
     "torch.nn.functional.max_pool1d": "maxpool1d", "torch.nn.functional.max_pool2d": "maxpool2d",
-    "torch.nn.functional.avg_pool1d": "avgpool1d", "torch.nn.functional.avg_pool2d": "avgpool2d",
+    "torch.max_pool1d": "maxpool1d", "torch.max_pool2d": "maxpool2d",
+    "torch.avg_pool1d": "avgpool1d", "torch._C._nn.avg_pool2d": "avgpool2d",
+    "torch.nn.functional.adaptive_avg_pool1d": "adaptiveavgpool1d",
+    "torch.nn.functional.adaptive_avg_pool2d": "adaptiveavgpool2d",
     "torch.flatten": "flatten",
     # arithmetic and tensor plumbing: no layer of their own
     "torch.matmul": None, "torch.mm": None, "torch.bmm": None, "torch.addmm": None, "torch.einsum": None,
@@ -129,6 +167,10 @@ METHODS: dict[str, str | None] = {
 # The attributes `getattr` may read off a tensor in a graph (`x.shape[0]`).
 TENSOR_ATTRIBUTES = frozenset({"shape", "T", "mT", "ndim", "dtype"})
 DTYPES = frozenset({"float32", "float64", "int64", "bool"})
+
+# Pooling as a function, whose second argument is the kernel's size (`F.max_pool2d(x, 2)`).
+POOLING_FUNCTIONS = frozenset({"torch.nn.functional.max_pool1d", "torch.nn.functional.max_pool2d",
+                               "torch.max_pool1d", "torch.max_pool2d", "torch.avg_pool1d", "torch._C._nn.avg_pool2d"})
 
 # Functions whose second argument is a weight: with a 2-D parameter there, the call is a linear
 # layer (`x @ self.W`, `torch.mm(x, self.W)`), as a student of the lesson may write one by hand.

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 
-VERSION = 3  # 2: the `capture` line; 3: eval-mode graphs, tuple outputs, `missing_package`, no-argument builds
+VERSION = 4  # 2: the `capture` line; 3: eval-mode graphs, tuple outputs, `missing_package`, no-argument builds;
+# 4: input shapes, arguments by keyword
 
 JOB_FILE = "job.json"
 OBSERVATIONS_FILE = "observations.jsonl"
@@ -141,10 +142,21 @@ class ModelJob:
     recipe: Recipe
     budget_s: float  # training gives up on its own within this (the grader's phase budget)
     capture: bool  # send the model as a graph (the trusted side trains it) instead of training it here
-    train_x: list[list[float]]
-    train_y: list[list[float]]
-    test_x: list[list[float]]
-    probe_x: list[list[float]]
+    # Rows of inputs of `input_shape` each (nested lists), and targets.
+    train_x: Values
+    train_y: Values
+    test_x: Values
+    probe_x: Values
+    input_shape: list[int]
+    output_width: int
+    # The constructor is called with `args` by these names (`Class(n_channels=8)`), or positionally.
+    keyword_names: list[str] | None = None
+
+    def construct(self, cls: Callable[..., Any], args: list[int]) -> Any:
+        """`cls` called with `args` as the spec says: by keyword where it names them, else in order."""
+        if self.keyword_names is not None and len(args) == len(self.keyword_names):
+            return cls(**dict(zip(self.keyword_names, args)))
+        return cls(*args)
 
 
 @dataclass(frozen=True)

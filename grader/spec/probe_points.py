@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader.spec.schema import ModelSpec
+
 
 def probe_inputs(width: int) -> np.ndarray:
     """Deterministic probe points: pairs a, b and their affine combinations, some far from the data
@@ -15,6 +17,11 @@ def probe_inputs(width: int) -> np.ndarray:
     inner = 0.3 * a + 0.7 * b
     outer = 2.0 * a - 1.0 * b
     return np.concatenate([a, b, inner, outer]).astype(np.float32)
+
+
+def probe_points_for(model: ModelSpec) -> np.ndarray:
+    """The probe points of `model`, each of the shape of one of its inputs."""
+    return probe_inputs(model.input_width).reshape(-1, *model.row_shape)
 
 
 def affine_groups(count: int) -> list[tuple[int, int, int, float]]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from grader.spec.datasets.registry import MODULES as DATASETS
+from grader.spec.layer_pattern import Pattern
 
 # `definitions`: the classes a submission defines, built and trained by the grader; `full`: the
 # submission run top to bottom as a notebook.
@@ -105,21 +107,47 @@ class InstructorCheck(_Strict):
 
 # The layer kinds `structure.layers` may name (`linear` and the activations).
 LayerKind = Literal["linear", "sigmoid", "relu", "tanh", "softmax"]
+# What forward must return: the raw scores a cross-entropy takes, probabilities, log-probabilities,
+# or values; by default what the model's loss takes (`OUTPUT_OF_LOSS`).
+OutputKind = Literal["logits", "probabilities", "log_probabilities", "values"]
+OUTPUT_OF_LOSS: dict[str, OutputKind] = {"cross_entropy": "logits", "bce_with_logits": "logits",
+                                         "bce": "probabilities", "nll": "log_probabilities",
+                                         "mse": "values", "mae": "values"}
 
 
 class Structure(_Strict):
-    """The forward pass as a sequence of layer kinds.
+    """The forward pass, in one of two forms.
 
-    `layers` lists `linear` and activation names in forward order; the i-th `linear` maps
-    `args[i] -> args[i+1]` of the constructor arguments. `hidden_arg` names the constructor argument
-    that sets the hidden width: the grader builds the class again with `probe_hidden` there and
-    expects the layer sizes to follow.
+    `layers` (the lesson's form) lists `linear` and activation names in forward order; the i-th
+    `linear` maps `args[i] -> args[i+1]` of the constructor arguments. `pattern` (any layer kind,
+    grader.spec.layer_pattern) is a pattern over the layers found, which may name the constructor
+    arguments (`conv2d(1,n_channels,k=3)`). `hidden_arg` is the constructor argument (its position,
+    or its name where `args` names them) that sets a hidden size: the grader builds the class
+    again with `probe_hidden` there and expects the layers to follow. `output`: what forward must
+    return, for a pattern (default: what the loss takes).
     """
 
-    layers: list[LayerKind] = Field(min_length=1)
+    layers: list[LayerKind] | None = Field(None, min_length=1)
+    pattern: list[Annotated[str, Field(min_length=1, max_length=400)]] | None = Field(None, min_length=1, max_length=50)
     affine: bool = False
     hidden_arg: int | None = Field(None, ge=0)
     probe_hidden: int = Field(5, ge=1, le=64)
+    output: OutputKind | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Structure:
+        if (self.layers is None) == (self.pattern is None):
+            raise ValueError("give the layers either as `layers` (linear and activations) or as a `pattern`")
+        if self.pattern is not None:
+            Pattern.parse(self.pattern)  # a PatternError is a ValueError: pydantic names the key
+        if self.output is not None and self.pattern is None:
+            raise ValueError("`output` goes with a `pattern`")
+        return self
+
+    def parsed(self) -> Pattern:
+        if self.pattern is None:
+            raise ValueError("no pattern")
+        return Pattern.parse(self.pattern)
 
 
 class Metric(_Strict):
@@ -157,11 +185,19 @@ class ModelSpec(_Strict):
     # A class that has all of these methods matches too, whatever its name (the lesson's AE is a
     # redefined `MLPR` with `project`).
     match_methods: list[str] = Field(default_factory=list)
-    args: list[int] = Field(min_length=2)
+    # The constructor's arguments: a list (called positionally; with `layers`, the widths), or a
+    # table by name (`{n_channels = 8, n_hidden = 32}`: called by keyword, what a pattern names).
+    args: list[int] = Field(min_length=1, max_length=20)
     # The constructor's parameters, as messages name them (default: n_input, n_hidden, ..., n_output).
     arg_names: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] | None = None
+    keyword_args: bool = False  # set by `args` given as a table
+    # The data set's columns the model reads (indexes, or "all" of them, read by the assignment), and
+    # the shape of one input row (`[1, 8, 8]` for an image; default: the columns as a vector).
     features: list[int] = Field(min_length=1)
+    input_shape: list[Annotated[int, Field(ge=1)]] | None = Field(None, min_length=1, max_length=4)
     target: Literal["class", "species"] | list[int]
+    # The width of forward's output, where `args` does not end with it (a pattern's model).
+    outputs: int | None = Field(None, ge=1, le=10_000)
     structure: Structure
     output_range: tuple[float, float] | None = None
     project: Project | None = None
@@ -179,23 +215,81 @@ class ModelSpec(_Strict):
     # This model's own budget per phase, in place of the assignment's `model_timeout_s`.
     model_timeout_s: float | None = Field(None, gt=0, le=3600)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _arguments_by_name(cls, data: Any) -> Any:
+        """`args` as a table: its values in order, its keys as `arg_names`, and a `hidden_arg` or
+        `project.width_arg` given by name turned into its position."""
+        if not isinstance(data, dict) or not isinstance(data.get("args"), dict):
+            return data
+        if "arg_names" in data:
+            raise ValueError("`args` as a table names the arguments: no `arg_names` beside it")
+        names = list(data["args"])
+        data = {**data, "args": list(data["args"].values()), "arg_names": names, "keyword_args": True}
+        for owner, key in (("structure", "hidden_arg"), ("project", "width_arg")):
+            section = data.get(owner)
+            if isinstance(section, dict) and isinstance(section.get(key), str):
+                if section[key] not in names:
+                    raise ValueError(f"{owner}.{key}: {section[key]!r} is not one of the args ({', '.join(names)})")
+                data[owner] = {**section, key: names.index(section[key])}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
-        if self.args[0] != len(self.features):
-            raise ValueError(f"args[0] ({self.args[0]}) must equal the number of features ({len(self.features)})")
-        n_linear = self.structure.layers.count("linear")
-        if n_linear != len(self.args) - 1:
-            raise ValueError(f"structure.layers has {n_linear} linear layers but args gives {len(self.args) - 1}")
         if self.arg_names is not None and len(self.arg_names) != len(self.args):
             raise ValueError(f"arg_names names {len(self.arg_names)} arguments but args has {len(self.args)}")
+        if self.input_shape is not None and int(np.prod(self.input_shape)) != len(self.features):
+            raise ValueError(f"input_shape {self.input_shape} holds {int(np.prod(self.input_shape))} numbers, "
+                             f"but the model reads {len(self.features)} feature columns")
+        if self.structure.pattern is not None:
+            return self._consistent_pattern()
+        layers = self.structure.layers or []
+        if len(self.args) < 2:
+            raise ValueError("with `layers`, args are the widths: the inputs, ..., the outputs")
+        if self.args[0] != len(self.features):
+            raise ValueError(f"args[0] ({self.args[0]}) must equal the number of features ({len(self.features)})")
+        n_linear = layers.count("linear")
+        if n_linear != len(self.args) - 1:
+            raise ValueError(f"structure.layers has {n_linear} linear layers but args gives {len(self.args) - 1}")
         for index in (self.structure.hidden_arg, self.project.width_arg if self.project else None):
             if index is not None and not 0 < index < len(self.args) - 1:
                 raise ValueError(f"argument index {index} must point at a hidden width in args {self.args}")
         return self
 
+    def _consistent_pattern(self) -> ModelSpec:
+        if self.outputs is None:
+            raise ValueError("with a `pattern`, give `outputs`: the width of forward's output")
+        if not self.keyword_args and any(t.argument_names() for t in self.structure.parsed().tokens()):
+            raise ValueError("the pattern names constructor arguments: give `args` as a table of them by name")
+        self.structure.parsed().resolved(self.named_args)  # every name it uses is an argument
+        for index in (self.structure.hidden_arg, self.project.width_arg if self.project else None):
+            if index is not None and not 0 <= index < len(self.args):
+                raise ValueError(f"argument index {index} is not one of args {self.args}")
+        return self
+
+    @property
+    def named_args(self) -> dict[str, int]:
+        """The constructor's arguments by name (those a pattern may name)."""
+        return dict(zip(self.parameter_names, self.args))
+
     @property
     def output_width(self) -> int:
-        return self.args[-1]
+        return self.outputs if self.outputs is not None else self.args[-1]
+
+    @property
+    def row_shape(self) -> tuple[int, ...]:
+        """The shape of one input: `input_shape`, else the feature columns as a vector."""
+        return tuple(self.input_shape) if self.input_shape is not None else (len(self.features),)
+
+    @property
+    def input_width(self) -> int:
+        """The numbers in one input: the feature columns it reads."""
+        return len(self.features)
+
+    @property
+    def input_text(self) -> str:
+        """The inputs as messages name them: `4`, or `1×8×8`."""
+        return "×".join(map(str, self.row_shape))
 
     @property
     def parameter_names(self) -> list[str]:
@@ -233,12 +327,18 @@ class Validation(_Strict):
 class Dataset(_Strict):
     # A data set of the registry (grader.spec.datasets): its module makes each model's split.
     name: str = "iris"
-    # Rows whose index is odd train, even rows test, as in the lesson.
+    # How the rows are split: "parity" (odd rows train, even rows test, as in the lesson; or as
+    # `train_rows`/`test_rows` say), "random" (a seeded `test_fraction` of the rows tests), or
+    # "stratified" (that fraction of each class's rows).
+    split: Literal["parity", "random", "stratified"] = "parity"
     train_rows: Literal["odd", "even"] = "odd"
     test_rows: Literal["odd", "even"] = "even"
+    test_fraction: float = Field(0.25, gt=0, lt=1)
+    seed: int = Field(0, ge=0)
     validation: Validation | None = None
-    # "standardize": each feature column shifted and scaled by the training rows' mean and spread.
-    preprocess: Literal["none", "standardize"] = "none"
+    # Fitted on the training rows alone: "standardize" shifts and scales each feature column by their
+    # mean and spread, "minmax" maps their range to [0, 1].
+    preprocess: Literal["none", "standardize", "minmax"] = "none"
     # The rows a grading scores on: the test rows, or the validation rows (a self-check; a kit's spec).
     scored_on: Literal["test", "validation"] = "test"
 
@@ -251,6 +351,9 @@ class Dataset(_Strict):
 
     @model_validator(mode="after")
     def _apart(self) -> Dataset:
+        if self.split != "parity" and self.model_fields_set & {"train_rows", "test_rows"}:
+            raise ValueError(f"train_rows and test_rows are the \"parity\" split's: a {self.split} split draws "
+                             "test_fraction of the rows under seed")
         if self.train_rows == self.test_rows:
             raise ValueError(f"train_rows and test_rows are both {self.train_rows!r}: students would be scored "
                              "on the rows they trained on")
@@ -391,6 +494,42 @@ class Assignment(_Strict):
         elif self.due.tzinfo is None:
             problems.append("due: give the offset (2026-12-10T23:59:00+09:00): a date-time without one means "
                             "another moment on every machine")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _all_features(cls, data: Any) -> Any:
+        """`features = "all"`: every column of the data set, in order."""
+        if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+            return data
+        if not any(isinstance(m, dict) and m.get("features") == "all" for m in data["models"]):
+            return data
+        from grader.spec.datasets.registry import columns
+
+        dataset = data.get("dataset") or {}
+        name = dataset.get("name", "iris") if isinstance(dataset, dict) else "iris"
+        if name not in DATASETS:
+            return data  # the dataset's own validator names it
+        every = list(range(len(columns(name))))
+        models = [{**m, "features": every} if isinstance(m, dict) and m.get("features") == "all" else m
+                  for m in data["models"]]
+        return {**data, "models": models}
+
+    @model_validator(mode="after")
+    def _outputs_fit_the_target(self) -> Assignment:
+        """forward's output width is one per class of a class target, one per target column."""
+        from grader.spec.datasets.registry import class_names
+
+        problems = []
+        for index, model in enumerate(self.models):
+            want = len(class_names(self.dataset.name)) if model.target in CLASS_TARGETS else len(model.target)
+            if model.output_width != want:
+                source = "outputs" if model.outputs is not None else "args[-1]"
+                each = "class" if model.target in CLASS_TARGETS else "target column"
+                problems.append(f"models.{index}.{source} ({model.id}): {model.output_width} outputs, but the target "
+                                f"needs {want} (one per {each})")
         if problems:
             raise ValueError("; ".join(problems))
         return self

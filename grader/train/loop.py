@@ -68,12 +68,13 @@ def epoch_batches(n: int, batch_size: int, shuffler: torch.Generator) -> list[to
 
 
 def fit(seeds: list[SeedRun], recipe: Recipe, x: torch.Tensor, y: torch.Tensor, deadline: float,
-        after_epoch: Callable[[], None] = lambda: None) -> list[list[float]]:
+        after_epoch: Callable[[], None] = lambda: None, loss_function: Loss | None = None) -> list[list[float]]:
     """Train every seed's instance in one loop; each seed's loss history (mean over the epoch's rows).
-    `after_epoch` may raise to stop (the harness watches the training data there)."""
+    `after_epoch` may raise to stop (the harness watches the training data there); `loss_function`
+    in place of the recipe's (`grader.train.losses.loss_for`)."""
     parameters = [p for seed in seeds for p in seed.instance.parameters()]
     optimizer = make_optimizer(recipe, parameters)
-    loss_function = LOSSES[recipe.loss]
+    loss_function = loss_function or LOSSES[recipe.loss]
     n = len(x)
     histories: list[list[float]] = [[] for _ in seeds]
     started = time.monotonic()

@@ -29,3 +29,38 @@ LOSSES: MappingProxyType[str, Loss] = MappingProxyType({
     "bce_with_logits": F.binary_cross_entropy_with_logits,
     "nll": _nll,
 })
+
+
+def _cross_entropy_on_probabilities(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return -(target * torch.log(output.clamp_min(1e-12))).sum(dim=1).mean()
+
+
+def _nll_on_probabilities(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return F.nll_loss(torch.log(output.clamp_min(1e-12)), target.argmax(dim=1))
+
+
+# A model whose output is not what its loss takes (a softmax before cross-entropy) trains with the
+# loss that takes what it gives and computes the same thing (cross-entropy on logits is the negative
+# log of their softmax): its metric then measures the model, and only the structure check loses a
+# point for the ending. By (loss, the activation forward ends with).
+ADAPTED: MappingProxyType[tuple[str, str], Loss] = MappingProxyType({
+    ("cross_entropy", "softmax"): _cross_entropy_on_probabilities,
+    ("nll", "softmax"): _nll_on_probabilities,
+    ("bce_with_logits", "sigmoid"): F.binary_cross_entropy,
+})
+ENDINGS = frozenset(ending for _, ending in ADAPTED)
+
+
+def loss_for(name: str, ending: str | None) -> Loss:
+    """The loss `name`, or the one that computes it on an output that ends with `ending`."""
+    return ADAPTED.get((name, ending or ""), LOSSES[name])
+
+
+def ending_of(layers: list[str]) -> str | None:
+    """The activation forward ends with (after its last linear layer), where a loss adapts to it."""
+    for token in reversed(layers):
+        if token in ENDINGS:
+            return token
+        if token.startswith("linear") or token.split("(")[0] not in ("dropout", "identity", "flatten"):
+            return None
+    return None

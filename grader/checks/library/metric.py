@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.checks.base import Check, ModelContext, Verdict, other_than_a_tensor
-from grader.checks.library.structure import expected_layers, layer_difference, visible_layers
+from grader.checks.library.structure import how_the_layers_differ
 from grader.checks.metrics import KINDS, aggregate, partial_credit
 from grader.protocol.wire import Failed, Run, TensorInfo
 from grader.result import Status
@@ -91,11 +91,10 @@ class ScoreOnTestSet(Check):
             params["baseline"] = f"{_mean_prediction_score(context):.4g}"
         elif fraction < 1.0 and observed is not None:
             # What the layers say about a low score (an activation on a regression's output) is the hint.
-            expected = expected_layers(spec, spec.args)
-            difference = layer_difference(spec, expected, visible_layers(observed.layers or [], expected))
-            if difference is not None:
-                hint_key = difference.hint_key or difference.key
-                params.update(difference.params)
+            said = how_the_layers_differ(spec, recipe.loss, observed.layers or [])
+            if said is not None:
+                hint_key = said[0]
+                params.update(said[1])
         better = "≤" if KINDS[metric.kind].lower_is_better else "≥"
         return Verdict(status, f"{key}.{metric.kind}", params, expected=f"{better} {metric.full_credit:g}", found=shown,
                        fraction=fraction, hint_key=hint_key)

@@ -1,5 +1,6 @@
-"""`structure`: the layer kinds and sizes in forward order (`linear(4,3) → sigmoid`), following the
-hidden-size constructor argument; MLR is probed numerically for affinity."""
+"""`structure`: the layer kinds and sizes in forward order (`linear(4,3) → sigmoid`), or a pattern
+over them (`structure_pattern`), following the hidden-size constructor argument; MLR is probed
+numerically for affinity."""
 
 from __future__ import annotations
 
@@ -10,15 +11,12 @@ import numpy as np
 
 from grader.checks.base import Check, ModelContext, Verdict
 from grader.checks.library.probe_values import probe_values
+from grader.checks.library.structure_pattern import found_tokens, pattern_difference, pattern_for, shown
 from grader.protocol.wire import Construct, Failed, Forward, Layers, TensorInfo
 from grader.spec import ModelSpec
+from grader.spec.layer_pattern import ACTIVATIONS, TRANSPARENT
 from grader.spec.probe_points import affine_groups
 
-# Layers that compute nothing where the predictions are made (dropout is the identity in eval
-# mode): no part of the structure unless the assignment's layers name them.
-TRANSPARENT = frozenset({"dropout", "identity"})
-ACTIVATIONS = frozenset({"sigmoid", "relu", "relu6", "tanh", "softmax", "log_softmax", "leaky_relu", "elu",
-                         "gelu", "silu", "softplus", "hardtanh"})
 AFFINE_TOLERANCE = 1e-3
 AFFINE_RULE = "f(t·a + (1−t)·b) = t·f(a) + (1−t)·f(b)"
 
@@ -30,7 +28,7 @@ def layers_text(layers: list[str]) -> str:
 def expected_layers(model: ModelSpec, args: list[int]) -> list[str]:
     """The spec's layers with the sizes `args` gives them: `linear(4,3)`, `sigmoid`, ..."""
     tokens, width = [], 0
-    for layer in model.structure.layers:
+    for layer in model.structure.layers or []:
         if layer == "linear":
             tokens.append(f"linear({args[width]},{args[width + 1]})")
             width += 1
@@ -54,6 +52,14 @@ class Structure(Check):
         observed = evidence.observation
         if observed is None or not isinstance(observed.forward, Forward):
             return Verdict("skipped", "skipped.forward_failed")
+        if spec.structure.pattern is not None:
+            mismatch = pattern_difference(spec, context.recipe.loss, observed.layers or [])
+            if mismatch is not None:
+                return Verdict("failed", mismatch.key, mismatch.params, expected=mismatch.expected,
+                               found=mismatch.found)
+            return self._follows_the_argument(context) or Verdict(
+                "passed", "structure.passed", {"layers": pattern_for(spec, spec.args).text()},
+                found=shown(pattern_for(spec, spec.args), observed.layers or []))
         expected = expected_layers(spec, spec.args)
         found = visible_layers(observed.layers or [], expected)
         difference = layer_difference(spec, expected, found)
@@ -65,25 +71,58 @@ class Structure(Check):
                                expected=layers_text(expected), found=layers_text(found))
             return Verdict("failed", difference.key, difference.params, expected=layers_text(expected),
                            found=layers_text(found), hint_key=difference.hint_key)
-        construction = observed.construction
-        without_arguments = isinstance(construction, Construct) and construction.without_arguments is not None
-        if spec.structure.hidden_arg is not None and not without_arguments:  # else the defined check says it
-            other_args = observed.probe_hidden_args or []
-            probe = observed.hidden_probe
-            want = expected_layers(spec, other_args) if len(other_args) == len(spec.args) else []
-            if isinstance(probe, Failed):
-                return Verdict("error", "structure.hidden_raised",
-                               {"hidden": spec.structure.probe_hidden, "error": context.describe_error(probe.error)})
-            got = visible_layers(probe.layers, want) if isinstance(probe, Layers) else []
-            if not want or got != want:
-                return Verdict("failed", "structure.hidden_fixed", {"hidden": spec.structure.probe_hidden},
-                               expected=layers_text(want), found=layers_text(got))
+        follows = self._follows_the_argument(context)
+        if follows is not None:
+            return follows
         if spec.structure.affine:
             deviation = _affine_deviation(context)
             text = f"{deviation:.3g}" if deviation is not None else "?"
             if deviation is None or deviation > AFFINE_TOLERANCE:
                 return Verdict("failed", "structure.not_affine", {"deviation": text}, expected=AFFINE_RULE, found=text)
         return Verdict("passed", "structure.passed", {"layers": layers_text(expected)}, found=layers_text(found))
+
+
+    def _follows_the_argument(self, context: ModelContext) -> Verdict | None:
+        """The layers of the class built again with `probe_hidden` as its hidden size, unless they
+        follow it (None)."""
+        spec, observed = context.spec, context.evidence.observation
+        assert observed is not None
+        construction = observed.construction
+        without_arguments = isinstance(construction, Construct) and construction.without_arguments is not None
+        hidden = spec.structure.hidden_arg
+        if hidden is None or without_arguments:  # else the defined check says it
+            return None
+        other_args = observed.probe_hidden_args or []
+        probe = observed.hidden_probe
+        if isinstance(probe, Failed):
+            return Verdict("error", "structure.hidden_raised",
+                           {"hidden": spec.structure.probe_hidden, "error": context.describe_error(probe.error)})
+        layers = probe.layers if isinstance(probe, Layers) else []
+        fits = len(other_args) == len(spec.args)
+        if spec.structure.pattern is not None:
+            pattern = pattern_for(spec, other_args if fits else spec.args)
+            if fits and layers and pattern.matches(pattern.visible(found_tokens(layers))):
+                return None
+            return Verdict("failed", "structure.argument_ignored",
+                           {"argument": spec.parameter_names[hidden], "hidden": spec.structure.probe_hidden},
+                           expected=pattern.text(), found=shown(pattern, layers))
+        want = expected_layers(spec, other_args) if fits else []
+        got = visible_layers(layers, want)
+        if not want or got != want:
+            return Verdict("failed", "structure.hidden_fixed", {"hidden": spec.structure.probe_hidden},
+                           expected=layers_text(want), found=layers_text(got))
+        return None
+
+
+def how_the_layers_differ(spec: ModelSpec, loss: str, layers: list[str]) -> tuple[str, dict[str, str]] | None:
+    """The message key (a hint, where the model's task decides it) and its parameters of how the
+    layers found differ from the spec's, or None where they do not."""
+    if spec.structure.pattern is not None:
+        mismatch = pattern_difference(spec, loss, layers)
+        return (mismatch.key, mismatch.params) if mismatch is not None else None
+    expected = expected_layers(spec, spec.args)
+    difference = layer_difference(spec, expected, visible_layers(layers, expected))
+    return (difference.hint_key or difference.key, difference.params) if difference is not None else None
 
 
 def _fixed_hidden_width(spec: ModelSpec, found: list[str]) -> int | None:

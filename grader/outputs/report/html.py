@@ -185,10 +185,10 @@ def check_view(check: CheckResult, cells: dict[int, str], messages: Messages) ->
     )
 
 
-def model_plots(model: ModelSpec, outcome: ModelOutcome | None, messages: Messages) -> list[plots.Plot]:
+def model_plots(model: ModelSpec, loss: str, outcome: ModelOutcome | None, messages: Messages) -> list[plots.Plot]:
     if outcome is None:
         return []
-    drawn = [plots.loss_plot(outcome.loss_history, outcome.chosen_seed, messages, f"{model.id}-loss")]
+    drawn = [plots.loss_plot(outcome.loss_history, outcome.chosen_seed, loss, messages, f"{model.id}-loss")]
     names = messages.class_names(outcome.class_names)  # the assignment's names, else the data set's
     if model.project is not None:
         drawn.append(plots.latent_plot(outcome.code, outcome.test_classes, names, messages, f"{model.id}-latent"))
@@ -214,7 +214,8 @@ def model_views(graded: Graded, assignment: LoadedAssignment, messages: Messages
         views.append(ModelView(
             id=model.id, title=model.title.get(messages.lang) or model.id, score=score, max_score=max_score,
             state=score_state(score, max_score), class_name=outcome.class_name if outcome else None,
-            checks=[check_view(c, cells, messages) for c in checks], plots=model_plots(model, outcome, messages),
+            checks=[check_view(c, cells, messages) for c in checks],
+            plots=model_plots(model, assignment.spec.recipe_for(model).loss, outcome, messages),
         ))
     return views
 

@@ -53,7 +53,9 @@ def _span(low: float, high: float) -> tuple[float, float]:
 
 
 # -- the figures --------------------------------------------------------------------------------
-def loss_plot(history: list[float | None] | None, seed: int | None, messages: Messages, salt: str) -> Plot | None:
+def loss_plot(history: list[float | None] | None, seed: int | None, loss: str, messages: Messages,
+              salt: str) -> Plot | None:
+    """The training loss per epoch; `loss` is the recipe's (`mse`, `cross_entropy`, ...)."""
     if not history:
         return None
     values = np.array([np.nan if v is None else v for v in history], dtype=np.float64)
@@ -66,10 +68,11 @@ def loss_plot(history: list[float | None] | None, seed: int | None, messages: Me
     chart = Chart(FIGURE_WIDTH, 3.2, left=0.16, right=0.96, bottom=0.16, top=0.95,
                   x_range=(0.0, float(len(values))), y_range=(low, top), clip_id=_clip_id(salt))
     x_ticks, y_ticks = nice_ticks(0, len(values)), nice_ticks(low, top)
-    chart.axes(messages.text("plot.loss.x"), messages.text("plot.loss.y"), x_ticks, y_ticks)
+    named = messages.text(f"loss.{loss}")
+    chart.axes(messages.text("plot.loss.x"), messages.text("plot.loss.y", loss=named), x_ticks, y_ticks)
     chart.polyline(epochs.tolist(), values.tolist(), COLOURS[0], width=1.9)
     return Plot("loss", messages.text("plot.loss.title", seed=seed if seed is not None else "?"),
-                messages.text("plot.loss.caption"), chart.svg())
+                messages.text("plot.loss.caption", loss=named), chart.svg())
 
 
 def yy_plot(observed: np.ndarray | None, predicted: np.ndarray | None, messages: Messages, salt: str) -> Plot | None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from grader.spec.schema import Assignment
 
-MODULES = MappingProxyType({name: f"grader.spec.datasets.{name}" for name in ("iris", "wine", "breast_cancer")})
+MODULES = MappingProxyType({name: f"grader.spec.datasets.{name}" for name in ("iris", "wine", "breast_cancer", "digits")})
 
 
 @dataclass(frozen=True)

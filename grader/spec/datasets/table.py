@@ -15,7 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from grader.spec.datasets.registry import Split
-from grader.spec.schema import Dataset, ModelSpec, Validation
+from grader.spec.schema import Dataset, ModelSpec
+
+
+def bundled_file(file_name: str) -> Path:
+    """The path of one of scikit-learn's bundled data files."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"scikit-learn is not installed: it ships {file_name}")
+    return Path(spec.submodule_search_locations[0]) / "datasets" / "data" / file_name
 
 
 @dataclass(frozen=True)
@@ -27,10 +35,7 @@ class Table:
     @classmethod
     def bundled(cls, file_name: str, class_names: tuple[str, ...]) -> Table:
         """The scikit-learn CSV `file_name`, whose header must name `class_names` (in label order)."""
-        spec = importlib.util.find_spec("sklearn")
-        if spec is None or not spec.submodule_search_locations:
-            raise RuntimeError(f"scikit-learn is not installed: it ships {file_name}")
-        path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / file_name
+        path = bundled_file(file_name)
         with path.open(encoding="utf-8") as file:
             header = file.readline().strip().split(",")
         if tuple(header[2:]) != class_names:
@@ -43,17 +48,19 @@ class Table:
         """The model's rows: odd or even row numbers as the spec says (the validation rows instead
         of the test rows where it scores on those), its feature columns (standardised with the
         training rows' mean and spread where the spec says so), its target."""
-        index = np.arange(len(self.labels))
-        train = index % 2 == (1 if dataset.train_rows == "odd" else 0)
-        test = index % 2 == (1 if dataset.test_rows == "odd" else 0)
+        train, test = self.rows(dataset)
         if dataset.validation is not None and dataset.scored_on == "validation":
-            held = self.held_out(train, dataset.validation)
+            held = self.held_out(train, dataset.validation.fraction, dataset.validation.seed)
             train, test = train & ~held, held
         x = self.features[:, model.features]
+        # Fitted on the training rows alone: the test rows' statistics never shape the inputs.
         if dataset.preprocess == "standardize":
-            # Fitted on the training rows alone: the test rows' statistics never shape the inputs.
             mean, spread = x[train].mean(axis=0), x[train].std(axis=0)
             x = ((x - mean) / np.where(spread > 0, spread, 1)).astype(np.float32)
+        elif dataset.preprocess == "minmax":
+            low, span = x[train].min(axis=0), np.ptp(x[train], axis=0)
+            x = ((x - low) / np.where(span > 0, span, 1)).astype(np.float32)
+        x = x.reshape(len(x), *model.row_shape)
         if isinstance(model.target, list):
             y = self.features[:, model.target]
         else:  # one of CLASS_TARGETS
@@ -61,11 +68,26 @@ class Table:
         return Split(train_x=x[train], train_y=y[train], test_x=x[test], test_y=y[test],
                      test_classes=self.labels[test], class_names=self.class_names)
 
-    def held_out(self, train: np.ndarray, validation: Validation) -> np.ndarray:
-        """The validation rows: `fraction` of each class's training rows, drawn under `seed`."""
-        generator = np.random.default_rng(validation.seed)
+    def rows(self, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """Which rows train and which test (two boolean masks that never overlap), as the spec's `split` says."""
+        if dataset.split == "parity":
+            index = np.arange(len(self.labels))
+            return (index % 2 == (1 if dataset.train_rows == "odd" else 0),
+                    index % 2 == (1 if dataset.test_rows == "odd" else 0))
+        everything = np.ones(len(self.labels), dtype=bool)
+        if dataset.split == "stratified":
+            test = self.held_out(everything, dataset.test_fraction, dataset.seed)
+        else:
+            test = np.zeros(len(self.labels), dtype=bool)
+            order = np.random.default_rng(dataset.seed).permutation(len(self.labels))
+            test[order[:round(len(order) * dataset.test_fraction)]] = True
+        return ~test, test
+
+    def held_out(self, among: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+        """`fraction` of each class's rows of `among`, drawn under `seed`."""
+        generator = np.random.default_rng(seed)
         held = np.zeros(len(self.labels), dtype=bool)
         for label in range(len(self.class_names)):
-            rows = np.flatnonzero(train & (self.labels == label))
-            held[generator.permutation(rows)[:round(len(rows) * validation.fraction)]] = True
+            rows = np.flatnonzero(among & (self.labels == label))
+            held[generator.permutation(rows)[:round(len(rows) * fraction)]] = True
         return held
