@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml Makefile $(wildcard scripts/setup-*.sh)
 demo: venv
 	$(BIN)/grader grade grader/assignments/iris_basics/examples solutions/iris_basics -a iris_basics -o demo-out
 	$(BIN)/grader grade grader/assignments/digits_cnn/examples solutions/digits_cnn -a digits_cnn -o demo-out/digits_cnn
+	$(BIN)/grader grade grader/assignments/wine_mlp/examples solutions/wine_mlp -a wine_mlp -o demo-out/wine_mlp
+	$(BIN)/grader grade grader/assignments/sine_lstm/examples solutions/sine_lstm -a sine_lstm -o demo-out/sine_lstm
 
 # Seconds: what `make test` runs besides the suite, on its own.
 lint: venv

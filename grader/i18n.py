@@ -871,6 +871,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "loss.bce": {"ja": "2 値交差エントロピー", "en": "binary cross-entropy"},
     "loss.bce_with_logits": {"ja": "2 値交差エントロピー (ロジット)", "en": "binary cross-entropy on logits"},
     "loss.nll": {"ja": "負の対数尤度", "en": "negative log-likelihood"},
+    "plot.sequence.title": {"ja": "系列と次の値の予測 (テストデータ)", "en": "Sequences and their predicted next value (test data)"},
+    "plot.sequence.caption": {
+        "ja": "テストデータの最初の {count} 系列 (線) と、それぞれの次の本当の値 (●) と予測値 (×、同じ色) です。× が ● に重なるほど、次の値を正しく予測しています。",
+        "en": "The first {count} test sequences (lines), each one's true next value (●) and its prediction (×, in the same colour). The closer each × is to its ●, the better the next value was predicted.",
+    },
+    "plot.sequence.x": {"ja": "ステップ", "en": "Step"},
+    "plot.sequence.y": {"ja": "値", "en": "Value"},
     "plot.yy.title": {"ja": "y-y プロット (テストデータ)", "en": "y-y plot (test data)"},
     "plot.yy.caption": {
         "ja": "実測値と予測値を比べた図です。点が対角線に近いほど、良い予測です。",

@@ -75,8 +75,8 @@ def load_assignment(name_or_path: str, assignments: Sequence[Path] = ()) -> Load
 
 
 def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None,
-                     checks: bytes | None = None) -> LoadedAssignment:
-    return checked_assignment(spec_load.parse_assignment(raw, folder, messages, checks))
+                     checks: bytes | None = None, data: bytes | None = None) -> LoadedAssignment:
+    return checked_assignment(spec_load.parse_assignment(raw, folder, messages, checks, data))
 
 
 def checked_assignment(assignment: LoadedAssignment) -> LoadedAssignment:

@@ -201,6 +201,7 @@ class ModelOutcome:
     test_targets: np.ndarray | None = None
     test_classes: np.ndarray | None = None
     class_names: tuple[str, ...] = ()
+    test_inputs: np.ndarray | None = None  # a sequence model's inputs, for its sequence plot
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def test_not_found_lists_the_folders_searched_and_the_names_known(tmp_path, monk
                               "folders searched: ")
     assert (f"{tmp_path / 'option'} (--assignments); {tmp_path / 'variable'} ({SEARCH_PATH_VARIABLE}); "
             f"{BUNDLED_ASSIGNMENTS} (bundled)") in message
-    assert message.endswith("(known: digits_cnn, iris_basics, iris_checks, other_course)")
+    assert message.endswith("(known: digits_cnn, iris_basics, iris_checks, other_course, sine_lstm, wine_mlp)")
 
 
 @pytest.mark.parametrize("command", ["check", "grade"])
@@ -133,6 +133,7 @@ def test_the_upload_service_serves_the_search_paths_assignments_unless_given_a_f
     copy_of_iris_basics(tmp_path / "variable", "other_course", name="other")
     monkeypatch.setenv(SEARCH_PATH_VARIABLE, str(tmp_path / "variable"))
     served = load_assignments(None)
-    assert sorted(served) == ["digits_cnn", "iris_basics", "iris_checks", "other_course"] and served["iris_basics"].folder == mine
+    assert sorted(served) == ["digits_cnn", "iris_basics", "iris_checks", "other_course", "sine_lstm", "wine_mlp"]
+    assert served["iris_basics"].folder == mine
     assert served["iris_basics"].messages  # each with its messages file
-    assert sorted(load_assignments(BUNDLED_ASSIGNMENTS)) == ["digits_cnn", "iris_basics", "iris_checks"]
+    assert sorted(load_assignments(BUNDLED_ASSIGNMENTS)) == ["digits_cnn", "iris_basics", "iris_checks", "sine_lstm", "wine_mlp"]

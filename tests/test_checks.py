@@ -84,7 +84,7 @@ def grade_recorded(name: str, model_id: str, change: Callable[[Observations], No
         change(observations)
     spec = assignment.spec
     model = next(m for m in spec.models if m.id == model_id)
-    splits = splits_for(spec)
+    splits = assignment.splits()
     evidence = model_evidence(observations, recorded.submission(name), model_id, _skipped_names(observations),
                               assignment, splits[model_id], recorded.recorded_evaluator())
     if facts is not None:

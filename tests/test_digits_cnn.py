@@ -8,12 +8,12 @@ import dataclasses
 
 import numpy as np
 import pytest
-from fixtures.submissions import DIGITS_EXAMPLES, DIGITS_SOLUTIONS
+from conftest import model_checks, replayed
 
 from grader.checks.base import ModelEvidence
 from grader.checks.library.structure_pattern import pattern_difference
-from grader.pipeline import grade_file
 from grader.protocol import ops
+from grader.result import CheckResult, Result
 from grader.spec import AssignmentError, load_assignment
 from grader.spec.datasets import splits_for
 from grader.spec.datasets.digits import load as digits_table
@@ -26,23 +26,22 @@ def digits():
     return load_assignment("digits_cnn")
 
 
-def _checks(path, digits, recorded_sandbox):
-    recorded_sandbox()
-    result = grade_file(path, digits, lang="en").result
-    return result, {check.id.removeprefix("cnn."): check for check in result.checks}
+def _checks(name: str) -> tuple[Result, dict[str, CheckResult]]:
+    result = replayed(name).result
+    return result, model_checks(result, "cnn")
 
 
-@pytest.mark.parametrize("path", [DIGITS_SOLUTIONS / "solution.py", DIGITS_SOLUTIONS / "solution.ipynb"])
-def test_the_reference_scores_full_marks(path, digits, recorded_sandbox):
-    result, checks = _checks(path, digits, recorded_sandbox)
+@pytest.mark.parametrize("name", ["digits_solution_py", "digits_solution_ipynb"])
+def test_the_reference_scores_full_marks(name):
+    result, checks = _checks(name)
     assert result.score == result.max_score == 5.5
     assert checks["capture"].status == "passed"  # graded on its graph, by the trusted side
     assert checks["structure"].found == "conv2d(1,8,k=3,s=1,p=1) → relu → maxpool2d(2,s=2,p=0) → linear(128,10)"
     assert checks["test_accuracy"].found == "0.9756"
 
 
-def test_a_model_without_a_convolution_fails_structure_saying_so(digits, recorded_sandbox):
-    result, checks = _checks(DIGITS_EXAMPLES / "ken_no_conv.py", digits, recorded_sandbox)
+def test_a_model_without_a_convolution_fails_structure_saying_so():
+    result, checks = _checks("digits_no_conv")
     structure = checks["structure"]
     assert (structure.status, structure.message) == ("failed", "forward has no conv2d layer; the assignment's layers need one.")
     assert structure.found == "linear(64,32) → relu → linear(32,10)"
@@ -50,8 +49,8 @@ def test_a_model_without_a_convolution_fails_structure_saying_so(digits, recorde
     assert result.score == 4.5
 
 
-def test_a_softmax_before_cross_entropy_costs_the_structure_point_alone(digits, recorded_sandbox):
-    result, checks = _checks(DIGITS_EXAMPLES / "aiko_softmax.ipynb", digits, recorded_sandbox)
+def test_a_softmax_before_cross_entropy_costs_the_structure_point_alone():
+    result, checks = _checks("digits_softmax")
     structure = checks["structure"]
     assert structure.status == "failed"
     assert structure.message.startswith("forward ends with softmax, but the loss cross_entropy takes logits")
@@ -60,8 +59,8 @@ def test_a_softmax_before_cross_entropy_costs_the_structure_point_alone(digits, 
     assert result.score == 4.5
 
 
-def test_channels_written_into_init_do_not_follow_n_channels(digits, recorded_sandbox):
-    result, checks = _checks(DIGITS_EXAMPLES / "mai_fixed_channels.py", digits, recorded_sandbox)
+def test_channels_written_into_init_do_not_follow_n_channels():
+    result, checks = _checks("digits_fixed_channels")
     structure = checks["structure"]
     assert structure.status == "failed"
     assert structure.message == ("The layers do not follow the constructor argument n_channels (the layers when "

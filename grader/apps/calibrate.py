@@ -34,7 +34,7 @@ import tomlkit
 from grader.checks.metrics import KINDS
 from grader.pipeline import grade_file
 from grader.spec import SPEC_FILE, LoadedAssignment, parse_assignment
-from grader.spec.datasets import Split, splits_for
+from grader.spec.datasets import Split
 from grader.spec.messages import read_messages
 from grader.spec.schema import Metric, ModelSpec, Recipe
 
@@ -116,7 +116,7 @@ def calibrate(loaded: LoadedAssignment, solution: Path, seeds: int, margin: floa
     seed_list = list(range(seeds))
     trained = grade_file(solution, with_recipes(loaded, seed_list), lang="en")
     untrained = grade_file(solution, with_recipes(loaded, seed_list, epochs=1), lang="en")
-    splits = splits_for(loaded.spec)
+    splits = loaded.splits()
     found = []
     for model in loaded.spec.models:
         reference = _finite(trained.outcomes[model.id].per_seed) if model.id in trained.outcomes else []
@@ -161,6 +161,6 @@ def write(loaded: LoadedAssignment, found: list[Calibration]) -> Path:
             model["metric"]["zero_credit"] = chosen.zero_credit
     text = tomlkit.dumps(document)
     parse_assignment(text.encode("utf-8"), loaded.folder, read_messages(loaded.folder),  # still a valid spec
-                     loaded.checks_source)
+                     loaded.checks_source, loaded.data_source)
     path.write_text(text, encoding="utf-8")
     return path

@@ -15,8 +15,7 @@ from pathlib import Path
 from grader.checks.registry import checks_for, max_score
 from grader.pipeline import checked_assignment
 from grader.spec import AssignmentError, LoadedAssignment, load_assignment
-from grader.spec.datasets import splits_for
-from grader.spec.schema import Assignment, Dataset, Recipe
+from grader.spec.schema import Dataset, Recipe
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ def _data_problems(loaded: LoadedAssignment) -> list[str]:
     # The spec's own validation checked every column, shape and output width against the data set;
     # what is left is the data failing to load.
     try:
-        splits_for(spec)
+        loaded.splits()
     except (OSError, IndexError, KeyError, ValueError) as exc:
         return [f"dataset ({spec.dataset.name}): the models' data could not be made: {type(exc).__name__}: {exc}"]
     return []
@@ -60,14 +59,14 @@ def _data_problems(loaded: LoadedAssignment) -> list[str]:
 def summary(loaded: LoadedAssignment) -> list[str]:
     """One screen: what the assignment grades."""
     spec = loaded.spec
-    splits = splits_for(spec)
+    splits = loaded.splits()
     rows = next(iter(splits.values())) if splits else None
     written = sum(q.points for q in spec.written)
     lines = [f"{spec.id}: {spec.title.get('en') or spec.title.get('ja')} ({loaded.folder})",
              f"  mode {spec.mode}, messages in {spec.lang}, {spec.timeout_s:g} s per submission",
              f"  data: {spec.dataset.name}, {_split(spec.dataset)}"
              + (f" ({len(rows.train_x)} train, {len(rows.test_x)} test)" if rows is not None else "")
-             + _validation(spec),
+             + _validation(loaded),
              f"  {max_score(spec):g} points of checks" + (f" and {written:g} of written answers" if written else "")]
     lines.append(f"  trained: {_recipe(spec.recipe)}" + (" (where a model has no recipe of its own)"
                                                          if any(m.recipe for m in spec.models) else ""))
@@ -104,12 +103,12 @@ def _split(dataset: Dataset) -> str:
     return f"{dataset.split} split, {dataset.test_fraction:.0%} of the rows test (seed {dataset.seed})"
 
 
-def _validation(spec: Assignment) -> str:
+def _validation(loaded: LoadedAssignment) -> str:
     """What self-checks score on, where the spec holds training rows out for them."""
-    held = spec.dataset.validation
+    held = loaded.spec.dataset.validation
     if held is None:
         return ""
-    public = next(iter(splits_for(spec.public()).values()), None)
+    public = next(iter(loaded.public().splits().values()), None)
     count = f", {len(public.test_x)} rows" if public is not None else ""
     return f"; self-checks score on {held.fraction:.0%} of the training rows (seed {held.seed}{count})"
 

@@ -91,7 +91,7 @@ def grade_model(assignment: LoadedAssignment, model: ModelSpec, split: Split, ev
     loaded once for all its models (loaded here when not given)."""
     spec = assignment.spec
     outcome = ModelOutcome(checks=[], metric_name=model.metric.name, test_targets=split.test_y,
-                           test_classes=split.test_classes, class_names=split.class_names)
+                           test_classes=split.test_classes, class_names=split.class_names, test_inputs=split.test_x)
     if functions is None:
         functions = CheckFunctions.load(assignment)
     context = ModelContext(model, spec.recipe_for(model), split, messages, evidence, outcome, functions=functions)

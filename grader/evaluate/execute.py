@@ -51,7 +51,7 @@ from grader.sandbox.process import (
     scrubbed_environment,
 )
 from grader.spec import LoadedAssignment, Mode, ModelSpec, Recipe
-from grader.spec.datasets import Split, splits_for
+from grader.spec.datasets import Split
 from grader.spec.probe_points import probe_points_for
 
 # A fresh run with less of the wall clock left than this would not get past loading: not started.
@@ -207,7 +207,7 @@ def execute(submission: Submission, assignment: LoadedAssignment, mode: Mode | N
     """
     spec = assignment.spec
     mode = mode or spec.mode
-    runner = _Runner(submission, assignment, splits_for(spec), mode, stop, fork_server,
+    runner = _Runner(submission, assignment, assignment.splits(), mode, stop, fork_server,
                      deadline=time.monotonic() + spec.timeout_s)
     runner.series([model.id for model in spec.models], frozenset())
     observations = merged(runner.runs, runner.timeouts)

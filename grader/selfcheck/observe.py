@@ -28,7 +28,7 @@ from grader.protocol.wire import VERSION, Finished, Started
 from grader.sandbox.process import ProcessOutcome
 from grader.selfcheck.kernel import KernelCode
 from grader.spec import LoadedAssignment
-from grader.spec.datasets import Split, splits_for
+from grader.spec.datasets import Split
 
 NOT_SANDBOXED = "self-check: the student's own process, no sandbox"
 
@@ -37,7 +37,7 @@ def observe_in_kernel(code: KernelCode, assignment: LoadedAssignment, namespace:
                       models: list[str]) -> Execution:
     """`models` observed in this process; a captured model whose capture failed observed again the
     old way (trained by the harness), as a sandboxed execution does."""
-    spec, splits = assignment.spec, splits_for(assignment.spec)
+    spec, splits = assignment.spec, assignment.splits()
     runs = []
     with kernel_state_kept():
         observations = _observe_once(code, assignment, splits, namespace, models, frozenset())

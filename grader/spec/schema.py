@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from grader.spec.datasets.registry import GENERATED
 from grader.spec.datasets.registry import MODULES as DATASETS
 from grader.spec.layer_pattern import Pattern
 
@@ -341,12 +342,17 @@ class Dataset(_Strict):
     preprocess: Literal["none", "standardize", "minmax"] = "none"
     # The rows a grading scores on: the test rows, or the validation rows (a self-check; a kit's spec).
     scored_on: Literal["test", "validation"] = "test"
+    # name = "generated": the function of the assignment's data.py that makes the rows (called with a
+    # numpy generator seeded by `seed`, and `options` as keyword arguments).
+    generator: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    options: dict[str, int | float | str | bool] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
     def _known(cls, name: str) -> str:
-        if name not in DATASETS:
-            raise ValueError(f"unknown data set {name!r} (known: {', '.join(sorted(DATASETS))})")
+        if name not in DATASETS and name != GENERATED:
+            raise ValueError(f"unknown data set {name!r} (known: {', '.join(sorted(DATASETS))}, or {GENERATED!r} "
+                             f"with a generator)")
         return name
 
     @model_validator(mode="after")
@@ -357,6 +363,8 @@ class Dataset(_Strict):
         if self.train_rows == self.test_rows:
             raise ValueError(f"train_rows and test_rows are both {self.train_rows!r}: students would be scored "
                              "on the rows they trained on")
+        if (self.name == GENERATED) != (self.generator is not None):
+            raise ValueError(f"a `generator` goes with name = {GENERATED!r}, and generated data needs one")
         if self.scored_on == "validation" and self.validation is None:
             raise ValueError("scored_on = \"validation\" needs a [dataset.validation] to score on")
         return self
@@ -510,10 +518,17 @@ class Assignment(_Strict):
 
         dataset = data.get("dataset") or {}
         name = dataset.get("name", "iris") if isinstance(dataset, dict) else "iris"
-        if name not in DATASETS:
+        if name not in DATASETS and name != GENERATED:
             return data  # the dataset's own validator names it
-        every = list(range(len(columns(name))))
-        models = [{**m, "features": every} if isinstance(m, dict) and m.get("features") == "all" else m
+
+        def every(model: dict[str, Any]) -> list[int]:
+            # Generated data's columns are known once it runs: as many as one input of `input_shape` holds.
+            shape = model.get("input_shape")
+            if name == GENERATED:
+                return list(range(int(np.prod(shape)))) if isinstance(shape, list) and shape else []
+            return list(range(len(columns(name))))
+
+        models = [{**m, "features": every(m)} if isinstance(m, dict) and m.get("features") == "all" else m
                   for m in data["models"]]
         return {**data, "models": models}
 
@@ -524,6 +539,8 @@ class Assignment(_Strict):
 
         problems = []
         for index, model in enumerate(self.models):
+            if self.dataset.name == GENERATED and model.target in CLASS_TARGETS:
+                continue  # its classes are known once it runs (grader.spec.load checks them then)
             want = len(class_names(self.dataset.name)) if model.target in CLASS_TARGETS else len(model.target)
             if model.output_width != want:
                 source = "outputs" if model.outputs is not None else "args[-1]"
@@ -540,6 +557,8 @@ class Assignment(_Strict):
         not there was a raw IndexError at grading)."""
         from grader.spec.datasets.registry import columns
 
+        if self.dataset.name == GENERATED:
+            return self  # its columns are known once it runs (grader.spec.load checks them then)
         names = columns(self.dataset.name)
         known = f"{self.dataset.name} has {len(names)}: " + ", ".join(f"{i} {name}" for i, name in enumerate(names))
         problems = []

@@ -54,6 +54,11 @@ class Structure(Check):
             return Verdict("skipped", "skipped.forward_failed")
         if spec.structure.pattern is not None:
             mismatch = pattern_difference(spec, context.recipe.loss, observed.layers or [])
+            if mismatch is not None and mismatch.key == "structure.pattern_sizes":
+                # Sizes that stay put when the argument changes: that is what to say.
+                ignored = self._follows_the_argument(context)
+                if ignored is not None and ignored.key == "structure.argument_ignored":
+                    return ignored
             if mismatch is not None:
                 return Verdict("failed", mismatch.key, mismatch.params, expected=mismatch.expected,
                                found=mismatch.found)

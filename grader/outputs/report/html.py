@@ -197,6 +197,9 @@ def model_plots(model: ModelSpec, loss: str, outcome: ModelOutcome | None, messa
                                           f"{model.id}-confusion"))
     else:
         drawn.append(plots.yy_plot(outcome.test_targets, outcome.predictions, messages, f"{model.id}-yy"))
+        if len(model.row_shape) == 2:  # sequences of steps: what the prediction continues
+            drawn.append(plots.sequence_plot(outcome.test_inputs, outcome.test_targets, outcome.predictions, messages,
+                                             f"{model.id}-sequence"))
     return [p for p in drawn if p is not None]
 
 

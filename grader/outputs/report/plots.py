@@ -96,6 +96,43 @@ def yy_plot(observed: np.ndarray | None, predicted: np.ndarray | None, messages:
     return Plot("yy", messages.text("plot.yy.title"), messages.text("plot.yy.caption"), chart.svg())
 
 
+SEQUENCES_SHOWN = 3
+
+
+def sequence_plot(inputs: np.ndarray | None, observed: np.ndarray | None, predicted: np.ndarray | None,
+                  messages: Messages, salt: str) -> Plot | None:
+    """The first test sequences (their first feature over the steps), each one's true next value
+    and the prediction, one step after the last: for a model that reads sequences (T, F) and
+    predicts one value."""
+    if inputs is None or observed is None or predicted is None or inputs.ndim != 3:
+        return None
+    count = min(SEQUENCES_SHOWN, len(inputs))
+    if predicted.shape != observed.shape or observed.reshape(len(observed), -1).shape[1] != 1 or not count:
+        return None
+    steps = inputs.shape[1]
+    lines = inputs[:count, :, 0].astype(np.float64)
+    truth = observed.reshape(-1)[:count].astype(np.float64)
+    guess = predicted.reshape(-1)[:count].astype(np.float64)
+    values = np.concatenate([lines.reshape(-1), truth, guess])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    low, high = _span(float(values.min()), float(values.max()))
+    pad = (high - low) * 0.08
+    chart = Chart(FIGURE_WIDTH, 3.4, left=0.14, right=0.96, bottom=0.16, top=0.95, x_range=(0.5, steps + 1.5),
+                  y_range=(low - pad, high + pad), clip_id=_clip_id(salt))
+    chart.axes(messages.text("plot.sequence.x"), messages.text("plot.sequence.y"), nice_ticks(1, steps + 1),
+               nice_ticks(low - pad, high + pad))
+    after = float(steps + 1)
+    for index in range(count):  # each sequence, its true next value (●) and its prediction (×) in its colour
+        colour = COLOURS[index % len(COLOURS)]
+        chart.polyline(list(range(1, steps + 1)), lines[index].tolist(), colour, width=1.4)
+        chart.points([after], [float(truth[index])], colour, radius=5.0, opacity=0.9)
+        chart.crosses([after], [float(guess[index])], colour)
+    return Plot("sequence", messages.text("plot.sequence.title"), messages.text("plot.sequence.caption", count=count),
+                chart.svg())
+
+
 def confusion_counts(labels: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:
     """Rows: true class; columns: predicted (the output with the largest value, as in the lesson)."""
     counts = np.zeros((classes, classes), dtype=int)

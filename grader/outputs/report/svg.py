@@ -148,6 +148,14 @@ class Chart:
         dots = "".join(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{radius}"/>' for px, py in placed)
         self.parts.append(f'<g fill="{colour}" fill-opacity="{opacity}"{self._clipped()}>{dots}</g>')
 
+    def crosses(self, xs: Sequence[float], ys: Sequence[float], colour: str, size: float = 5.0) -> None:
+        """An × at each point (a prediction beside the true values' dots)."""
+        placed = [(self.x(a), self.y(b)) for a, b in zip(xs, ys) if math.isfinite(a) and math.isfinite(b)]
+        self.marks.extend(placed)
+        strokes = "".join(f"M{px - size:.1f},{py - size:.1f}L{px + size:.1f},{py + size:.1f}"
+                          f"M{px - size:.1f},{py + size:.1f}L{px + size:.1f},{py - size:.1f}" for px, py in placed)
+        self.parts.append(f'<path d="{strokes}" stroke="{colour}" stroke-width="2" fill="none"{self._clipped()}/>')
+
     def cell(self, x: float, y: float, w: float, h: float, colour: str, gap: float = 2.0) -> None:
         """A rectangle of data units (x, y its corner nearest the origin), white lines between cells."""
         left, right = sorted((self.x(x), self.x(x + w)))

@@ -21,9 +21,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
+    from grader.spec.datasets.table import Table
     from grader.spec.schema import Assignment
 
 MODULES = MappingProxyType({name: f"grader.spec.datasets.{name}" for name in ("iris", "wine", "breast_cancer", "digits")})
+# Data the assignment's own `data.py` makes (grader.spec.datasets.generated): no columns or classes
+# are known before it runs, so the spec's checks of them wait for the assignment's loading.
+GENERATED = "generated"
 
 
 @dataclass(frozen=True)
@@ -40,14 +44,16 @@ class Split:
 
 
 def dataset_module(name: str) -> ModuleType:
+    if name == GENERATED:
+        raise ValueError("generated data has no module of its own: its table comes from the assignment's data.py")
     if name not in MODULES:
         raise ValueError(f"unknown data set {name!r} (known: {', '.join(sorted(MODULES))})")
     return importlib.import_module(MODULES[name])
 
 
 def class_names(name: str) -> tuple[str, ...]:
-    """The classes of the data set `name`, in the order of their labels."""
-    return tuple(dataset_module(name).CLASS_NAMES)
+    """The classes of the data set `name`, in the order of their labels (none known for generated data)."""
+    return () if name == GENERATED else tuple(dataset_module(name).CLASS_NAMES)
 
 
 def columns(name: str) -> tuple[str, ...]:
@@ -55,7 +61,18 @@ def columns(name: str) -> tuple[str, ...]:
     return tuple(dataset_module(name).COLUMNS)
 
 
-def splits_for(spec: Assignment) -> dict[str, Split]:
-    """Every model's split of the data set the spec names, by model id."""
-    table = dataset_module(spec.dataset.name).load()
+def table_for(spec: Assignment, data_source: bytes | None = None) -> Table:
+    """The rows of the spec's data set: a bundled one, or what its `data.py` (`data_source`) makes."""
+    if spec.dataset.name == GENERATED:
+        from grader.spec.datasets.generated import generate
+
+        return generate(spec.dataset, data_source)
+    table: Table = dataset_module(spec.dataset.name).load()
+    return table
+
+
+def splits_for(spec: Assignment, data_source: bytes | None = None) -> dict[str, Split]:
+    """Every model's split of the data set the spec names, by model id (`data_source`: the bytes of
+    the assignment's data.py, for generated data)."""
+    table = table_for(spec, data_source)
     return {model.id: table.split_for(model, spec.dataset) for model in spec.models}

@@ -31,6 +31,9 @@ class Table:
     features: np.ndarray  # (rows, columns) float32
     labels: np.ndarray  # (rows,) int64, an index into class_names
     class_names: tuple[str, ...]
+    # Targets apart from the features (generated data's `y`): a model's `target` columns index
+    # these where there are some, else the features (the lesson predicts one Iris column from others).
+    values: np.ndarray | None = None
 
     @classmethod
     def bundled(cls, file_name: str, class_names: tuple[str, ...]) -> Table:
@@ -62,7 +65,7 @@ class Table:
             x = ((x - low) / np.where(span > 0, span, 1)).astype(np.float32)
         x = x.reshape(len(x), *model.row_shape)
         if isinstance(model.target, list):
-            y = self.features[:, model.target]
+            y = (self.values if self.values is not None else self.features)[:, model.target]
         else:  # one of CLASS_TARGETS
             y = np.eye(len(self.class_names), dtype=np.float32)[self.labels]
         return Split(train_x=x[train], train_y=y[train], test_x=x[test], test_y=y[test],
@@ -87,7 +90,7 @@ class Table:
         """`fraction` of each class's rows of `among`, drawn under `seed`."""
         generator = np.random.default_rng(seed)
         held = np.zeros(len(self.labels), dtype=bool)
-        for label in range(len(self.class_names)):
+        for label in np.unique(self.labels):  # generated values have one "class": all rows
             rows = np.flatnonzero(among & (self.labels == label))
             held[generator.permutation(rows)[:round(len(rows) * fraction)]] = True
         return held
