@@ -90,7 +90,7 @@ def test_the_data_file_is_part_of_the_spec_hash(sine, tmp_path):
     (b"import numpy as np\ndef sine_waves(rng, **o):\n    return {'x': np.full((5, 20, 1), np.nan), 'y': np.zeros((5, 1))}\n",
      "a value that is not finite"),
     (b"import numpy as np\ndef sine_waves(rng, **o):\n    return {'x': np.zeros((5, 10, 1)), 'y': np.zeros((5, 1))}\n",
-     "models.0.features (lstm): the generator's inputs hold 10 numbers each, the model reads 20"),
+     "models.0.features (lstm): the data's inputs hold 10 numbers each, the model reads 20"),
 ])
 def test_a_generator_that_cannot_be_graded_is_refused_when_the_spec_loads(sine, tmp_path, source, error):
     folder = tmp_path / "sine_lstm"

@@ -154,7 +154,9 @@ class PhaseWatch:
 def wire_recipe(recipe: Recipe) -> wire.Recipe:
     return wire.Recipe(optimizer=recipe.optimizer, lr=recipe.lr, epochs=recipe.epochs, batch_size=recipe.batch_size,
                        seeds=recipe.seeds, train_seeds_together=recipe.train_seeds_together, loss=recipe.loss,
-                       momentum=recipe.momentum, nesterov=recipe.nesterov, weight_decay=recipe.weight_decay)
+                       momentum=recipe.momentum, nesterov=recipe.nesterov, weight_decay=recipe.weight_decay,
+                       schedule=recipe.schedule, step_epochs=recipe.step_epochs, gamma=recipe.gamma,
+                       clip_norm=recipe.clip_norm, class_weights=recipe.class_weights)
 
 
 def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict[str, Split], mode: Mode,

@@ -85,7 +85,7 @@ def evaluate(capture: Capture, claimed: ModelObservation | None, recipe: Recipe,
     with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         observation = _observe(capture, claimed, graph, hidden_probe, data, keep_student_init)
-        loss = loss_for(recipe.loss, ending_of(observation.layers or []))
+        loss = loss_for(recipe.loss, ending_of(observation.layers or []), recipe.class_weights)
         training = _train(capture.model, graph, recipe, data, deadline, keep_student_init, loss)
     return Evaluated(observation, training, _student_init(graph), _seed_independent(graph),
                      suspicious_tensor(graph, data, max_constant, keep_student_init))

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 
-VERSION = 4  # 2: the `capture` line; 3: eval-mode graphs, tuple outputs, `missing_package`, no-argument builds;
-# 4: input shapes, arguments by keyword
+VERSION = 5  # 2: the `capture` line; 3: eval-mode graphs, tuple outputs, `missing_package`, no-argument builds;
+# 4: input shapes, arguments by keyword; 5: learning-rate schedules, gradient clipping, class weights
 
 JOB_FILE = "job.json"
 OBSERVATIONS_FILE = "observations.jsonl"
@@ -122,6 +122,11 @@ class Recipe:
     momentum: float = 0.0
     nesterov: bool = False
     weight_decay: float = 0.0
+    schedule: Literal["none", "step", "cosine"] = "none"  # the learning rate over the epochs
+    step_epochs: int = 30  # "step": the rate is multiplied by `gamma` every this many epochs
+    gamma: float = 0.1
+    clip_norm: float | None = None  # each seed's gradients scaled to at most this norm before each step
+    class_weights: list[float] | None = None  # cross_entropy's and nll's weight of each class
 
 
 @dataclass(frozen=True)

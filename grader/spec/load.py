@@ -20,11 +20,13 @@ import tomllib
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from grader.spec.datasets.generated import DATA_FILE, GeneratedDataError, generate
-from grader.spec.datasets.registry import GENERATED, Split, class_names, splits_for
+from grader.spec.datasets.files import DataFileError, column_names
+from grader.spec.datasets.generated import DATA_FILE, GeneratedDataError
+from grader.spec.datasets.registry import FILE, GENERATED, MADE, Split, class_names, splits_for, table_for
 from grader.spec.messages import (
     CLASS_NAMES,
     MESSAGES_FILE,
@@ -33,7 +35,7 @@ from grader.spec.messages import (
     parse_messages,
     read_messages,
 )
-from grader.spec.schema import CLASS_TARGETS, Assignment
+from grader.spec.schema import CLASS_TARGETS, Assignment, Dataset
 
 BUNDLED_ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
 SEARCH_PATH_VARIABLE = "GRADER_ASSIGNMENTS"
@@ -122,8 +124,8 @@ def known_assignments(assignments: Sequence[Path] = ()) -> list[str]:
 
 def load_assignment(name_or_path: str = "iris_basics", assignments: Sequence[Path] = ()) -> LoadedAssignment:
     folder = resolve_folder(name_or_path, assignments)
-    return parse_assignment((folder / SPEC_FILE).read_bytes(), folder, read_messages(folder), read_checks(folder),
-                            read_data(folder))
+    raw = (folder / SPEC_FILE).read_bytes()
+    return parse_assignment(raw, folder, read_messages(folder), read_checks(folder), read_data(folder, raw))
 
 
 def read_checks(folder: Path) -> bytes | None:
@@ -131,9 +133,25 @@ def read_checks(folder: Path) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
 
 
-def read_data(folder: Path) -> bytes | None:
-    path = folder / DATA_FILE
-    return path.read_bytes() if path.is_file() else None
+def read_data(folder: Path, raw: bytes) -> bytes | None:
+    """The bytes of the file the spec's data comes from: data.py for generated data, the CSV or NPZ
+    it names for a file (None: none, or not there: the spec's loading says so)."""
+    name = data_file_name(raw)
+    path = folder / name if name else None
+    return path.read_bytes() if path is not None and path.is_file() else None
+
+
+def data_file_name(raw: bytes) -> str | None:
+    try:
+        dataset = tomllib.loads(raw.decode("utf-8")).get("dataset", {})
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None  # the spec's own loading says why
+    if not isinstance(dataset, dict):
+        return None
+    if dataset.get("name") == GENERATED:
+        return DATA_FILE
+    file = dataset.get("file")
+    return file if dataset.get("name") == FILE and isinstance(file, str) and "/" not in file and ".." not in file else None
 
 
 def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None,
@@ -146,6 +164,11 @@ def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None,
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise AssignmentError(f"{path}: not valid TOML: {exc}") from None
+    name = data_file_name(raw)
+    if name is not None and name != DATA_FILE:  # a file's columns, by name, as indexes
+        if data_source is None:
+            raise AssignmentError(f"{folder / name}: not found: [dataset] file names it")
+        data = _columns_by_index(data, data_source, folder / name)
     try:
         spec = Assignment.model_validate(data)
     except ValidationError as exc:
@@ -154,8 +177,8 @@ def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None,
         overlay = parse_messages(messages, folder / MESSAGES_FILE)
     except MessagesError as exc:
         raise AssignmentError(str(exc)) from None
-    if spec.dataset.name == GENERATED:
-        _check_generated(spec, data_source, folder / DATA_FILE)
+    if spec.dataset.name in MADE:
+        _check_made(spec, data_source, folder / (name or DATA_FILE))
     _check_class_names(overlay, spec, folder / MESSAGES_FILE)
     if spec.checks and checks is None:
         raise AssignmentError(f"{folder / CHECKS_FILE}: not found: the spec declares {len(spec.checks)} check(s) "
@@ -166,32 +189,66 @@ def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None,
     digest = hashlib.sha256(raw)
     if checks is not None:
         digest.update(b"\0" + CHECKS_FILE.encode() + b"\0" + checks)
-    if data_source is not None and spec.dataset.name == GENERATED:  # the data it makes decide scores too
-        digest.update(b"\0" + DATA_FILE.encode() + b"\0" + data_source)
+    made = spec.dataset.name in MADE
+    if data_source is not None and made:  # the data decides scores too
+        digest.update(b"\0" + str(name).encode() + b"\0" + data_source)
     return LoadedAssignment(spec=spec, folder=folder, spec_sha256=digest.hexdigest(), messages=overlay,
-                            checks_source=checks, data_source=data_source if spec.dataset.name == GENERATED else None)
+                            checks_source=checks, data_source=data_source if made else None)
 
 
-def _check_generated(spec: Assignment, data: bytes | None, path: Path) -> None:
-    """What the spec's generator makes fits every model: its input shape, its target columns or
-    classes, its output width."""
+def _columns_by_index(data: dict[str, Any], source: bytes, path: Path) -> dict[str, Any]:
+    """A data file's columns named by a model (`features = ["bill_length", ...]`, `"all"`, `target =
+    ["mass"]`) as their indexes among the file's numeric columns."""
+    raw_dataset = data.get("dataset")
+    dataset: dict[str, Any] = raw_dataset if isinstance(raw_dataset, dict) else {}
     try:
-        table = generate(spec.dataset, data, str(path))
-    except GeneratedDataError as exc:
+        known = column_names(source, Dataset(name=FILE, file=path.name, class_column=dataset.get("class_column")),
+                            str(path))
+    except (DataFileError, ValidationError) as exc:
         raise AssignmentError(str(exc)) from None
+    problems: list[str] = []
+
+    def indexes(index: int, key: str, picked: Any) -> Any:
+        if picked == "all" and key == "features":
+            return list(range(len(known)))
+        if not isinstance(picked, list):
+            return picked
+        named = [known.index(p) if isinstance(p, str) and p in known else p for p in picked]
+        problems.extend(f"models.{index}.{key}: no column {p!r} in {path.name} (its columns: {', '.join(known)})"
+                        for p in named if isinstance(p, str))
+        return named
+
+    models = [{**m, **{key: indexes(i, key, m[key]) for key in ("features", "target") if key in m}}
+              if isinstance(m, dict) else m for i, m in enumerate(data.get("models", []))]
+    if problems:
+        raise AssignmentError(f"{path}: " + "; ".join(problems))
+    return {**data, "models": models}
+
+
+def _check_made(spec: Assignment, data: bytes | None, path: Path) -> None:
+    """What the spec's generator makes, or its file holds, fits every model: its inputs, its target
+    columns or classes, its output width."""
+    try:
+        table = table_for(spec, data, str(path)) if data is not None else None
+    except (GeneratedDataError, DataFileError) as exc:
+        raise AssignmentError(str(exc)) from None
+    if table is None:
+        what = f"[dataset] generator = {spec.dataset.generator!r} is a function written in that file" \
+            if spec.dataset.name == GENERATED else "[dataset] file names it"
+        raise AssignmentError(f"{path}: not found: {what}")
     width = table.features.shape[1]
-    values = table.values.shape[1] if table.values is not None else 0
+    values = table.values.shape[1] if table.values is not None else width
     problems = []
     for index, model in enumerate(spec.models):
-        if len(model.features) != width or max(model.features) >= width:
-            problems.append(f"models.{index}.features ({model.id}): the generator's inputs hold {width} numbers each, "
+        if max(model.features) >= width or spec.dataset.name == GENERATED and len(model.features) != width:
+            problems.append(f"models.{index}.features ({model.id}): the data's inputs hold {width} numbers each, "
                             f"the model reads {len(model.features)} (input_shape {model.input_shape})")
         if model.target in CLASS_TARGETS:
             if not table.class_names or model.output_width != len(table.class_names):
-                problems.append(f"models.{index} ({model.id}): a class target needs the generator's \"classes\" and "
+                problems.append(f"models.{index} ({model.id}): a class target needs the data's classes and "
                                 f"one output per class ({len(table.class_names)}), not {model.output_width}")
         elif isinstance(model.target, list) and (not model.target or max(model.target) >= values):
-            problems.append(f"models.{index}.target ({model.id}): the generator's \"y\" has {values} column(s)")
+            problems.append(f"models.{index}.target ({model.id}): the data's values have {values} column(s)")
     if problems:
         raise AssignmentError(f"{path}: " + "; ".join(problems))
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from grader.spec.datasets.registry import GENERATED
+from grader.spec.datasets.registry import FILE, GENERATED, MADE, class_names, columns
 from grader.spec.datasets.registry import MODULES as DATASETS
 from grader.spec.layer_pattern import Pattern
 
@@ -47,6 +47,15 @@ class Recipe(_Strict):
     # of one seed at a time, to the last bit; a model whose seeds would share state (printing, a
     # class attribute, a global, a shared layer) is trained one seed at a time.
     train_seeds_together: bool = True
+    # The learning rate over the epochs: constant, multiplied by `gamma` every `step_epochs`, or a
+    # cosine from `lr` down to 0 at the last epoch.
+    schedule: Literal["none", "step", "cosine"] = "none"
+    step_epochs: int = Field(30, ge=1)
+    gamma: float = Field(0.1, gt=0, le=1)
+    # Before each step, each seed's gradients are scaled to a norm of at most this.
+    clip_norm: float | None = Field(None, gt=0)
+    # cross_entropy's and nll's weight of each class, in the order of the data set's classes.
+    class_weights: list[Annotated[float, Field(gt=0)]] | None = Field(None, min_length=2, max_length=1000)
     # The initial values of a captured model's standard layers (Linear, Conv2d, ...): "grader" builds
     # them afresh under each seed with PyTorch's defaults (what `Class(*args)` after
     # `torch.manual_seed(seed)` gives for layers built in order), so that no initial value carries a
@@ -60,6 +69,8 @@ class Recipe(_Strict):
             raise ValueError(f"momentum and nesterov are sgd's: {self.optimizer} has none")
         if self.nesterov and not self.momentum:
             raise ValueError("nesterov needs a momentum above 0")
+        if self.class_weights is not None and self.loss not in ("cross_entropy", "nll"):
+            raise ValueError(f"class_weights weigh cross_entropy or nll, not {self.loss}")
         return self
 
 
@@ -346,13 +357,18 @@ class Dataset(_Strict):
     # numpy generator seeded by `seed`, and `options` as keyword arguments).
     generator: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     options: dict[str, int | float | str | bool] = Field(default_factory=dict)
+    # name = "file": a CSV or NPZ file in the assignment folder; a CSV's column of class labels, and
+    # their order (default: sorted).
+    file: str | None = Field(None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.(csv|npz)$")
+    class_column: str | None = Field(None, min_length=1, max_length=200)
+    class_names: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(None, min_length=2)
 
     @field_validator("name")
     @classmethod
     def _known(cls, name: str) -> str:
-        if name not in DATASETS and name != GENERATED:
+        if name not in DATASETS and name not in MADE:
             raise ValueError(f"unknown data set {name!r} (known: {', '.join(sorted(DATASETS))}, or {GENERATED!r} "
-                             f"with a generator)")
+                             f"with a generator, or {FILE!r} with a file)")
         return name
 
     @model_validator(mode="after")
@@ -365,6 +381,11 @@ class Dataset(_Strict):
                              "on the rows they trained on")
         if (self.name == GENERATED) != (self.generator is not None):
             raise ValueError(f"a `generator` goes with name = {GENERATED!r}, and generated data needs one")
+        if (self.name == FILE) != (self.file is not None):
+            raise ValueError(f"a `file` goes with name = {FILE!r}, and file data needs one (a .csv or .npz beside "
+                             "the spec)")
+        if self.class_names is not None and self.class_column is None:
+            raise ValueError("class_names name the values of a class_column")
         if self.scored_on == "validation" and self.validation is None:
             raise ValueError("scored_on = \"validation\" needs a [dataset.validation] to score on")
         return self
@@ -514,12 +535,10 @@ class Assignment(_Strict):
             return data
         if not any(isinstance(m, dict) and m.get("features") == "all" for m in data["models"]):
             return data
-        from grader.spec.datasets.registry import columns
-
         dataset = data.get("dataset") or {}
         name = dataset.get("name", "iris") if isinstance(dataset, dict) else "iris"
         if name not in DATASETS and name != GENERATED:
-            return data  # the dataset's own validator names it
+            return data  # the dataset's own validator names it; a file's columns are read by grader.spec.load
 
         def every(model: dict[str, Any]) -> list[int]:
             # Generated data's columns are known once it runs: as many as one input of `input_shape` holds.
@@ -535,12 +554,10 @@ class Assignment(_Strict):
     @model_validator(mode="after")
     def _outputs_fit_the_target(self) -> Assignment:
         """forward's output width is one per class of a class target, one per target column."""
-        from grader.spec.datasets.registry import class_names
-
         problems = []
         for index, model in enumerate(self.models):
-            if self.dataset.name == GENERATED and model.target in CLASS_TARGETS:
-                continue  # its classes are known once it runs (grader.spec.load checks them then)
+            if self.dataset.name in MADE and model.target in CLASS_TARGETS:
+                continue  # its classes are known once it is made or read (grader.spec.load checks them then)
             want = len(class_names(self.dataset.name)) if model.target in CLASS_TARGETS else len(model.target)
             if model.output_width != want:
                 source = "outputs" if model.outputs is not None else "args[-1]"
@@ -555,10 +572,8 @@ class Assignment(_Strict):
     def _columns_of_the_data_set(self) -> Assignment:
         """Every feature and target column a model names is one its data set has (a column that is
         not there was a raw IndexError at grading)."""
-        from grader.spec.datasets.registry import columns
-
-        if self.dataset.name == GENERATED:
-            return self  # its columns are known once it runs (grader.spec.load checks them then)
+        if self.dataset.name in MADE:
+            return self  # its columns are known once it is made or read (grader.spec.load checks them then)
         names = columns(self.dataset.name)
         known = f"{self.dataset.name} has {len(names)}: " + ", ".join(f"{i} {name}" for i, name in enumerate(names))
         problems = []
@@ -583,6 +598,13 @@ class Assignment(_Strict):
                      f"a class target (target = \"class\"), not columns {model.target}"
                      for index, model in enumerate(self.models)
                      if model.metric.kind in CLASS_METRICS and model.target not in CLASS_TARGETS]
+        for index, model in enumerate(self.models):
+            weights = self.recipe_for(model).class_weights
+            classes = class_names(self.dataset.name)
+            if weights is not None and classes and len(weights) != len(classes):
+                key = f"models.{index}.recipe" if model.recipe else "recipe"
+                problems.append(f"{key}.class_weights ({model.id}): {len(weights)} weights for the {len(classes)} "
+                                f"classes of {self.dataset.name} ({', '.join(classes)})")
         if problems:
             raise ValueError("; ".join(problems))
         return self

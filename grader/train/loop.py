@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from grader.protocol.wire import Recipe
-from grader.train.losses import LOSSES, Loss
+from grader.train.losses import Loss, loss_for
 
 
 class OutOfBudget(Exception):
@@ -74,7 +74,8 @@ def fit(seeds: list[SeedRun], recipe: Recipe, x: torch.Tensor, y: torch.Tensor, 
     in place of the recipe's (`grader.train.losses.loss_for`)."""
     parameters = [p for seed in seeds for p in seed.instance.parameters()]
     optimizer = make_optimizer(recipe, parameters)
-    loss_function = loss_function or LOSSES[recipe.loss]
+    schedule = make_schedule(recipe, optimizer)
+    loss_function = loss_function or loss_for(recipe.loss, class_weights=recipe.class_weights)
     n = len(x)
     histories: list[list[float]] = [[] for _ in seeds]
     started = time.monotonic()
@@ -85,14 +86,28 @@ def fit(seeds: list[SeedRun], recipe: Recipe, x: torch.Tensor, y: torch.Tensor, 
             optimizer.zero_grad()
             losses = [seed.loss(loss_function, x, y, batch) for seed, batch in zip(seeds, batches)]
             torch.autograd.backward(losses)  # each loss gets the gradient 1, as its own backward() gives it
+            if recipe.clip_norm is not None:  # each seed's own norm, as its own training would clip it
+                for seed in seeds:
+                    torch.nn.utils.clip_grad_norm_(list(seed.instance.parameters()), recipe.clip_norm)
             optimizer.step()
             for index, (loss, batch) in enumerate(zip(losses, batches)):
                 totals[index] += float(loss.detach()) * len(batch)
+        if schedule is not None:
+            schedule.step()
         for history, total in zip(histories, totals):
             history.append(total / n)
         after_epoch()
         require_budget(started, epoch + 1, recipe.epochs, deadline)
     return histories
+
+
+def make_schedule(recipe: Recipe, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The recipe's learning rate over the epochs (stepped once per epoch), or None for a constant one."""
+    if recipe.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=recipe.step_epochs, gamma=recipe.gamma)
+    if recipe.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs)
+    return None
 
 
 # The share of the budget spent before the end is projected from the pace so far: a projection from

@@ -8,17 +8,18 @@ one on values when it loads.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from types import MappingProxyType
 
 import torch
 import torch.nn.functional as F
 
-Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Loss = Callable[..., torch.Tensor]  # (output, target) -> the loss; `weight=` for the class losses
 
 
-def _nll(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return F.nll_loss(output, target.argmax(dim=1))  # the output is log-probabilities (log_softmax)
+def _nll(output: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    return F.nll_loss(output, target.argmax(dim=1), weight=weight)  # the output is log-probabilities (log_softmax)
 
 
 LOSSES: MappingProxyType[str, Loss] = MappingProxyType({
@@ -31,12 +32,16 @@ LOSSES: MappingProxyType[str, Loss] = MappingProxyType({
 })
 
 
-def _cross_entropy_on_probabilities(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return -(target * torch.log(output.clamp_min(1e-12))).sum(dim=1).mean()
+def _cross_entropy_on_probabilities(output: torch.Tensor, target: torch.Tensor,
+                                    weight: torch.Tensor | None = None) -> torch.Tensor:
+    # What F.cross_entropy computes with class-probability targets: the weighted sum over the
+    # classes, averaged over the rows.
+    weighted = target if weight is None else target * weight
+    return -(weighted * torch.log(output.clamp_min(1e-12))).sum(dim=1).mean()
 
 
-def _nll_on_probabilities(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return F.nll_loss(torch.log(output.clamp_min(1e-12)), target.argmax(dim=1))
+def _nll_on_probabilities(output: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    return F.nll_loss(torch.log(output.clamp_min(1e-12)), target.argmax(dim=1), weight=weight)
 
 
 # A model whose output is not what its loss takes (a softmax before cross-entropy) trains with the
@@ -51,9 +56,14 @@ ADAPTED: MappingProxyType[tuple[str, str], Loss] = MappingProxyType({
 ENDINGS = frozenset(ending for _, ending in ADAPTED)
 
 
-def loss_for(name: str, ending: str | None) -> Loss:
-    """The loss `name`, or the one that computes it on an output that ends with `ending`."""
-    return ADAPTED.get((name, ending or ""), LOSSES[name])
+def loss_for(name: str, ending: str | None = None, class_weights: list[float] | None = None) -> Loss:
+    """The loss `name`, or the one that computes it on an output that ends with `ending`; with each
+    class's weight where the recipe gives them (cross_entropy, nll)."""
+    loss = ADAPTED.get((name, ending or ""), LOSSES[name])
+    if class_weights is None:
+        return loss
+    weight = torch.tensor(class_weights, dtype=torch.float32)
+    return functools.partial(loss, weight=weight)
 
 
 def ending_of(layers: list[str]) -> str | None:

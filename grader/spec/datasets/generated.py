@@ -46,10 +46,11 @@ def generate(dataset: Dataset, source: bytes | None, path: str = DATA_FILE) -> T
         raise
     except Exception as exc:  # noqa: BLE001 - the instructor's code may raise anything: say it plainly
         raise GeneratedDataError(f"{path}: {dataset.generator}(...) raised {type(exc).__name__}: {exc}") from None
-    return _table(made, f"{path}: {dataset.generator}(...)")
+    return table_of(made, f"{path}: {dataset.generator}(...)")
 
 
-def _table(made: Any, where: str) -> Table:
+def table_of(made: Any, where: str) -> Table:
+    """The table of what a generator returned (or an NPZ file holds): `x`, and `y` or `classes`."""
     if not isinstance(made, dict) or "x" not in made or not ("y" in made or "classes" in made):
         raise GeneratedDataError(f"{where} must return a dict with \"x\" and \"y\" (values) or \"classes\"")
     x = np.asarray(made["x"], dtype=np.float32)

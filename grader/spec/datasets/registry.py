@@ -28,6 +28,9 @@ MODULES = MappingProxyType({name: f"grader.spec.datasets.{name}" for name in ("i
 # Data the assignment's own `data.py` makes (grader.spec.datasets.generated): no columns or classes
 # are known before it runs, so the spec's checks of them wait for the assignment's loading.
 GENERATED = "generated"
+# A CSV or NPZ file of the assignment's (grader.spec.datasets.files): the same, once it is read.
+FILE = "file"
+MADE = frozenset({GENERATED, FILE})  # the data sets an assignment brings, known once loaded
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,8 @@ class Split:
 
 
 def dataset_module(name: str) -> ModuleType:
-    if name == GENERATED:
-        raise ValueError("generated data has no module of its own: its table comes from the assignment's data.py")
+    if name in MADE:
+        raise ValueError(f"{name} data has no module of its own: its table comes from the assignment's file")
     if name not in MODULES:
         raise ValueError(f"unknown data set {name!r} (known: {', '.join(sorted(MODULES))})")
     return importlib.import_module(MODULES[name])
@@ -53,7 +56,7 @@ def dataset_module(name: str) -> ModuleType:
 
 def class_names(name: str) -> tuple[str, ...]:
     """The classes of the data set `name`, in the order of their labels (none known for generated data)."""
-    return () if name == GENERATED else tuple(dataset_module(name).CLASS_NAMES)
+    return () if name in MADE else tuple(dataset_module(name).CLASS_NAMES)
 
 
 def columns(name: str) -> tuple[str, ...]:
@@ -61,12 +64,17 @@ def columns(name: str) -> tuple[str, ...]:
     return tuple(dataset_module(name).COLUMNS)
 
 
-def table_for(spec: Assignment, data_source: bytes | None = None) -> Table:
-    """The rows of the spec's data set: a bundled one, or what its `data.py` (`data_source`) makes."""
+def table_for(spec: Assignment, data_source: bytes | None = None, path: str | None = None) -> Table:
+    """The rows of the spec's data set: a bundled one, what its `data.py` makes, or what its file
+    holds (`data_source`: the bytes of either; `path`: the file as messages name it)."""
     if spec.dataset.name == GENERATED:
-        from grader.spec.datasets.generated import generate
+        from grader.spec.datasets.generated import DATA_FILE, generate
 
-        return generate(spec.dataset, data_source)
+        return generate(spec.dataset, data_source, path or DATA_FILE)
+    if spec.dataset.name == FILE:
+        from grader.spec.datasets.files import read_table
+
+        return read_table(spec.dataset, data_source, path or str(spec.dataset.file))
     table: Table = dataset_module(spec.dataset.name).load()
     return table
 
