@@ -854,6 +854,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "report.notes": {"ja": "お知らせ", "en": "Notes"},
     "report.show": {"ja": "表示する", "en": "Show"},
+    "report.section": {"ja": "教材の該当箇所", "en": "In the lesson"},
     "plot.loss.title": {
         "ja": "学習曲線 (採点器による学習、seed {seed})",
         "en": "Training loss (the grader's own training, seed {seed})",

@@ -32,6 +32,7 @@ class CheckResult(BaseModel):
     visibility: Visibility = "visible"
     title: str = ""  # an instructor's check's name (the library's are in the catalogue)
     note: str = ""  # for instructors only: the traceback of an instructor's check that raised
+    section: str = ""  # the lesson's section the check is about (the spec's `sections`)
 
 
 class SubmissionInfo(BaseModel):

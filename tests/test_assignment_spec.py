@@ -84,13 +84,13 @@ def test_wrong_type_in_a_model_names_its_index(tmp_path):
 def test_the_data_set_is_one_of_the_registry(tmp_path):
     from grader.spec.datasets import MODULES, class_names, splits_for
 
-    assert sorted(MODULES) == ["breast_cancer", "digits", "iris", "wine"]
+    assert sorted(MODULES) == ["breast_cancer", "diabetes", "digits", "iris", "wine"]
     splits = splits_for(load_assignment("iris_basics").spec)
     lr = splits["lr"]
     assert lr.class_names == class_names("iris") == ("setosa", "versicolor", "virginica")
     assert lr.test_x.shape == (75, 4) and lr.test_y.shape == (75, 3) and lr.test_classes.tolist().count(2) == 25
     assert (lr.test_y.argmax(axis=1) == lr.test_classes).all()
-    with pytest.raises(AssignmentError, match=r"dataset\.name: .*unknown data set 'mnist' \(known: breast_cancer, digits, iris, wine, or 'generated' with a generator, or 'file' with a file\)"):
+    with pytest.raises(AssignmentError, match=r"dataset\.name: .*unknown data set 'mnist' \(known: breast_cancer, diabetes, digits, iris, wine, or 'generated' with a generator, or 'file' with a file\)"):
         load_assignment(str(_spec_copy(tmp_path, 'name = "iris"', 'name = "mnist"')))
 
 

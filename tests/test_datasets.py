@@ -81,3 +81,32 @@ def test_a_wine_classifier_is_graded_end_to_end(tmp_path):
     assert result.metrics["lr.test_accuracy"] >= 0.9
     report = render_report(graded, assignment)
     assert "class_0" in report and "class_2" in report  # the confusion matrix names the wine's classes
+
+
+DIABETES_SPEC = WINE_SPEC.replace('name = "wine"', 'name = "diabetes"\nsplit = "random"\ntest_fraction = 0.2').replace(
+    'args = [13, 3]\nfeatures = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]\ntarget = "class"\n'
+    'structure = { layers = ["linear", "sigmoid"] }\n'
+    'metric = { name = "test_accuracy", kind = "accuracy", full_credit = 0.9, zero_credit = 0.6 }',
+    'args = [10, 1]\nfeatures = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\ntarget = [10]\nstructure = { layers = ["linear"] }\n'
+    'metric = { name = "test_r2", kind = "r2", full_credit = 0.4, zero_credit = 0.0 }')
+
+
+def test_diabetes_is_a_regression_table_split_at_random(tmp_path):
+    from grader.spec.datasets import diabetes
+
+    table = diabetes.load()
+    assert table.features.shape == (442, 11) and table.class_names == ()
+    assert table.features[0].tolist()[:3] == [59.0, 2.0, 32.099998474121094] and table.features[0, 10] == 151.0
+    split = wine_assignment(tmp_path, DIABETES_SPEC).splits()["lr"]
+    assert split.train_x.shape == (354, 10) and split.test_y.shape == (88, 1)
+
+
+@pytest.mark.parametrize(("change", "error"), [
+    (("features = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]", "features = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10]"),
+     "models.0.features (lr): reads the column(s) [10] it predicts (target [10])"),
+    (("target = [10]", 'target = "class"'), "models.0.target (lr): diabetes has no classes"),
+])
+def test_a_model_that_reads_its_own_target_or_wants_classes_diabetes_lacks_is_refused(tmp_path, change, error):
+    with pytest.raises(AssignmentError) as refused:
+        wine_assignment(tmp_path, DIABETES_SPEC.replace(*change))
+    assert error in str(refused.value)

@@ -12,6 +12,7 @@ from conftest import model_checks, replayed
 
 from grader.checks.base import ModelEvidence
 from grader.checks.library.structure_pattern import pattern_difference
+from grader.pipeline import load_assignment as load_checked
 from grader.protocol import ops
 from grader.result import CheckResult, Result
 from grader.spec import AssignmentError, load_assignment
@@ -34,6 +35,7 @@ def _checks(name: str) -> tuple[Result, dict[str, CheckResult]]:
 @pytest.mark.parametrize("name", ["digits_solution_py", "digits_solution_ipynb"])
 def test_the_reference_scores_full_marks(name):
     result, checks = _checks(name)
+    assert checks["grad_flow"].section == ""  # the spec names no section for it
     assert result.score == result.max_score == 5.5
     assert checks["capture"].status == "passed"  # graded on its graph, by the trusted side
     assert checks["structure"].found == "conv2d(1,8,k=3,s=1,p=1) → relu → maxpool2d(2,s=2,p=0) → linear(128,10)"
@@ -54,6 +56,7 @@ def test_a_softmax_before_cross_entropy_costs_the_structure_point_alone():
     structure = checks["structure"]
     assert structure.status == "failed"
     assert structure.message.startswith("forward ends with softmax, but the loss cross_entropy takes logits")
+    assert structure.section == "Exercise: the CNN class (1. the convolution ... 3. the linear layer)"  # the spec's
     # Trained with the loss that fits a softmax output: the same accuracy as the reference's.
     assert (checks["test_accuracy"].status, checks["test_accuracy"].found) == ("passed", "0.9756")
     assert result.score == 4.5
@@ -183,3 +186,21 @@ def test_each_way_the_layers_differ_from_the_pattern_has_its_own_message(layers,
 
     structure = check_of(grade_recorded("digits_solution_py", "cnn", assignment=digits, facts=found), "cnn.structure")
     assert (structure.status, structure.message) == ("failed", message)
+
+
+def test_the_report_names_the_lesson_s_section_beside_a_check(digits):
+    from grader.outputs.report.html import render_report
+
+    page = render_report(replayed("digits_softmax", lang="ja"), digits)
+    assert "<strong>教材の該当箇所:</strong> 課題: CNN クラス (1. 畳み込み層 … 3. 線形層)" in page
+
+
+def test_a_section_for_a_check_that_does_not_exist_is_refused(tmp_path):
+    import shutil
+
+    folder = tmp_path / "digits"
+    shutil.copytree(load_assignment("digits_cnn").folder, folder)
+    spec = (folder / "assignment.toml").read_text(encoding="utf-8").replace("sections = { structure", "sections = { shape")
+    (folder / "assignment.toml").write_text(spec, encoding="utf-8")
+    with pytest.raises(AssignmentError, match="models.0.sections.shape: no check is named 'shape'"):
+        load_checked(str(folder))  # the checks' names are the pipeline's to know

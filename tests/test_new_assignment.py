@@ -88,7 +88,7 @@ def test_grader_new_drafts_the_lessons_assignment_from_its_solution(tmp_path, ca
     (["new", "Bad-Name"], "'Bad-Name' cannot be an assignment id"),
     (["new", "taken"], "exists already"),
     (["new", "empty"], "no model class to draft from: the solution defines no class"),
-    (["new", "other", "--dataset", "mnist"], "unknown data set 'mnist' (known: breast_cancer, digits, iris, wine)"),
+    (["new", "other", "--dataset", "mnist"], "unknown data set 'mnist' (known: breast_cancer, diabetes, digits, iris, wine)"),
 ])
 def test_grader_new_refuses_plainly_what_it_cannot_draft(tmp_path, capsys, argv, message):
     (tmp_path / "taken").mkdir()

@@ -81,6 +81,8 @@ def spec_problems(spec: Assignment) -> list[str]:
             if key not in point_keys:
                 problems.append(f"models.{index}.visibility.{key}: no check is named {key!r} "
                                 f"(known: {', '.join(sorted(point_keys))}; an instructor's check says its own)")
+        problems += [f"models.{index}.sections.{key}: no check is named {key!r} (known: {', '.join(sorted(point_keys))})"
+                     for key in model.sections if key not in point_keys]
     return problems
 
 
@@ -111,9 +113,10 @@ def _result(model: ModelSpec, check: Check, verdict: Verdict, messages: Messages
     params = {"expected": verdict.expected, "found": verdict.found, **verdict.params}
     message = verdict.text if verdict.text is not None else messages.text(verdict.key, **params)
     hint = verdict.hint if verdict.hint is not None else messages.hint(verdict.hint_key or verdict.key, **params)
+    section = model.sections.get(check.points_key or check.name)
     return CheckResult(
         id=f"{model.id}.{check.id_for(model)}", model=model.id, status=verdict.status,
         score=round(points * fraction, 2), max_score=points, message=message, hint=hint,
         expected=verdict.expected, found=verdict.found, visibility=check.visibility_for(model),
-        title=check.title(messages) or "", note=verdict.note,
+        title=check.title(messages) or "", note=verdict.note, section=section.get(messages.lang) if section else "",
     )

@@ -224,6 +224,9 @@ class ModelSpec(_Strict):
     # Who sees each check's result, by check name (default: everyone); an instructor's check says it
     # in its own declaration.
     visibility: dict[CheckName, Visibility] = Field(default_factory=dict)
+    # The lesson's section each check is about, by check name: shown beside its message and hint
+    # (`structure = { ja = "課題: CNN クラス", en = "Exercise: the CNN class" }`).
+    sections: dict[CheckName, Texts] = Field(default_factory=dict)
     # This model's own budget per phase, in place of the assignment's `model_timeout_s`.
     model_timeout_s: float | None = Field(None, gt=0, le=3600)
 
@@ -558,6 +561,10 @@ class Assignment(_Strict):
         for index, model in enumerate(self.models):
             if self.dataset.name in MADE and model.target in CLASS_TARGETS:
                 continue  # its classes are known once it is made or read (grader.spec.load checks them then)
+            if model.target in CLASS_TARGETS and not class_names(self.dataset.name):
+                problems.append(f"models.{index}.target ({model.id}): {self.dataset.name} has no classes: its target "
+                                "is columns of values")
+                continue
             want = len(class_names(self.dataset.name)) if model.target in CLASS_TARGETS else len(model.target)
             if model.output_width != want:
                 source = "outputs" if model.outputs is not None else "args[-1]"
@@ -578,6 +585,9 @@ class Assignment(_Strict):
         known = f"{self.dataset.name} has {len(names)}: " + ", ".join(f"{i} {name}" for i, name in enumerate(names))
         problems = []
         for index, model in enumerate(self.models):
+            if isinstance(model.target, list) and model.target != model.features and set(model.target) & set(model.features):
+                problems.append(f"models.{index}.features ({model.id}): reads the column(s) "
+                                f"{sorted(set(model.target) & set(model.features))} it predicts (target {model.target})")
             named = [("features", model.features)] + ([("target", model.target)] if isinstance(model.target, list) else [])
             for key, picked in named:
                 missing = [column for column in picked if not 0 <= column < len(names)]

@@ -82,6 +82,7 @@ class CheckView:
     snippets: list[Snippet] = field(default_factory=list)
     visibility: str = "visible"
     note: str = ""  # an instructor's view only (a student's result has none)
+    section: str = ""  # the lesson's section it is about
 
 
 @dataclass
@@ -182,6 +183,7 @@ def check_view(check: CheckResult, cells: dict[int, str], messages: Messages) ->
         verdict=messages.text(f"status.{check.status}"), mark=VERDICT_MARK.get(check.status, "?"),
         score=check.score, max_score=check.max_score, message=check.message, hint=hint, hint_label=hint_label,
         expected=check.expected, found=check.found, snippets=snippets, visibility=check.visibility, note=check.note,
+        section=check.section,
     )
 
 

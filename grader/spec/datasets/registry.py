@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from grader.spec.datasets.table import Table
     from grader.spec.schema import Assignment
 
-MODULES = MappingProxyType({name: f"grader.spec.datasets.{name}" for name in ("iris", "wine", "breast_cancer", "digits")})
+MODULES = MappingProxyType({name: f"grader.spec.datasets.{name}" for name in ("iris", "wine", "breast_cancer", "digits", "diabetes")})
 # Data the assignment's own `data.py` makes (grader.spec.datasets.generated): no columns or classes
 # are known before it runs, so the spec's checks of them wait for the assignment's loading.
 GENERATED = "generated"
