@@ -16,7 +16,7 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,8 +75,8 @@ def load_assignment(name_or_path: str, assignments: Sequence[Path] = ()) -> Load
 
 
 def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None,
-                     checks: bytes | None = None, data: bytes | None = None) -> LoadedAssignment:
-    return checked_assignment(spec_load.parse_assignment(raw, folder, messages, checks, data))
+                     checks: bytes | None = None, data_files: Mapping[str, bytes] | None = None) -> LoadedAssignment:
+    return checked_assignment(spec_load.parse_assignment(raw, folder, messages, checks, data_files))
 
 
 def checked_assignment(assignment: LoadedAssignment) -> LoadedAssignment:

@@ -67,7 +67,7 @@ def test_the_generated_data_is_the_same_for_the_same_seed_and_split_apart(sine):
     again = load_assignment("sine_lstm").splits()["lstm"]
     assert np.array_equal(again.test_x, split.test_x) and np.array_equal(again.test_y, split.test_y)
     other = sine.spec.dataset.model_copy(update={"seed": 1})
-    assert not np.array_equal(generate(other, sine.data_source).features, generate(sine.spec.dataset, sine.data_source).features)
+    assert not np.array_equal(generate(other, sine.data_files["data.py"]).features, generate(sine.spec.dataset, sine.data_files["data.py"]).features)
     public = sine.public().splits()["lstm"]
     assert (len(public.train_x), len(public.test_x)) == (360, 90)  # self-checks: a fifth of the training rows
 

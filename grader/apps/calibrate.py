@@ -161,6 +161,6 @@ def write(loaded: LoadedAssignment, found: list[Calibration]) -> Path:
             model["metric"]["zero_credit"] = chosen.zero_credit
     text = tomlkit.dumps(document)
     parse_assignment(text.encode("utf-8"), loaded.folder, read_messages(loaded.folder),  # still a valid spec
-                     loaded.checks_source, loaded.data_source)
+                     loaded.checks_source, loaded.data_files)
     path.write_text(text, encoding="utf-8")
     return path

@@ -30,7 +30,6 @@ import tomlkit
 
 from grader.pipeline import parse_assignment
 from grader.spec import SPEC_FILE, LoadedAssignment
-from grader.spec.datasets.generated import DATA_FILE
 from grader.spec.load import CHECKS_FILE, KIT_ENTRY_POINTS
 from grader.spec.messages import MESSAGES_FILE
 from grader.spec.schema import LOWER_IS_BETTER
@@ -83,8 +82,8 @@ def public_files(loaded: LoadedAssignment) -> tuple[dict[str, bytes], list[str]]
         files[MESSAGES_FILE] = messages.read_bytes()
     if loaded.checks_source is not None and kept_functions:
         files[CHECKS_FILE] = only_functions(loaded.checks_source.decode("utf-8"), kept_functions).encode("utf-8")
-    if loaded.data_source is not None:  # generated data: the self-check makes it as the grading does
-        files[DATA_FILE] = loaded.data_source
+    # The data as the grading reads it (its data.py, file, index files): the self-check splits it the same way.
+    files.update(loaded.data_files)
     return files, withheld
 
 
@@ -116,7 +115,7 @@ def write_kit(loaded: LoadedAssignment, out: Path) -> Kit:
         for name, data in files.items():
             (folder / name).write_bytes(data)
         parse_assignment(files[SPEC_FILE], folder, files.get(MESSAGES_FILE), files.get(CHECKS_FILE),
-                         files.get(DATA_FILE))
+                         loaded.data_files)
     out.mkdir(parents=True, exist_ok=True)
     template = next((loaded.folder / name for name in loaded.spec.similarity.template
                      if (loaded.folder / name).is_file()), None)

@@ -39,7 +39,7 @@ class GradeTask:
     assignment_folder: str
     messages_bytes: bytes | None  # the assignment's messages.toml (None: it has none)
     checks_bytes: bytes | None  # its checks.py, as loaded (None: it has none)
-    data_bytes: bytes | None  # its data.py, for generated data (None: none)
+    data_files: dict[str, bytes]  # the files its data is read from, by name (grader.spec.load)
     lang: Lang | None
     mode: Mode | None
 
@@ -59,7 +59,7 @@ def make_task(path: Path, student_id: str, assignment: LoadedAssignment, lang: L
         file_bytes=path.read_bytes() if ship_file else None, local_path=None if ship_file else str(path),
         spec_bytes=(assignment.folder / SPEC_FILE).read_bytes(), assignment_folder=str(assignment.folder),
         messages_bytes=read_messages(assignment.folder), checks_bytes=assignment.checks_source,
-        data_bytes=assignment.data_source, lang=lang, mode=mode,
+        data_files=assignment.data_files, lang=lang, mode=mode,
     )
 
 
@@ -72,7 +72,7 @@ def run_task(task: GradeTask, stop: threading.Event | None = None, fork_server: 
     from grader.pipeline import grade_safely
 
     assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder), task.messages_bytes,
-                                  task.checks_bytes, task.data_bytes)
+                                  task.checks_bytes, task.data_files)
     try:
         with tempfile.TemporaryDirectory(prefix="grader-task-") as scratch:
             if task.file_bytes is not None:
@@ -93,7 +93,7 @@ def fault_output(task: GradeTask, exc: BaseException) -> TaskOutput:
     from grader.result import Graded
 
     assignment = parse_assignment(task.spec_bytes, Path(task.assignment_folder), task.messages_bytes,
-                                  task.checks_bytes, task.data_bytes)
+                                  task.checks_bytes, task.data_files)
     result = grader_fault_result(task.student_id, task.file_name, assignment, task.lang, task.mode, fault_detail(exc))
     return _output(task, Graded(result), assignment)
 

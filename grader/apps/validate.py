@@ -100,6 +100,12 @@ def _seen(visibility: str) -> str:
 def _split(dataset: Dataset) -> str:
     if dataset.split == "parity":
         return f"train rows {dataset.train_rows}, test rows {dataset.test_rows}"
+    if dataset.split == "column":
+        return (f"split by the column {dataset.split_column}: {', '.join(dataset.test_values)} test, "
+                + (f"{', '.join(dataset.train_values)} train" if dataset.train_values else "the other values train"))
+    if dataset.split == "index_files":
+        return (f"the rows {dataset.test_index} lists test, "
+                + (f"those {dataset.train_index} lists train" if dataset.train_index else "the others train"))
     return f"{dataset.split} split, {dataset.test_fraction:.0%} of the rows test (seed {dataset.seed})"
 
 

@@ -339,13 +339,19 @@ class Validation(_Strict):
     seed: int = 0
 
 
+# A file of row numbers beside the spec (grader.spec.datasets.index_files).
+INDEX_FILE = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.(txt|csv)$"
+
+
 class Dataset(_Strict):
     # A data set of the registry (grader.spec.datasets): its module makes each model's split.
     name: str = "iris"
     # How the rows are split: "parity" (odd rows train, even rows test, as in the lesson; or as
-    # `train_rows`/`test_rows` say), "random" (a seeded `test_fraction` of the rows tests), or
-    # "stratified" (that fraction of each class's rows).
-    split: Literal["parity", "random", "stratified"] = "parity"
+    # `train_rows`/`test_rows` say), "random" (a seeded `test_fraction` of the rows tests),
+    # "stratified" (that fraction of each class's rows), "column" (a CSV's `split_column`: its
+    # `test_values` test, its `train_values` train, by default every other value), or "index_files"
+    # (the row numbers listed in `test_index`, and in `train_index`, by default every other row).
+    split: Literal["parity", "random", "stratified", "column", "index_files"] = "parity"
     train_rows: Literal["odd", "even"] = "odd"
     test_rows: Literal["odd", "even"] = "even"
     test_fraction: float = Field(0.25, gt=0, lt=1)
@@ -365,6 +371,14 @@ class Dataset(_Strict):
     file: str | None = Field(None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.(csv|npz)$")
     class_column: str | None = Field(None, min_length=1, max_length=200)
     class_names: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(None, min_length=2)
+    # A CSV's columns of categories (words or numbers), each read as one 0/1 column per category that
+    # the training rows hold (`island=Biscoe`); a model names them all by the column's name.
+    onehot: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=100)
+    split_column: str | None = Field(None, min_length=1, max_length=200)
+    test_values: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=1000)
+    train_values: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=1000)
+    train_index: str | None = Field(None, pattern=INDEX_FILE)
+    test_index: str | None = Field(None, pattern=INDEX_FILE)
 
     @field_validator("name")
     @classmethod
@@ -377,8 +391,8 @@ class Dataset(_Strict):
     @model_validator(mode="after")
     def _apart(self) -> Dataset:
         if self.split != "parity" and self.model_fields_set & {"train_rows", "test_rows"}:
-            raise ValueError(f"train_rows and test_rows are the \"parity\" split's: a {self.split} split draws "
-                             "test_fraction of the rows under seed")
+            raise ValueError(f"train_rows and test_rows are the \"parity\" split's: a {self.split} split does not "
+                             "read them")
         if self.train_rows == self.test_rows:
             raise ValueError(f"train_rows and test_rows are both {self.train_rows!r}: students would be scored "
                              "on the rows they trained on")
@@ -391,7 +405,40 @@ class Dataset(_Strict):
             raise ValueError("class_names name the values of a class_column")
         if self.scored_on == "validation" and self.validation is None:
             raise ValueError("scored_on = \"validation\" needs a [dataset.validation] to score on")
+        return self._split_keys_fit()
+
+    def _split_keys_fit(self) -> Dataset:
+        csv = self.name == FILE and str(self.file).endswith(".csv")
+        if (self.split == "column") != (self.split_column is not None):
+            raise ValueError("a `split_column` goes with split = \"column\", and a column split needs one")
+        if self.split == "column" and not (csv and self.test_values):
+            raise ValueError("split = \"column\" splits a CSV file's rows (name = \"file\") by the values of "
+                             "split_column: `test_values` lists those of the test rows")
+        if self.split != "column" and (self.test_values or self.train_values):
+            raise ValueError("test_values and train_values go with split = \"column\"")
+        if set(self.test_values) & set(self.train_values):
+            raise ValueError(f"test_values and train_values share {sorted(set(self.test_values) & set(self.train_values))}: "
+                             "students would be scored on rows they trained on")
+        if (self.split == "index_files") != (self.test_index is not None):
+            raise ValueError("a `test_index` file goes with split = \"index_files\", and that split needs one")
+        if self.train_index is not None and self.train_index == self.test_index:
+            raise ValueError("train_index and test_index are the same file: students would be scored on rows "
+                             "they trained on")
+        if self.train_index is not None and self.test_index is None:
+            raise ValueError("a `train_index` goes with a `test_index` (split = \"index_files\")")
+        if self.onehot and not csv:
+            raise ValueError("onehot names columns of a CSV file (name = \"file\")")
+        taken = {self.class_column, self.split_column} & set(self.onehot)
+        if taken:
+            raise ValueError(f"onehot: {sorted(map(str, taken))} is the class or split column, not an input")
+        if self.split_column is not None and self.split_column == self.class_column:
+            raise ValueError("split_column is the class column")
         return self
+
+    @property
+    def index_files(self) -> list[str]:
+        """The files of row numbers the split reads: the test rows', then the training rows'."""
+        return [name for name in (self.test_index, self.train_index) if name is not None]
 
 
 class Limits(_Strict):

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from grader.spec.datasets.registry import DATA_FILE
 from grader.spec.datasets.table import Table
 from grader.spec.schema import Dataset
 
-DATA_FILE = "data.py"
 MAX_ROWS = 100_000
 MAX_NUMBERS = 20_000_000
 

@@ -14,7 +14,8 @@ spec names it, so that reading a spec costs no data.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
     from grader.spec.datasets.table import Table
-    from grader.spec.schema import Assignment
+    from grader.spec.schema import Assignment, Dataset
 
 MODULES = MappingProxyType({name: f"grader.spec.datasets.{name}" for name in ("iris", "wine", "breast_cancer", "digits", "diabetes")})
 # Data the assignment's own `data.py` makes (grader.spec.datasets.generated): no columns or classes
@@ -31,6 +32,7 @@ GENERATED = "generated"
 # A CSV or NPZ file of the assignment's (grader.spec.datasets.files): the same, once it is read.
 FILE = "file"
 MADE = frozenset({GENERATED, FILE})  # the data sets an assignment brings, known once loaded
+DATA_FILE = "data.py"  # generated data's generator, beside the spec
 
 
 @dataclass(frozen=True)
@@ -64,23 +66,36 @@ def columns(name: str) -> tuple[str, ...]:
     return tuple(dataset_module(name).COLUMNS)
 
 
-def table_for(spec: Assignment, data_source: bytes | None = None, path: str | None = None) -> Table:
+def table_for(spec: Assignment, files: Mapping[str, bytes] = MappingProxyType({}),
+              where: Callable[[str], str] = str) -> Table:
     """The rows of the spec's data set: a bundled one, what its `data.py` makes, or what its file
-    holds (`data_source`: the bytes of either; `path`: the file as messages name it)."""
-    if spec.dataset.name == GENERATED:
-        from grader.spec.datasets.generated import DATA_FILE, generate
-
-        return generate(spec.dataset, data_source, path or DATA_FILE)
+    holds, with the rows its index files list (`files`: the assignment's data files by name, as
+    `data_file_names` lists them; `where`: a file's name as messages give it)."""
     if spec.dataset.name == FILE:
         from grader.spec.datasets.files import read_table
 
-        return read_table(spec.dataset, data_source, path or str(spec.dataset.file))
-    table: Table = dataset_module(spec.dataset.name).load()
-    return table
+        return read_table(spec.dataset, files, where)  # its one-hot columns are fitted on the listed rows
+    if spec.dataset.name == GENERATED:
+        from grader.spec.datasets.generated import generate
+
+        table: Table = generate(spec.dataset, files.get(DATA_FILE), where(DATA_FILE))
+    else:
+        table = dataset_module(spec.dataset.name).load()
+    if spec.dataset.split != "index_files":
+        return table
+    from grader.spec.datasets.index_files import listed_rows
+
+    return replace(table, listed_rows=listed_rows(spec.dataset, files, len(table.labels), where))
 
 
-def splits_for(spec: Assignment, data_source: bytes | None = None) -> dict[str, Split]:
-    """Every model's split of the data set the spec names, by model id (`data_source`: the bytes of
-    the assignment's data.py, for generated data)."""
-    table = table_for(spec, data_source)
+def data_file_names(dataset: Dataset) -> list[str]:
+    """The files beside the spec its data is read from: data.py or the data file, then the index files."""
+    own = {GENERATED: [DATA_FILE], FILE: [str(dataset.file)]}.get(dataset.name, [])
+    return own + dataset.index_files
+
+
+def splits_for(spec: Assignment, files: Mapping[str, bytes] = MappingProxyType({})) -> dict[str, Split]:
+    """Every model's split of the data set the spec names, by model id (`files`: the assignment's data
+    files by name)."""
+    table = table_for(spec, files)
     return {model.id: table.split_for(model, spec.dataset) for model in spec.models}

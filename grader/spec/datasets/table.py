@@ -34,6 +34,13 @@ class Table:
     # Targets apart from the features (generated data's `y`): a model's `target` columns index
     # these where there are some, else the features (the lesson predicts one Iris column from others).
     values: np.ndarray | None = None
+    # A CSV's: the names of its feature columns, its split column's value on each row (split =
+    # "column"), and its 0/1 columns of categories, which no scaling touches.
+    columns: tuple[str, ...] = ()
+    groups: np.ndarray | None = None
+    indicators: frozenset[int] = frozenset()
+    # The rows an index file lists (split = "index_files"): training and test masks.
+    listed_rows: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def bundled(cls, file_name: str, class_names: tuple[str, ...]) -> Table:
@@ -57,12 +64,13 @@ class Table:
             train, test = train & ~held, held
         x = self.features[:, model.features]
         # Fitted on the training rows alone: the test rows' statistics never shape the inputs.
+        scaled = [i for i, column in enumerate(model.features) if column not in self.indicators]
         if dataset.preprocess == "standardize":
-            mean, spread = x[train].mean(axis=0), x[train].std(axis=0)
-            x = ((x - mean) / np.where(spread > 0, spread, 1)).astype(np.float32)
+            mean, spread = x[train][:, scaled].mean(axis=0), x[train][:, scaled].std(axis=0)
+            x[:, scaled] = (x[:, scaled] - mean) / np.where(spread > 0, spread, 1)
         elif dataset.preprocess == "minmax":
-            low, span = x[train].min(axis=0), np.ptp(x[train], axis=0)
-            x = ((x - low) / np.where(span > 0, span, 1)).astype(np.float32)
+            low, span = x[train][:, scaled].min(axis=0), np.ptp(x[train][:, scaled], axis=0)
+            x[:, scaled] = (x[:, scaled] - low) / np.where(span > 0, span, 1)
         x = x.reshape(len(x), *model.row_shape)
         if isinstance(model.target, list):
             y = (self.values if self.values is not None else self.features)[:, model.target]
@@ -77,6 +85,15 @@ class Table:
             index = np.arange(len(self.labels))
             return (index % 2 == (1 if dataset.train_rows == "odd" else 0),
                     index % 2 == (1 if dataset.test_rows == "odd" else 0))
+        if dataset.split == "column":
+            if self.groups is None:
+                raise ValueError("a column split needs the split column's values (a CSV's split_column)")
+            test = np.isin(self.groups, dataset.test_values)
+            return (np.isin(self.groups, dataset.train_values) if dataset.train_values else ~test), test
+        if dataset.split == "index_files":
+            if self.listed_rows is None:
+                raise ValueError("an index_files split needs the rows its files list")
+            return self.listed_rows
         everything = np.ones(len(self.labels), dtype=bool)
         if dataset.split == "stratified":
             test = self.held_out(everything, dataset.test_fraction, dataset.seed)
