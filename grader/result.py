@@ -203,6 +203,8 @@ class ModelOutcome:
     test_classes: np.ndarray | None = None
     class_names: tuple[str, ...] = ()
     test_inputs: np.ndarray | None = None  # a sequence model's inputs, for its sequence plot
+    # Where one output that decides between two classes turns to the second (grader.checks.metrics.class_scores).
+    decision_threshold: float | None = None
 
 
 @dataclass(frozen=True)

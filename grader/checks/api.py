@@ -105,6 +105,8 @@ class CheckContext:
     data: Data
     recipe: Recipe
     graded_seed: int | None  # the seed whose training the metric comes from
+    # Where one output that decides between two classes (`target = "class_index"`) turns to the second.
+    decision_threshold: float | None
     _runner: GraphRunner = field(repr=False)
 
     @property
@@ -146,8 +148,10 @@ class CheckContext:
             return np.asarray(module(torch.tensor(inputs, dtype=torch.float32)).double().numpy())
 
     def accuracy(self, outputs: np.ndarray, classes: np.ndarray | None = None) -> float:
-        """The share of rows whose largest output is their class (default: the test classes)."""
-        return metrics.accuracy(np.asarray(outputs), self.data.test_classes if classes is None else classes)
+        """The share of rows whose largest output is their class (default: the test classes); one
+        output deciding between two classes is read at the model's decision threshold."""
+        scores = metrics.class_scores(np.asarray(outputs), self.decision_threshold)
+        return metrics.accuracy(scores, self.data.test_classes if classes is None else classes)
 
     def mse(self, outputs: np.ndarray, targets: np.ndarray | None = None) -> float:
         """The mean squared error against `targets` (default: the test targets)."""

@@ -109,7 +109,8 @@ class CustomCheck(Check):
             model=context.spec.id, task=context.spec.task, options=types.MappingProxyType(dict(self.declaration.options)),
             layers=tuple(observation.layers or ()), parameters=parameters, metric_name=context.spec.metric.name,
             metric=context.outcome.metric_value, data=data, recipe=context.recipe,
-            graded_seed=context.outcome.chosen_seed, _runner=runner)
+            graded_seed=context.outcome.chosen_seed, decision_threshold=context.outcome.decision_threshold,
+            _runner=runner)
 
     def _error(self, context: ModelContext, note: str) -> Verdict:
         return Verdict("error", "instructor_check.error", text=context.messages.text("instructor_check.error"),

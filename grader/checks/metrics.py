@@ -61,6 +61,15 @@ def accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.argmax(scores, axis=1) == labels))
 
 
+def class_scores(outputs: np.ndarray, threshold: float | None) -> np.ndarray:
+    """One score per class, whose largest is the predicted class: the outputs, or, for one output
+    that decides between two classes (`target = "class_index"`), how far below and above
+    `threshold` it is (at the threshold: the first class)."""
+    if threshold is None or outputs.ndim != 2 or outputs.shape[1] != 1:
+        return outputs
+    return np.concatenate([threshold - outputs, outputs - threshold], axis=1)
+
+
 def partial_credit(value: float, full_credit: float, zero_credit: float) -> float:
     """1 at or beyond `full_credit`, 0 at or beyond `zero_credit`, linear in between.
 

@@ -46,7 +46,7 @@ from grader.spec.messages import (
     parse_messages,
     read_messages,
 )
-from grader.spec.schema import CLASS_TARGETS, Assignment, Dataset
+from grader.spec.schema import CLASS_INDEX, CLASS_TARGETS, Assignment, Dataset
 
 BUNDLED_ASSIGNMENTS = Path(__file__).resolve().parent.parent / "assignments"
 SEARCH_PATH_VARIABLE = "GRADER_ASSIGNMENTS"
@@ -269,7 +269,11 @@ def _check_data(spec: Assignment, files: Mapping[str, bytes], folder: Path) -> N
         if max(model.features) >= width or spec.dataset.name == GENERATED and len(model.features) != width:
             problems.append(f"models.{index}.features ({model.id}): the data's inputs hold {width} numbers each, "
                             f"the model reads {len(model.features)} (input_shape {model.input_shape})")
-        if model.target in CLASS_TARGETS:
+        if model.target == CLASS_INDEX:
+            if len(table.class_names) != 2 or model.output_width != 1:
+                problems.append(f"models.{index} ({model.id}): a class_index target needs two classes in the data "
+                                f"({len(table.class_names)} here) and one output ({model.output_width} here)")
+        elif model.target in CLASS_TARGETS:
             if not table.class_names or model.output_width != len(table.class_names):
                 problems.append(f"models.{index} ({model.id}): a class target needs the data's classes and "
                                 f"one output per class ({len(table.class_names)}), not {model.output_width}")

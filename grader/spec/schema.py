@@ -75,8 +75,13 @@ class Recipe(_Strict):
 
 
 CheckName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-# A class target: one output per class of the data set, one-hot ("species" is Iris's word for it).
-CLASS_TARGETS = ("class", "species")
+# A class target: one output per class of the data set, one-hot ("species" is Iris's word for it);
+# or, for two classes, one output and each row's class index (0 or 1) as its target: `class_index`.
+ONE_HOT_TARGETS = ("class", "species")
+CLASS_INDEX = "class_index"
+CLASS_TARGETS = (*ONE_HOT_TARGETS, CLASS_INDEX)
+# The losses that read one output per class (a class index target has one output for two classes).
+PER_CLASS_LOSSES = frozenset({"cross_entropy", "nll"})
 # The metrics where lower is better, and those computed from predicted classes (grader.checks.metrics).
 LOWER_IS_BETTER = frozenset({"mse", "mae"})
 CLASS_METRICS = frozenset({"accuracy", "macro_f1"})
@@ -207,7 +212,7 @@ class ModelSpec(_Strict):
     # the shape of one input row (`[1, 8, 8]` for an image; default: the columns as a vector).
     features: list[int] = Field(min_length=1)
     input_shape: list[Annotated[int, Field(ge=1)]] | None = Field(None, min_length=1, max_length=4)
-    target: Literal["class", "species"] | list[int]
+    target: Literal["class", "species", "class_index"] | list[int]
     # The width of forward's output, where `args` does not end with it (a pattern's model).
     outputs: int | None = Field(None, ge=1, le=10_000)
     structure: Structure
@@ -612,12 +617,19 @@ class Assignment(_Strict):
                 problems.append(f"models.{index}.target ({model.id}): {self.dataset.name} has no classes: its target "
                                 "is columns of values")
                 continue
-            want = len(class_names(self.dataset.name)) if model.target in CLASS_TARGETS else len(model.target)
+            if model.target == CLASS_INDEX and len(class_names(self.dataset.name)) != 2:
+                problems.append(f"models.{index}.target ({model.id}): class_index is one output for two classes; "
+                                f"{self.dataset.name} has {len(class_names(self.dataset.name))}: give target = \"class\" "
+                                "(one output per class)")
+                continue
+            want = 1 if model.target == CLASS_INDEX else \
+                len(class_names(self.dataset.name)) if model.target in CLASS_TARGETS else len(model.target)
             if model.output_width != want:
                 source = "outputs" if model.outputs is not None else "args[-1]"
-                each = "class" if model.target in CLASS_TARGETS else "target column"
+                each = "one output for two classes" if model.target == CLASS_INDEX else \
+                    "one per class" if model.target in CLASS_TARGETS else "one per target column"
                 problems.append(f"models.{index}.{source} ({model.id}): {model.output_width} outputs, but the target "
-                                f"needs {want} (one per {each})")
+                                f"needs {want} ({each})")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -655,6 +667,11 @@ class Assignment(_Strict):
                      f"a class target (target = \"class\"), not columns {model.target}"
                      for index, model in enumerate(self.models)
                      if model.metric.kind in CLASS_METRICS and model.target not in CLASS_TARGETS]
+        problems += [f"{f'models.{index}.recipe' if model.recipe else 'recipe'}.loss ({model.id}): "
+                     f"{self.recipe_for(model).loss} reads one output per class; a class_index target has one "
+                     "output for two classes: train it with bce_with_logits (or bce on a sigmoid)"
+                     for index, model in enumerate(self.models)
+                     if model.target == CLASS_INDEX and self.recipe_for(model).loss in PER_CLASS_LOSSES]
         for index, model in enumerate(self.models):
             weights = self.recipe_for(model).class_weights
             classes = class_names(self.dataset.name)

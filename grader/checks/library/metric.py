@@ -9,10 +9,11 @@ import numpy as np
 
 from grader.checks.base import Check, ModelContext, Verdict, other_than_a_tensor
 from grader.checks.library.structure import how_the_layers_differ
-from grader.checks.metrics import KINDS, aggregate, partial_credit
+from grader.checks.metrics import KINDS, aggregate, class_scores, partial_credit
 from grader.protocol.wire import Failed, Run, TensorInfo
 from grader.result import Status
 from grader.spec import ModelSpec
+from grader.spec.schema import OUTPUT_OF_LOSS
 
 PARAMETER_TOLERANCE = 1e-6  # predictions closer than this after a parameter reset did not use them
 CONSTANT_TOLERANCE = 1e-6  # predictions that spread less than this over the test set are one value
@@ -48,6 +49,7 @@ class ScoreOnTestSet(Check):
         if verification is not None and verification.suspicious:
             return Verdict("failed", "metric.suspicious_constant", {"detail": verification.suspicious})
         n, width = len(context.split.test_x), spec.output_width
+        outcome.decision_threshold = decision_threshold(spec, recipe.loss, observed.layers or [] if observed else [])
         values: list[float | None] = []
         errors: list[str] = []
         ignoring = False  # a run whose predictions do not come from the model's parameters
@@ -100,6 +102,22 @@ class ScoreOnTestSet(Check):
                        fraction=fraction, hint_key=hint_key)
 
 
+def decision_threshold(spec: ModelSpec, loss: str, layers: list[str]) -> float | None:
+    """Where one output that decides between two classes (`target = "class_index"`) turns to the
+    second: 0.5 for probabilities (forward ends with a sigmoid) and values, 0 for logits, log 0.5
+    for log-probabilities; what forward really ends with decides, not what it should end with.
+    None: the classes are the largest of one output per class."""
+    if spec.target != "class_index":
+        return None
+    ending = next((token.split("(")[0] for token in reversed(layers)
+                   if token.split("(")[0] not in ("dropout", "identity", "flatten")), "")
+    if ending in ("sigmoid", "softmax"):
+        return 0.5
+    if ending in ("logsigmoid", "log_softmax"):
+        return float(np.log(0.5))
+    return 0.0 if OUTPUT_OF_LOSS[loss] == "logits" else 0.5
+
+
 def is_constant(predictions: np.ndarray) -> bool:
     """The same output for every test sample (dead ReLUs, a saturated sigmoid, a forward that
     ignores its input): each output's spread over the test set is nil."""
@@ -111,13 +129,14 @@ def _mean_prediction_score(context: ModelContext) -> float:
     """The test metric of predicting the training targets' mean for every sample: what a constant
     model trained on the MSE converges to."""
     split = context.split
-    constant = np.broadcast_to(split.train_y.mean(axis=0), split.test_y.shape)
-    return KINDS[context.spec.metric.kind].compute(constant, split.test_y, split.test_classes)
+    return _score(context, np.broadcast_to(split.train_y.mean(axis=0), split.test_y.shape))
 
 
 def _score(context: ModelContext, predictions: np.ndarray) -> float:
-    split = context.split
-    return KINDS[context.spec.metric.kind].compute(predictions, split.test_y, split.test_classes)
+    """The metric of these test predictions (a metric on classes reads them as class scores)."""
+    split, kind = context.split, KINDS[context.spec.metric.kind]
+    scores = class_scores(predictions, context.outcome.decision_threshold) if kind.on_classes else predictions
+    return kind.compute(scores, split.test_y, split.test_classes)
 
 
 def _ignores_parameters(context: ModelContext, run: Run, predictions: np.ndarray) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from grader.checks.metrics import KINDS
+from grader.checks.metrics import KINDS, class_scores
 from grader.i18n import CATALOGUE, Lang, Messages
 from grader.outputs.report import plots
 from grader.result import CheckResult, Graded, ModelOutcome, Result
@@ -195,8 +195,8 @@ def model_plots(model: ModelSpec, loss: str, outcome: ModelOutcome | None, messa
     if model.project is not None:
         drawn.append(plots.latent_plot(outcome.code, outcome.test_classes, names, messages, f"{model.id}-latent"))
     elif KINDS[model.metric.kind].on_classes:
-        drawn.append(plots.confusion_plot(outcome.test_classes, outcome.predictions, names, messages,
-                                          f"{model.id}-confusion"))
+        scores = class_scores(outcome.predictions, outcome.decision_threshold) if outcome.predictions is not None else None
+        drawn.append(plots.confusion_plot(outcome.test_classes, scores, names, messages, f"{model.id}-confusion"))
     else:
         drawn.append(plots.yy_plot(outcome.test_targets, outcome.predictions, messages, f"{model.id}-yy"))
         if len(model.row_shape) == 2:  # sequences of steps: what the prediction continues

@@ -74,7 +74,9 @@ class Table:
         x = x.reshape(len(x), *model.row_shape)
         if isinstance(model.target, list):
             y = (self.values if self.values is not None else self.features)[:, model.target]
-        else:  # one of CLASS_TARGETS
+        elif model.target == "class_index":  # one output deciding between two classes
+            y = self.labels.astype(np.float32).reshape(-1, 1)
+        else:  # one-hot
             y = np.eye(len(self.class_names), dtype=np.float32)[self.labels]
         return Split(train_x=x[train], train_y=y[train], test_x=x[test], test_y=y[test],
                      test_classes=self.labels[test], class_names=self.class_names)
