@@ -150,3 +150,88 @@ def test_the_class_built_again_with_another_size_shows_a_size_written_in(fixed, 
         "failed", f"The layers do not follow the constructor argument {argument} (the layers when rebuilt with "
                   f"{argument} = 5).")
     assert checks["test_mse"].status == "passed"  # the model itself works
+
+
+# An embedding reads indices: sentences of 6 words of a vocabulary of 20, the share of words below 5.
+WORDS_DATA = '''
+import numpy as np
+
+
+def sentences(rng, n=400, length=6, vocabulary=20):
+    x = rng.integers(0, vocabulary, size=(n, length))
+    return {"x": x, "y": (x < 5).mean(axis=1, keepdims=True) + rng.normal(0.0, 0.05, size=(n, 1))}
+'''
+WORDS_SPEC = SPEC.split("[[models]]")[0].replace('generator = "sequences"', 'generator = "sentences"') + '''
+[[models]]
+id = "bag"
+title = { ja = "埋め込み", en = "Embedding" }
+class_names = ["Bag"]
+args = { n_dim = 8 }
+features = "all"
+input_shape = [6]
+inputs = "indices"
+vocabulary = 20
+target = [0]
+outputs = 1
+structure = { pattern = ["embedding(20,n_dim)", "linear(n_dim,1)"], hidden_arg = "n_dim" }
+metric = { name = "test_mse", kind = "mse", full_credit = 0.01, zero_credit = 0.05 }
+'''
+BAG = '''
+from torch import nn
+
+
+class Bag(nn.Module):
+    def __init__(self, n_dim):
+        super().__init__()
+        self.embedding = nn.Embedding(20, n_dim)
+        self.head = nn.Linear(n_dim, 1)
+
+    def forward(self, x):
+        return self.head(self.embedding(x).mean(dim=1))
+'''
+
+
+def words(tmp_path, spec: str = WORDS_SPEC, data: str = WORDS_DATA):
+    folder = tmp_path / "words"
+    folder.mkdir(exist_ok=True)
+    (folder / "assignment.toml").write_text(spec, encoding="utf-8")
+    (folder / "data.py").write_text(data, encoding="utf-8")
+    return load_assignment(str(folder))
+
+
+@pytest.mark.parametrize(("source", "structure"), [
+    (BAG, ("passed", "The layers are as expected: embedding(20,8) → linear(8,1)")),
+    (BAG.replace("nn.Embedding(20, n_dim)", "nn.Embedding(20, 8)").replace("nn.Linear(n_dim, 1)", "nn.Linear(8, 1)"),
+     ("failed", "The layers do not follow the constructor argument n_dim (the layers when rebuilt with n_dim = 5).")),
+])
+def test_an_embedding_reads_its_indices_on_the_trusted_side(tmp_path, source, structure):
+    assignment = words(tmp_path)
+    split = assignment.splits()["bag"]
+    assert split.indices and split.train_x.shape == (300, 6)
+    submission = tmp_path / "bag.py"
+    submission.write_text(source, encoding="utf-8")
+    result = grade_file(submission, assignment, lang="en").result
+    checks = {c.id: c for c in result.checks}
+    assert checks["bag.capture"].status == "passed"
+    assert (checks["bag.structure"].status, checks["bag.structure"].message) == structure
+    assert checks["bag.test_mse"].status == "passed" and result.metrics["bag.test_mse"] < 0.01
+
+
+@pytest.mark.parametrize(("change", "error"), [
+    (lambda spec, data: (spec.replace("vocabulary = 20\n", ""), data),
+     'inputs = "indices" needs a `vocabulary` (how many indices there are)'),
+    (lambda spec, data: (spec.replace("vocabulary = 20", "vocabulary = 10"), data),
+     "data.py: models.0.vocabulary (bag): the inputs must be whole numbers from 0 to 9 (they run from 0 to 19)"),
+    (lambda spec, data: (spec, data.replace("x = rng.integers(0, vocabulary, size=(n, length))",
+                                            "x = rng.integers(0, vocabulary, size=(n, length)) + 0.5")),
+     "the inputs must be whole numbers from 0 to 19 (they run from 0.5 to 19.5)"),
+    (lambda spec, data: (spec.replace('split = "random"', 'split = "random"\npreprocess = "standardize"'), data),
+     "models.0.inputs (bag): indices are read as they are, and dataset.preprocess = 'standardize' would scale them"),
+])
+def test_index_inputs_that_do_not_fit_are_refused_when_the_spec_loads(tmp_path, change, error):
+    from grader.spec import AssignmentError
+
+    spec, data = change(WORDS_SPEC, WORDS_DATA)
+    with pytest.raises(AssignmentError) as refused:
+        words(tmp_path, spec, data)
+    assert error in str(refused.value)

@@ -413,8 +413,9 @@ def _evaluate_lines(requests: IO[bytes], answers: IO[bytes]) -> None:
     for raw in requests:
         request = json.loads(raw)
         data = request["data"]
-        model_data = ModelData.of(*(np.asarray(data[key], dtype=np.float64) for key in
-                                    ("train_x", "train_y", "test_x", "probe_x")))
+        train_x, train_y, test_x, probe_x = (np.asarray(data[key], dtype=np.float64) for key in
+                                             ("train_x", "train_y", "test_x", "probe_x"))
+        model_data = ModelData.of(train_x, train_y, test_x, probe_x, data.get("input_dtype", "float32"))
         if request.get("kind") == "run":
             answers.write(json.dumps(_run_request(request, model_data), allow_nan=False).encode() + b"\n")
             answers.flush()

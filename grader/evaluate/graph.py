@@ -304,7 +304,8 @@ class _SizeWatch(fx.Interpreter):
         return result
 
 
-def check_sizes(graph: CapturedModel, tensors: list[TensorData], input_shapes: list[tuple[int, ...]]) -> Rebuilt:
+def check_sizes(graph: CapturedModel, tensors: list[TensorData], input_shapes: list[tuple[int, ...]],
+                input_dtype: torch.dtype = torch.float32) -> Rebuilt:
     """Run every method on the meta device for each input shape (the model so built is returned: it
     has the shapes): raises GraphError when an intermediate result would be too large. An error of the model itself (shapes that do not fit)
     is left for the real run, which reports it as the model's."""
@@ -312,7 +313,7 @@ def check_sizes(graph: CapturedModel, tensors: list[TensorData], input_shapes: l
     for module in meta.methods.values():
         for shape in input_shapes:
             try:
-                _SizeWatch(module).run(torch.empty(shape, device="meta"))
+                _SizeWatch(module).run(torch.empty(shape, dtype=input_dtype, device="meta"))
             except GraphError:
                 raise
             except Exception:  # noqa: BLE001 - the model's own error shows in the real run

@@ -53,9 +53,16 @@ class ModelData:
     probe_x: torch.Tensor
 
     @classmethod
-    def of(cls, train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, probe_x: np.ndarray) -> ModelData:
+    def of(cls, train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, probe_x: np.ndarray,
+           input_dtype: str = "float32") -> ModelData:
+        """`input_dtype`: "int64" for a model that reads indices (an embedding's), whose inputs are
+        whole numbers."""
         # Through lists, as the job carries them to the harness: the same float32 rounding.
-        return cls(*(torch.tensor(np.asarray(a).tolist(), dtype=torch.float32) for a in (train_x, train_y, test_x, probe_x)))
+        train_x_, train_y_, test_x_, probe_x_ = (torch.tensor(np.asarray(a).tolist(), dtype=torch.float32)
+                                                 for a in (train_x, train_y, test_x, probe_x))
+        if input_dtype == "int64":
+            train_x_, test_x_, probe_x_ = (x.to(torch.int64) for x in (train_x_, test_x_, probe_x_))
+        return cls(train_x_, train_y_, test_x_, probe_x_)
 
 
 @dataclass(frozen=True)
@@ -76,10 +83,12 @@ def evaluate(capture: Capture, claimed: ModelObservation | None, recipe: Recipe,
     if [s.seed for s in graph.seeds] != list(recipe.seeds):
         raise GraphError("the capture's seeds are not the recipe's")
     batch = max(len(data.train_x), len(data.test_x), len(data.probe_x))
-    check_sizes(graph, graph.seeds[0].tensors, [(batch, *data.test_x.shape[1:]), (1, *data.test_x.shape[1:])])
+    check_sizes(graph, graph.seeds[0].tensors, [(batch, *data.test_x.shape[1:]), (1, *data.test_x.shape[1:])],
+                data.test_x.dtype)
     hidden_probe = None
     if capture.hidden_probe is not None:
-        hidden_probe = check_sizes(capture.hidden_probe, capture.hidden_probe.shapes, [(4, *data.test_x.shape[1:])])
+        hidden_probe = check_sizes(capture.hidden_probe, capture.hidden_probe.shapes, [(4, *data.test_x.shape[1:])],
+                                   data.test_x.dtype)
     # Torch's warnings about the model (a target broadcast to an output of the wrong shape) would reach
     # the grader's terminal; the checks say what is wrong with the shapes.
     with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
@@ -128,7 +137,8 @@ def run_inputs(capture: Capture, recipe: Recipe, data: ModelData, inputs: list[t
         raise GraphError("no graph")
     if not 1 <= len(inputs) <= MAX_CHECK_INPUTS:
         raise ValueError(f"give 1 to {MAX_CHECK_INPUTS} batches of inputs, not {len(inputs)}")
-    check_sizes(graph, graph.seeds[0].tensors, [tuple(batch.shape) for batch in inputs])
+    inputs = [batch.to(data.test_x.dtype) for batch in inputs]  # an embedding's indices, as its data's
+    check_sizes(graph, graph.seeds[0].tensors, [tuple(batch.shape) for batch in inputs], data.test_x.dtype)
     with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         built: list[Rebuilt] = []

@@ -6,6 +6,7 @@ validate: refused)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,10 @@ def model_facts(observations: Observations, submission: Submission, model_id: st
                 else graph_problem(submission, capture.graph))
     if mismatch is not None:
         return ModelFacts(claimed, None, Verification("refused", "not_in_source", mismatch))
-    data = {"train_x": split.train_x, "train_y": split.train_y, "test_x": split.test_x, "probe_x": probe_x}
+    data: dict[str, Any] = {"train_x": split.train_x, "train_y": split.train_y, "test_x": split.test_x,
+                            "probe_x": probe_x}
+    if split.indices:  # an embedding's inputs: the trusted side runs the graph on whole numbers
+        data["input_dtype"] = "int64"
     evaluated = evaluator.evaluate(capture, claimed, recipe, data, max(budget_s, MIN_TRUSTED_BUDGET_S),
                                    keep_student_init, max_constant)
     if evaluated.error:

@@ -22,6 +22,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from grader.spec.datasets.files import DataFileError, column_names
@@ -187,7 +188,7 @@ def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None,
     except MessagesError as exc:
         raise AssignmentError(str(exc)) from None
     files = {name: files[name] for name in data_file_names(spec.dataset) if name in files}
-    if data_file_names(spec.dataset):
+    if data_file_names(spec.dataset) or any(model.vocabulary is not None for model in spec.models):
         _check_data(spec, files, folder)
     _check_class_names(overlay, spec, folder / MESSAGES_FILE)
     if spec.checks and checks is None:
@@ -254,6 +255,13 @@ def _check_data(spec: Assignment, files: Mapping[str, bytes], folder: Path) -> N
         raise AssignmentError(str(exc)) from None
     train, test = table.rows(spec.dataset)
     dataset = spec.dataset
+    for index, model in enumerate(spec.models):
+        read = table.features[:, [c for c in model.features if c < table.features.shape[1]]]
+        if model.vocabulary is not None and not (np.all(read == np.round(read)) and read.min() >= 0
+                                                 and read.max() < model.vocabulary):
+            raise AssignmentError(f"{folder / data_file_names(dataset)[0]}: models.{index}.vocabulary ({model.id}): "
+                                  f"the inputs must be whole numbers from 0 to {model.vocabulary - 1} (they run from "
+                                  f"{read.min():g} to {read.max():g})")
     if dataset.split == "column" and not (train.any() and test.any()):
         held = sorted({str(value) for value in table.groups.tolist()}) if table.groups is not None else []
         key, values = ("test_values", dataset.test_values) if not test.any() else ("train_values", dataset.train_values)

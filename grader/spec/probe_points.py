@@ -20,7 +20,11 @@ def probe_inputs(width: int) -> np.ndarray:
 
 
 def probe_points_for(model: ModelSpec) -> np.ndarray:
-    """The probe points of `model`, each of the shape of one of its inputs."""
+    """The probe points of `model`, each of the shape of one of its inputs (for a model that reads
+    indices: whole numbers below its vocabulary, as many)."""
+    if model.vocabulary is not None:
+        indices = np.random.default_rng(12345).integers(0, model.vocabulary, size=(16, model.input_width))
+        return indices.astype(np.float32).reshape(-1, *model.row_shape)
     return probe_inputs(model.input_width).reshape(-1, *model.row_shape)
 
 

@@ -212,6 +212,10 @@ class ModelSpec(_Strict):
     # the shape of one input row (`[1, 8, 8]` for an image; default: the columns as a vector).
     features: list[int] = Field(min_length=1)
     input_shape: list[Annotated[int, Field(ge=1)]] | None = Field(None, min_length=1, max_length=4)
+    # What the inputs are: values (float32), or "indices": whole numbers 0 .. vocabulary - 1 (int64),
+    # what an `nn.Embedding` reads (words of a sentence, items of a basket).
+    inputs: Literal["values", "indices"] = "values"
+    vocabulary: int | None = Field(None, ge=2, le=1_000_000)
     target: Literal["class", "species", "class_index"] | list[int]
     # The width of forward's output, where `args` does not end with it (a pattern's model).
     outputs: int | None = Field(None, ge=1, le=10_000)
@@ -256,6 +260,11 @@ class ModelSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
+        if (self.inputs == "indices") != (self.vocabulary is not None):
+            raise ValueError("inputs = \"indices\" needs a `vocabulary` (how many indices there are), and a "
+                             "vocabulary goes with index inputs")
+        if self.inputs == "indices" and not self.captured:
+            raise ValueError("a model reading indices is graded on its captured graph: its capture cannot be turned off")
         if self.arg_names is not None and len(self.arg_names) != len(self.args):
             raise ValueError(f"arg_names names {len(self.arg_names)} arguments but args has {len(self.args)}")
         if self.input_shape is not None and int(np.prod(self.input_shape)) != len(self.features):
@@ -654,6 +663,15 @@ class Assignment(_Strict):
                     problems.append(f"models.{index}.{key} ({model.id}): no column {', '.join(map(str, missing))} ({known})")
         if problems:
             raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _indices_stay_whole(self) -> Assignment:
+        readers = [f"models.{i}.inputs ({m.id})" for i, m in enumerate(self.models) if m.inputs == "indices"]
+        if readers and self.dataset.preprocess != "none":
+            raise ValueError(f"{', '.join(readers)}: indices are read as they are, and dataset.preprocess = "
+                             f"{self.dataset.preprocess!r} would scale them: an assignment with a model reading "
+                             "indices scales no inputs")
         return self
 
     @model_validator(mode="after")

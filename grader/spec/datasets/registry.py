@@ -46,6 +46,7 @@ class Split:
     test_y: np.ndarray  # never leaves the trusted side
     test_classes: np.ndarray  # the class of each test row (an index into class_names), for accuracy and plots
     class_names: tuple[str, ...]  # the data set's own names of its classes; an assignment may name them itself
+    indices: bool = False  # the inputs are indices (whole numbers an embedding reads), not values
 
 
 def dataset_module(name: str) -> ModuleType:

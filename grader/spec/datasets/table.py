@@ -79,7 +79,7 @@ class Table:
         else:  # one-hot
             y = np.eye(len(self.class_names), dtype=np.float32)[self.labels]
         return Split(train_x=x[train], train_y=y[train], test_x=x[test], test_y=y[test],
-                     test_classes=self.labels[test], class_names=self.class_names)
+                     test_classes=self.labels[test], class_names=self.class_names, indices=model.inputs == "indices")
 
     def rows(self, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
         """Which rows train and which test (two boolean masks that never overlap), as the spec's `split` says."""
