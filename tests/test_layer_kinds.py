@@ -217,6 +217,17 @@ def test_an_embedding_reads_its_indices_on_the_trusted_side(tmp_path, source, st
     assert checks["bag.test_mse"].status == "passed" and result.metrics["bag.test_mse"] < 0.01
 
 
+def test_an_embedding_not_captured_reads_its_indices_in_the_sandbox(tmp_path):
+    """A model the spec has graded the old way (capture off) is trained by the harness, on int64 too."""
+    assignment = words(tmp_path, WORDS_SPEC + "checks = { capture = { enabled = false } }\n")
+    submission = tmp_path / "bag.py"
+    submission.write_text(BAG, encoding="utf-8")
+    result = grade_file(submission, assignment, lang="en").result
+    assert "bag.capture" not in {c.id for c in result.checks}
+    assert result.score == result.max_score and result.metrics["bag.test_mse"] < 0.01, [
+        (c.id, c.message) for c in result.checks if c.status != "passed"]
+
+
 @pytest.mark.parametrize(("change", "error"), [
     (lambda spec, data: (spec.replace("vocabulary = 20\n", ""), data),
      'inputs = "indices" needs a `vocabulary` (how many indices there are)'),

@@ -183,6 +183,7 @@ def build_job(submission: Submission, assignment: LoadedAssignment, splits: dict
             probe_x=probe_points_for(model).tolist(),
             input_shape=list(model.row_shape), output_width=model.output_width,
             keyword_names=list(model.parameter_names) if model.keyword_args else None,
+            indices=True if model.inputs == "indices" else None,
         ))
     return wire.Job(
         version=wire.VERSION, mode=mode, kind=submission.kind,

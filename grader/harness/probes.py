@@ -73,8 +73,8 @@ def observe_model(model: ModelJob, choice: tuple[ClassRecord, str] | None,
     record, how = choice
     observation["class"] = {**record.describe(), "matched_by": how}
     cls, args = record.cls, model.args
-    test_x = torch.tensor(model.test_x, dtype=torch.float32)
-    probe_x = torch.tensor(model.probe_x, dtype=torch.float32)
+    test_x = torch.tensor(model.test_x, dtype=getattr(torch, model.input_dtype))
+    probe_x = torch.tensor(model.probe_x, dtype=getattr(torch, model.input_dtype))
 
     def construct(arguments: list[int]) -> torch.nn.Module:
         torch.manual_seed(0)

@@ -22,7 +22,8 @@ ACTIVATIONS = {
 # Layers that are not activations, named as the trusted side names them in a captured graph.
 OTHER_LAYERS = {"dropout": "dropout", "batch_norm": "batchnorm", "layer_norm": "layernorm"}
 MATMULS = {"matmul", "mm", "__matmul__"}
-# Convolutions and pooling, by the function torch calls, and the layer whose token they make.
+# Convolutions and pooling, by the function torch calls, and the layer whose token they make (an
+# embedding's too, `embedding(num,dim)`).
 CONVOLUTIONS = {"conv1d": "Conv1d", "conv2d": "Conv2d"}
 POOLS = {"max_pool1d": "MaxPool1d", "max_pool2d": "MaxPool2d", "avg_pool1d": "AvgPool1d", "avg_pool2d": "AvgPool2d"}
 MAX_OPS = 200
@@ -58,6 +59,9 @@ def _layer_token(name: str, args: tuple, kwargs: dict) -> str | None:
                  "kernel_size": tuple(weight.shape[2:]), "stride": _arg(args, {}, 3, "stride", 1),
                  "padding": _arg(args, {}, 4, "padding", 0)}
         return ops.layer_token(ops.LAYERS[CONVOLUTIONS[name]], sizes.__getitem__)
+    if name == "embedding" and len(args) >= 2 and _is_matrix(args[1]):
+        sizes = {"num_embeddings": args[1].shape[0], "embedding_dim": args[1].shape[1]}
+        return ops.layer_token(ops.LAYERS["Embedding"], sizes.__getitem__)
     if name in POOLS and len(args) >= 2:
         kernel = args[1]
         sizes = {"kernel_size": kernel, "stride": _arg(args, kwargs, 2, "stride", None) or kernel,

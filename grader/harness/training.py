@@ -60,7 +60,9 @@ class Data:
 
     @classmethod
     def of(cls, model: ModelJob) -> Data:
-        return cls(*(torch.tensor(rows, dtype=torch.float32) for rows in (model.train_x, model.train_y, model.test_x)))
+        inputs = getattr(torch, model.input_dtype)
+        return cls(torch.tensor(model.train_x, dtype=inputs), torch.tensor(model.train_y, dtype=torch.float32),
+                   torch.tensor(model.test_x, dtype=inputs))
 
 
 class NotTogether(Exception):

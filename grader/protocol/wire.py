@@ -156,6 +156,12 @@ class ModelJob:
     output_width: int
     # The constructor is called with `args` by these names (`Class(n_channels=8)`), or positionally.
     keyword_names: list[str] | None = None
+    # The inputs are indices an embedding reads (int64 tensors); None: values (float32).
+    indices: bool | None = None
+
+    @property
+    def input_dtype(self) -> str:
+        return "int64" if self.indices else "float32"
 
     def construct(self, cls: Callable[..., Any], args: list[int]) -> Any:
         """`cls` called with `args` as the spec says: by keyword where it names them, else in order."""

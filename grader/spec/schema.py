@@ -263,8 +263,6 @@ class ModelSpec(_Strict):
         if (self.inputs == "indices") != (self.vocabulary is not None):
             raise ValueError("inputs = \"indices\" needs a `vocabulary` (how many indices there are), and a "
                              "vocabulary goes with index inputs")
-        if self.inputs == "indices" and not self.captured:
-            raise ValueError("a model reading indices is graded on its captured graph: its capture cannot be turned off")
         if self.arg_names is not None and len(self.arg_names) != len(self.args):
             raise ValueError(f"arg_names names {len(self.arg_names)} arguments but args has {len(self.args)}")
         if self.input_shape is not None and int(np.prod(self.input_shape)) != len(self.features):
