@@ -27,6 +27,9 @@ def test_proposals_ease_full_credit_and_put_zero_credit_halfway_to_the_baseline(
     assert propose(MSE, [0.04, 0.048], baseline=0.6185, margin=0.25) == (0.06, 0.33)  # 0.048 * 1.25 = 0.06
     assert propose(ACCURACY, [0.9733, 0.9867], baseline=1 / 3, margin=0.25) == (0.96, 0.65)
     assert propose(MSE, [0.7], baseline=0.6185, margin=0.25) == (None, None)  # no better than the mean
+    # Barely better than the baseline (one epoch of a binary classifier): the two would round to 0.94.
+    assert propose(ACCURACY, [0.9532, 0.9591, 0.9649], baseline=0.9298, margin=0.25) == (0.94, 0.93)
+    assert propose(MSE, [0.0100], baseline=0.0106, margin=0.01) == (0.011, 0.012)
     assert propose(ACCURACY, [], baseline=0.3, margin=0.25) == (None, None)
 
 

@@ -96,12 +96,17 @@ def propose(metric: Metric, aggregates: list[float], baseline: float, margin: fl
         full = worst * (1 + margin)
         if full >= baseline:
             return None, None
-        return _significant(full, math.ceil), _significant((full + baseline) / 2, math.floor)
+        full_credit, zero_credit = _significant(full, math.ceil), _significant((full + baseline) / 2, math.floor)
+        # A reference barely better than the baseline: the two round to one value, which no spec
+        # accepts; zero credit one step (of full credit's last digit) above it.
+        step = 10.0 ** (math.floor(math.log10(full_credit)) - 1) if full_credit > 0 else 0.01
+        return full_credit, zero_credit if zero_credit > full_credit else round(full_credit + step, 12)
     worst = min(aggregates)
     full = worst - margin * (1 - worst)
     if full <= baseline:
         return None, None
-    return math.floor(full * 100) / 100, math.ceil((full + baseline) / 2 * 100) / 100
+    full_credit, zero_credit = math.floor(full * 100) / 100, math.ceil((full + baseline) / 2 * 100) / 100
+    return full_credit, zero_credit if zero_credit < full_credit else round(full_credit - 0.01, 2)
 
 
 def _significant(value: float, rounding: Callable[[float], int], digits: int = 2) -> float:
