@@ -272,3 +272,30 @@ def test_a_numeric_class_column_is_ordered_by_value(tmp_path):
     spec = SPEC.replace('class_names = ["setosa", "versicolor", "virginica"]\n', "")
     split = load_assignment(str(folder_with(tmp_path, numbered, spec))).splits()["lr"]
     assert split.class_names == ("1", "2", "10")
+
+
+def test_a_kit_of_a_file_holds_no_test_row_s_target_and_self_checks_on_the_same_rows(tmp_path):
+    from grader.apps.kit import public_files
+
+    spec = SPEC.replace('split = "stratified"\ntest_fraction = 0.3', 'split = "column"\nsplit_column = "fold"\n'
+                        'test_values = ["test"]\n\n[dataset.validation]\nfraction = 0.2')
+    spec = spec.replace('class_names = ["setosa", "versicolor", "virginica"]\n', "")  # the kit's spec names them
+    loaded = load_assignment(str(folder_with(tmp_path, fold_csv(), spec)))
+    files, withheld = public_files(loaded)
+    assert withheld == ["the classes and target values of the 30 test rows of flowers.csv (self-checks score on "
+                        "validation rows)"]
+    lines = files["flowers.csv"].decode().splitlines()
+    assert lines[0] == ",".join(COLUMNS) + ",species"  # the split column is left out
+    tested = [line.split(",") for number, line in enumerate(lines[1:]) if number % 5 == 0]
+    assert {row[4] for row in tested} == {"setosa"} and {row[3] for row in tested} == {"0"}  # class, petal width
+    assert files["kit_test_rows.txt"].decode().split() == [str(n) for n in range(0, 150, 5)]
+    assert 'class_names = ["setosa", "versicolor", "virginica"]' in files["assignment.toml"].decode()
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    for name, data in files.items():
+        (kit / name).write_bytes(data)
+    public = load_assignment(str(kit)).splits()
+    for model in ("lr", "petal"):
+        mine, theirs = public[model], loaded.public().splits()[model]
+        for key in ("train_x", "train_y", "test_x", "test_y", "test_classes"):
+            assert np.array_equal(getattr(mine, key), getattr(theirs, key)), (model, key)

@@ -10,7 +10,8 @@ notes), no `[[checks]]` entry that is not `visible` (nor its texts, options or t
 the functions of checks.py that only those use, no options of a check of the grader's that is not
 visible, and for a model whose test metric is not visible, placeholder thresholds (the metric stays
 hidden: a self-check computes it and shows nothing of it). Where the spec holds validation rows out,
-the kit's spec scores on them. The messages file goes as it is.
+the kit's spec scores on them, and an instructor's data file goes without its test rows' targets
+(grader.apps.kit_data). The messages file goes as it is.
 The wheel is written with the standard library (a zip with its dist-info, RECORD hashed), so that
 an instructor's machine needs no build tool.
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import tomlkit
 
+from grader.apps.kit_data import public_data
 from grader.pipeline import parse_assignment
 from grader.spec import SPEC_FILE, LoadedAssignment
 from grader.spec.load import CHECKS_FILE, KIT_ENTRY_POINTS
@@ -75,6 +77,8 @@ def public_files(loaded: LoadedAssignment) -> tuple[dict[str, bytes], list[str]]
             withheld.append(f"the thresholds of {model['id']}'s {model['metric']['name']} ({model['visibility']['metric']})")
     if "validation" in document["dataset"]:  # the kit's self-checks score on the validation rows
         document["dataset"]["scored_on"] = "validation"
+    data_files, left_out = public_data(loaded, document["dataset"])
+    withheld += left_out
     # Without its comments: they are the instructor's notes (how a threshold was chosen).
     files = {SPEC_FILE: tomlkit.dumps(document.unwrap()).encode("utf-8")}
     messages = loaded.folder / MESSAGES_FILE
@@ -82,8 +86,8 @@ def public_files(loaded: LoadedAssignment) -> tuple[dict[str, bytes], list[str]]
         files[MESSAGES_FILE] = messages.read_bytes()
     if loaded.checks_source is not None and kept_functions:
         files[CHECKS_FILE] = only_functions(loaded.checks_source.decode("utf-8"), kept_functions).encode("utf-8")
-    # The data as the grading reads it (its data.py, file, index files): the self-check splits it the same way.
-    files.update(loaded.data_files)
+    # The data as the grading reads it (its data.py, file, index files), less the test rows' targets.
+    files.update(data_files)
     return files, withheld
 
 
@@ -115,7 +119,7 @@ def write_kit(loaded: LoadedAssignment, out: Path) -> Kit:
         for name, data in files.items():
             (folder / name).write_bytes(data)
         parse_assignment(files[SPEC_FILE], folder, files.get(MESSAGES_FILE), files.get(CHECKS_FILE),
-                         loaded.data_files)
+                         {name: files[name] for name in files if name not in (SPEC_FILE, MESSAGES_FILE, CHECKS_FILE)})
     out.mkdir(parents=True, exist_ok=True)
     template = next((loaded.folder / name for name in loaded.spec.similarity.template
                      if (loaded.folder / name).is_file()), None)

@@ -50,7 +50,7 @@ def read_table(dataset: Dataset, files: Mapping[str, bytes], where: Callable[[st
         if dataset.split != "index_files":
             return table
         return replace(table, listed_rows=listed_rows(dataset, files, len(table.labels), where))
-    header, rows = _csv(source, where(name))
+    header, rows = csv_rows(source, where(name))
     listed = listed_rows(dataset, files, len(rows), where) if dataset.split == "index_files" else None
     return _csv_table(header, rows, dataset, where(name), listed)
 
@@ -63,7 +63,7 @@ def column_names(dataset: Dataset, files: Mapping[str, bytes], where: Callable[[
     return list(table.columns) or [str(index) for index in range(table.features.shape[1])]
 
 
-def _csv(source: bytes, path: str) -> tuple[list[str], list[list[str]]]:
+def csv_rows(source: bytes, path: str) -> tuple[list[str], list[list[str]]]:
     try:
         text = source.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
