@@ -118,8 +118,7 @@ def write_kit(loaded: LoadedAssignment, out: Path) -> Kit:
         folder.mkdir()
         for name, data in files.items():
             (folder / name).write_bytes(data)
-        parse_assignment(files[SPEC_FILE], folder, files.get(MESSAGES_FILE), files.get(CHECKS_FILE),
-                         {name: files[name] for name in files if name not in (SPEC_FILE, MESSAGES_FILE, CHECKS_FILE)})
+        parse_assignment(files[SPEC_FILE], folder, files.get(MESSAGES_FILE), files.get(CHECKS_FILE), files)
     out.mkdir(parents=True, exist_ok=True)
     template = next((loaded.folder / name for name in loaded.spec.similarity.template
                      if (loaded.folder / name).is_file()), None)

@@ -187,8 +187,9 @@ def parse_assignment(raw: bytes, folder: Path, messages: bytes | None = None,
         overlay = parse_messages(messages, folder / MESSAGES_FILE)
     except MessagesError as exc:
         raise AssignmentError(str(exc)) from None
-    files = {name: files[name] for name in data_file_names(spec.dataset) if name in files}
-    if data_file_names(spec.dataset) or any(model.vocabulary is not None for model in spec.models):
+    named = data_file_names(spec.dataset)
+    files = {name: files[name] for name in named if name in files}
+    if named or any(model.vocabulary is not None for model in spec.models):
         _check_data(spec, files, folder)
     _check_class_names(overlay, spec, folder / MESSAGES_FILE)
     if spec.checks and checks is None:
@@ -256,9 +257,10 @@ def _check_data(spec: Assignment, files: Mapping[str, bytes], folder: Path) -> N
     train, test = table.rows(spec.dataset)
     dataset = spec.dataset
     for index, model in enumerate(spec.models):
+        if model.vocabulary is None:
+            continue
         read = table.features[:, [c for c in model.features if c < table.features.shape[1]]]
-        if model.vocabulary is not None and not (np.all(read == np.round(read)) and read.min() >= 0
-                                                 and read.max() < model.vocabulary):
+        if read.size and not (np.all(read == np.round(read)) and read.min() >= 0 and read.max() < model.vocabulary):
             raise AssignmentError(f"{folder / data_file_names(dataset)[0]}: models.{index}.vocabulary ({model.id}): "
                                   f"the inputs must be whole numbers from 0 to {model.vocabulary - 1} (they run from "
                                   f"{read.min():g} to {read.max():g})")

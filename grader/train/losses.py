@@ -66,11 +66,14 @@ def loss_for(name: str, ending: str | None = None, class_weights: list[float] | 
     return functools.partial(loss, weight=weight)
 
 
+def last_layer(layers: list[str]) -> str:
+    """The kind of the last layer forward computes with (`sigmoid`, `linear`; dropout, identity and
+    flatten compute nothing at prediction): "" for none."""
+    return next((kind for kind in (token.split("(")[0] for token in reversed(layers))
+                 if kind not in ("dropout", "identity", "flatten")), "")
+
+
 def ending_of(layers: list[str]) -> str | None:
     """The activation forward ends with (after its last linear layer), where a loss adapts to it."""
-    for token in reversed(layers):
-        if token in ENDINGS:
-            return token
-        if token.startswith("linear") or token.split("(")[0] not in ("dropout", "identity", "flatten"):
-            return None
-    return None
+    last = last_layer(layers)
+    return last if last in ENDINGS else None

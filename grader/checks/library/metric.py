@@ -14,6 +14,7 @@ from grader.protocol.wire import Failed, Run, TensorInfo
 from grader.result import Status
 from grader.spec import ModelSpec
 from grader.spec.schema import OUTPUT_OF_LOSS
+from grader.train.losses import last_layer
 
 PARAMETER_TOLERANCE = 1e-6  # predictions closer than this after a parameter reset did not use them
 CONSTANT_TOLERANCE = 1e-6  # predictions that spread less than this over the test set are one value
@@ -49,7 +50,7 @@ class ScoreOnTestSet(Check):
         if verification is not None and verification.suspicious:
             return Verdict("failed", "metric.suspicious_constant", {"detail": verification.suspicious})
         n, width = len(context.split.test_x), spec.output_width
-        outcome.decision_threshold = decision_threshold(spec, recipe.loss, observed.layers or [] if observed else [])
+        outcome.decision_threshold = decision_threshold(spec, recipe.loss, (observed.layers or []) if observed else [])
         values: list[float | None] = []
         errors: list[str] = []
         ignoring = False  # a run whose predictions do not come from the model's parameters
@@ -109,8 +110,7 @@ def decision_threshold(spec: ModelSpec, loss: str, layers: list[str]) -> float |
     None: the classes are the largest of one output per class."""
     if spec.target != "class_index":
         return None
-    ending = next((token.split("(")[0] for token in reversed(layers)
-                   if token.split("(")[0] not in ("dropout", "identity", "flatten")), "")
+    ending = last_layer(layers)
     if ending in ("sigmoid", "softmax"):
         return 0.5
     if ending in ("logsigmoid", "log_softmax"):

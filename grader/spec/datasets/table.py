@@ -65,12 +65,13 @@ class Table:
         x = self.features[:, model.features]
         # Fitted on the training rows alone: the test rows' statistics never shape the inputs.
         scaled = [i for i, column in enumerate(model.features) if column not in self.indicators]
-        if dataset.preprocess == "standardize":
-            mean, spread = x[train][:, scaled].mean(axis=0), x[train][:, scaled].std(axis=0)
-            x[:, scaled] = (x[:, scaled] - mean) / np.where(spread > 0, spread, 1)
-        elif dataset.preprocess == "minmax":
-            low, span = x[train][:, scaled].min(axis=0), np.ptp(x[train][:, scaled], axis=0)
-            x[:, scaled] = (x[:, scaled] - low) / np.where(span > 0, span, 1)
+        if dataset.preprocess != "none":
+            fitted = x[train][:, scaled]
+            if dataset.preprocess == "standardize":
+                shift, scale = fitted.mean(axis=0), fitted.std(axis=0)
+            else:  # minmax
+                shift, scale = fitted.min(axis=0), np.ptp(fitted, axis=0)
+            x[:, scaled] = (x[:, scaled] - shift) / np.where(scale > 0, scale, 1)
         x = x.reshape(len(x), *model.row_shape)
         if isinstance(model.target, list):
             y = (self.values if self.values is not None else self.features)[:, model.target]
