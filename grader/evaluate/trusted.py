@@ -40,6 +40,7 @@ from grader.protocol.wire import (
 )
 from grader.train.loop import OutOfBudget, SeedRun, fit
 from grader.train.losses import Loss, ending_of, loss_for
+from grader.train.stacked import Instance, NotStackable, fit_stacked, stackable
 from grader.train.values import finite_or_none, tensor_report
 
 
@@ -151,7 +152,7 @@ def run_inputs(capture: Capture, recipe: Recipe, data: ModelData, inputs: list[t
 
         run = SeedRun.build(construct, seed)
         if trained:
-            fit([run], recipe, data.train_x, data.train_y, deadline)
+            train_seeds([run], recipe, data, deadline, loss_for(recipe.loss, class_weights=recipe.class_weights))
         forward = built[-1].methods[built[-1].in_eval_mode("forward")]
         forward.eval()
         outputs = []
@@ -367,8 +368,8 @@ def _weight_shape(node: fx.Node, index: int, shapes: dict[str, tuple[int, ...]])
 # ---- training ------------------------------------------------------------------------------------------
 def _train(model_id: str, graph: CapturedModel, recipe: Recipe, data: ModelData, deadline: float,
            keep_student_init: bool, loss: Loss) -> Training:
-    """The recipe's training of every seed together (`grader.train.loop.fit`), then each seed's
-    test predictions and `project` code, in eval mode."""
+    """The recipe's training of every seed together (`train_seeds`), then each seed's test
+    predictions and `project` code, in eval mode."""
     started = time.perf_counter()
     built: dict[int, Rebuilt] = {}
 
@@ -382,7 +383,7 @@ def _train(model_id: str, graph: CapturedModel, recipe: Recipe, data: ModelData,
 
     seeds = [SeedRun.build(construct_for(seed), seed) for seed in recipe.seeds]
     try:
-        histories = fit(seeds, recipe, data.train_x, data.train_y, deadline, loss_function=loss)
+        histories = train_seeds(seeds, recipe, data, deadline, loss)
     except OutOfBudget:
         return build(Training, {"model": model_id, "runs": [
             {"seed": seed, "error": {"type": "Budget", "message": "training time budget used up", "frames": []}}
@@ -398,6 +399,20 @@ def _train(model_id: str, graph: CapturedModel, recipe: Recipe, data: ModelData,
         run.update(_predictions(built[seed.seed], data))
         runs.append(run)
     return build(Training, {"model": model_id, "runs": runs})
+
+
+def train_seeds(seeds: list[SeedRun], recipe: Recipe, data: ModelData, deadline: float, loss: Loss) -> list[list[float]]:
+    """Every seed's instance trained: stacked (`grader.train.stacked`, what a class's models of the
+    same structure train with, so that alone and in a class a model gets the same numbers) where its
+    graph's layers allow it, else by `grader.train.loop.fit`."""
+    forward = seeds[0].instance
+    if isinstance(forward, fx.GraphModule) and stackable(forward):
+        try:
+            return fit_stacked([Instance(seed.instance, seed.shuffler) for seed in seeds], recipe,
+                               data.train_x, data.train_y, deadline, loss)
+        except NotStackable:
+            pass  # an operation without a batching rule: nothing trained yet
+    return fit(seeds, recipe, data.train_x, data.train_y, deadline, loss_function=loss)
 
 
 def _predictions(model: Rebuilt, data: ModelData) -> dict[str, Any]:
