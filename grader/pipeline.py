@@ -57,6 +57,7 @@ from grader.result import (
     Verification,
 )
 from grader.sandbox.forkserver import ForkServer
+from grader.sandbox.slots import SandboxSlots
 from grader.spec import Assignment, LoadedAssignment, Mode, ModelSpec
 from grader.spec import load as spec_load
 from grader.spec.datasets import Split
@@ -91,7 +92,7 @@ def checked_assignment(assignment: LoadedAssignment) -> LoadedAssignment:
 
 def grade_safely(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: Mode | None = None,
                  student_id: str | None = None, stop: threading.Event | None = None,
-                 fork_server: ForkServer | None = None, evaluator: Evaluator | None = None) -> Graded:
+                 fork_server: ForkServer | SandboxSlots | None = None, evaluator: Evaluator | None = None) -> Graded:
     """`grade_file` behind the fault barrier: a fault of the grader becomes an `error` result, and the
     result returned always survives its own JSON (what every front end writes and reads back)."""
     started = time.perf_counter()
@@ -174,10 +175,11 @@ def fault_detail(exc: BaseException) -> str:
 
 def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = None, mode: Mode | None = None,
                student_id: str | None = None, stop: threading.Event | None = None,
-               fork_server: ForkServer | None = None, evaluator: Evaluator | None = None) -> Graded:
+               fork_server: ForkServer | SandboxSlots | None = None, evaluator: Evaluator | None = None) -> Graded:
     """Grade one file. `stop`, when set from another thread, kills the sandboxed run (Ctrl-C in a batch);
-    `fork_server` starts the run warm, `evaluator` is the trusted evaluation process to use (a batch
-    worker's; without one, a fresh one starts beside the sandboxed run and ends with the grading)."""
+    `fork_server` starts the run warm (`SandboxSlots`: the run waits for a slot of a batch's, and its
+    fork server), `evaluator` is the trusted evaluation process to use (a batch worker's or a batch's
+    `GroupingEvaluator`; without one, a fresh one starts beside the sandboxed run and ends with the grading)."""
     started = time.perf_counter()
     lang = lang or assignment.spec.lang
     messages = Messages(lang, assignment.messages)
@@ -191,8 +193,15 @@ def grade_file(path: Path, assignment: LoadedAssignment, lang: Lang | None = Non
             evaluator = stack.enter_context(Evaluator(workers=min(2, os.cpu_count() or 1)))
         if any(model.captured for model in assignment.spec.models):
             evaluator.start()  # it imports torch while the sandbox runs
-        execution = execute(submission, assignment, mode=mode, stop=stop, fork_server=fork_server)
+        with fork_server.lease() if isinstance(fork_server, SandboxSlots) else contextlib.nullcontext(fork_server) as server:
+            if stop is not None and stop.is_set():  # stopped while it waited for a slot: no run starts
+                raise Stopped("the batch was stopped before this submission ran")
+            execution = execute(submission, assignment, mode=mode, stop=stop, fork_server=server)
         return grade_execution(submission, assignment, execution, messages, started, evaluator)
+
+
+class Stopped(Exception):
+    """The grading was stopped (Ctrl-C in a batch) before its sandboxed run began."""
 
 
 def intake_limits(assignment: LoadedAssignment) -> IntakeLimits:
@@ -222,7 +231,7 @@ def grade_execution(submission: Submission, assignment: LoadedAssignment, execut
                               execution.splits[model.id], evaluator)
 
     # Each model's graph is evaluated on its own: with more than one worker, several at a time.
-    with ThreadPoolExecutor(max_workers=evaluator.workers, thread_name_prefix="evidence") as threads:
+    with ThreadPoolExecutor(max_workers=evaluator.parallel_models, thread_name_prefix="evidence") as threads:
         evidences = list(threads.map(evidence_of, spec.models))
     functions = CheckFunctions.load(assignment)  # the instructor's checks.py, afresh for this submission
     for model, evidence in zip(spec.models, evidences, strict=True):

@@ -160,10 +160,13 @@ def leftover_cgroups() -> list[Path]:
 
     evaluation = set(recorded_evaluator().cgroups)
     found = []
+    prefix = f"{cgroups.PREFIX}{os.getpid()}-"
     for base in (Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup/pids"), cgroups.V2_BASE):
-        if base.is_dir():
-            found += [p for p in base.rglob(f"{cgroups.PREFIX}{os.getpid()}-*") if p.is_dir() and p not in evaluation]
-    return found
+        # A walk, not rglob: the machine's other processes make and remove cgroups under the same
+        # roots while it reads them, and a folder gone mid-walk is no leftover (rglob raised).
+        for folder, children, _ in os.walk(base, onerror=lambda error: None):
+            found += [Path(folder) / child for child in children if child.startswith(prefix)]
+    return [p for p in found if p.is_dir() and p not in evaluation]
 
 
 def private_tempdir(monkeypatch: pytest.MonkeyPatch, prefix: str) -> Path:

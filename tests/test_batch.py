@@ -266,7 +266,7 @@ def test_ctrl_c_while_the_main_thread_runs_a_finalizer_is_not_lost(tmp_path, mon
         SignalInFinalizer()  # made and dropped at once: its __del__ runs here, in the main thread
         return result
 
-    monkeypatch.setattr(workers.ForkServers, "run", hang_until_stopped)
+    monkeypatch.setattr(workers.Together, "run", hang_until_stopped)
     monkeypatch.setattr(batch, "_write_output", write_then_finalize)
     started = time.monotonic()
     try:

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.evaluate.evaluator import Evaluator
+from grader.evaluate.grouping import GroupingEvaluator
 from grader.i18n import Lang
 from grader.pipeline import StudentReports, parse_assignment
 from grader.sandbox.forkserver import ForkServer
+from grader.sandbox.slots import SandboxSlots
 from grader.spec import SPEC_FILE, LoadedAssignment, Mode
 from grader.spec.messages import read_messages
 
@@ -63,7 +65,7 @@ def make_task(path: Path, student_id: str, assignment: LoadedAssignment, lang: L
     )
 
 
-def run_task(task: GradeTask, stop: threading.Event | None = None, fork_server: ForkServer | None = None,
+def run_task(task: GradeTask, stop: threading.Event | None = None, fork_server: ForkServer | SandboxSlots | None = None,
              evaluator: Evaluator | None = None) -> TaskOutput:
     """Grade one submission and render its report. Never raises Exception: a grader fault becomes an
     `error` result (`grader.pipeline.grade_safely`), and the result JSON returned always validates, so
@@ -131,18 +133,46 @@ class ForkServers:
             evaluator.close()
 
 
-class LocalPool:
-    """`jobs` threads, each grading one submission at a time, warm from its own fork server unless
-    `warm` is False (every sandbox then starts a fresh interpreter)."""
+class Together:
+    """The submissions of a batch graded so that their models train together: `jobs` sandboxed runs
+    at a time (`SandboxSlots`), many more submissions waiting for their models' answers, which one
+    `GroupingEvaluator` (half as many evaluation workers as runs: the training is the cheap part
+    now) sends as groups."""
 
-    def __init__(self, jobs: int, warm: bool = True) -> None:
+    THREADS_PER_JOB = 16
+
+    def __init__(self, jobs: int, warm: bool) -> None:
+        self.threads = jobs * self.THREADS_PER_JOB
+        self._slots = SandboxSlots(jobs, warm)
+        self._evaluator = GroupingEvaluator(workers=max(1, jobs // 2))
+
+    def run(self, task: GradeTask, stop: threading.Event | None) -> TaskOutput:
+        return run_task(task, stop, self._slots, self._evaluator)
+
+    def answer_waiting(self) -> None:
+        """Every thread waiting for its models' answers gets them (errors) and can end (a stopped batch)."""
+        self._evaluator.close()
+
+    def close(self) -> None:
+        self._evaluator.close()
+        self._slots.close()
+
+
+class LocalPool:
+    """Local threads grading a batch: with `together` (the default) as `Together` says; else
+    `jobs` threads, each grading one submission at a time with its own evaluation process. Warm
+    from fork servers unless `warm` is False (every sandbox then starts a fresh interpreter)."""
+
+    def __init__(self, jobs: int, warm: bool = True, together: bool = True) -> None:
         self.jobs = max(1, jobs)
         self.warm = warm
+        self.together = together
         self.stop = threading.Event()
 
     def run(self, tasks: list[GradeTask]) -> Iterator[TaskOutput]:
-        servers = ForkServers(self.jobs, self.warm)
-        executor = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grader")
+        servers: Together | ForkServers = Together(self.jobs, self.warm) if self.together else ForkServers(self.jobs, self.warm)
+        threads = servers.threads if isinstance(servers, Together) else self.jobs
+        executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grader")
         try:
             pending: set[Future[TaskOutput]] = {executor.submit(servers.run, task, self.stop) for task in tasks}
             # `stop` is set from outside (the batch's signal handler) and looked at here at least
@@ -156,5 +186,7 @@ class LocalPool:
         finally:
             # On Ctrl-C (or any early exit): nothing new starts, running sandboxes are killed.
             self.stop.set()
+            if isinstance(servers, Together):
+                servers.answer_waiting()
             executor.shutdown(wait=True, cancel_futures=True)
             servers.close()

@@ -120,13 +120,30 @@ class Evaluator:
         if channel is not None:
             channel.close()
 
+    @property
+    def parallel_models(self) -> int:
+        """How many of a submission's models the pipeline asks for at a time."""
+        return self.workers
+
     def evaluate(self, capture: Capture, claimed: ModelObservation | None, recipe: Recipe,
                  data: dict[str, np.ndarray], budget_s: float, keep_student_init: bool,
                  max_constant: int) -> Evaluation:
-        request = {"capture": encode(capture), "claimed": encode(claimed) if claimed is not None else None,
-                   "recipe": encode(recipe), "data": {key: np.asarray(value).tolist() for key, value in data.items()},
-                   "budget_s": budget_s, "keep_student_init": keep_student_init, "max_constant": max_constant}
+        request = evaluation_request(capture, claimed, recipe, data, budget_s, keep_student_init, max_constant)
         return _answer(self.exchange(json.dumps(request).encode(), budget_s))
+
+    def evaluate_together(self, requests: list[dict[str, Any]]) -> list[Evaluation]:
+        """The answers to several models' `evaluation_request`s sent as one: those of one structure,
+        recipe and data train together (`grader.evaluate.trusted.evaluate_together`). The
+        request's budget is the sum of theirs."""
+        budget_s = sum(float(request["budget_s"]) for request in requests)
+        answer = self.exchange(json.dumps({"kind": "group", "members": requests, "budget_s": budget_s}).encode(),
+                               budget_s)
+        answers = answer.get("answers")
+        if not isinstance(answers, list) or len(answers) != len(requests):
+            error = str(answer.get("error", "the trusted evaluation answered for another number of models"))
+            return [Evaluation(error=error) for _ in requests]
+        return [_answer(item) if isinstance(item, dict) else Evaluation(error="the trusted evaluation's answer "
+                                                                              "did not decode") for item in answers]
 
     def run(self, capture: Capture, recipe: Recipe, data: dict[str, np.ndarray], inputs: list[np.ndarray],
             trained: bool, seed: int, budget_s: float, keep_student_init: bool) -> list[np.ndarray]:
@@ -163,6 +180,15 @@ class Evaluator:
                 channel.close()
                 return {"error": "the trusted evaluation did not answer"}
             return answer
+
+
+def evaluation_request(capture: Capture, claimed: ModelObservation | None, recipe: Recipe,
+                       data: dict[str, np.ndarray], budget_s: float, keep_student_init: bool,
+                       max_constant: int) -> dict[str, Any]:
+    """One model's request, as the evaluation process reads it."""
+    return {"capture": encode(capture), "claimed": encode(claimed) if claimed is not None else None,
+            "recipe": encode(recipe), "data": {key: np.asarray(value).tolist() for key, value in data.items()},
+            "budget_s": budget_s, "keep_student_init": keep_student_init, "max_constant": max_constant}
 
 
 def _started_on_a_thread_of_its_own(scratch_parent: str | None, workers: int) -> _Channel:
@@ -288,19 +314,20 @@ def _answer(data: dict[str, Any]) -> Evaluation:
 @dataclass
 class _Worker:
     """A forked evaluator: its process id, the pipe ends the router writes requests to and reads
-    answers from, and the request it holds (its id and deadline)."""
+    answers from, and the request it holds (its id and deadline) and the bound of its answer."""
 
     pid: int
     requests: int
     answers: int
     holding: tuple[bytes, float] | None = None
     unread: bytes = b""
+    answer_bytes: int = MAX_ANSWER_BYTES
 
 
 def _route(requests: IO[bytes], answers: IO[bytes], workers: int, serve: Callable[[IO[bytes], IO[bytes]], None],
            overrun_s: float = OVERRUN_S) -> None:
     """Hand each request line to an idle worker, each answer back with its request's id; a worker
-    that ends without answering, answers more than one line or MAX_ANSWER_BYTES, or overruns its request's budget
+    that ends without answering, answers more than one line or MAX_ANSWER_BYTES (per model of a group), or overruns its request's budget
     by `overrun_s` is killed and replaced, and its request is answered with an error. (The grader
     sends no more requests than there are workers; any more wait here.) `serve`: what a forked
     worker runs over its two pipes."""
@@ -314,7 +341,9 @@ def _route(requests: IO[bytes], answers: IO[bytes], workers: int, serve: Callabl
             line, unread = unread.split(b"\n", 1)
             key, _, request = line.partition(b" ")
             worker = idle.pop()
-            worker.holding = (key, time.monotonic() + float(json.loads(request)["budget_s"]) + overrun_s)
+            fields = json.loads(request)
+            worker.holding = (key, time.monotonic() + float(fields["budget_s"]) + overrun_s)
+            worker.answer_bytes = MAX_ANSWER_BYTES * max(1, len(fields.get("members", ())))  # a group's: each model's
             _write_all(worker.requests, request + b"\n")
             busy[worker.answers] = worker
         deadlines = [worker.holding[1] for worker in busy.values() if worker.holding is not None]
@@ -328,11 +357,11 @@ def _route(requests: IO[bytes], answers: IO[bytes], workers: int, serve: Callabl
             worker = busy[descriptor]
             chunk = os.read(descriptor, 1 << 20)
             worker.unread += chunk
-            if chunk and not worker.unread.endswith(b"\n") and len(worker.unread) <= MAX_ANSWER_BYTES:
+            if chunk and not worker.unread.endswith(b"\n") and len(worker.unread) <= worker.answer_bytes:
                 continue  # more of the answer to come
             # One line per request: a worker that writes more (or more than the bound) is not trusted
             # with the next, and its extra lines can never answer another request.
-            if chunk and len(worker.unread) <= MAX_ANSWER_BYTES and worker.unread.count(b"\n") == 1:
+            if chunk and len(worker.unread) <= worker.answer_bytes and worker.unread.count(b"\n") == 1:
                 _reply(answers, worker, worker.unread.rstrip(b"\n"))
                 worker.holding, worker.unread = None, b""
                 idle.append(busy.pop(descriptor))
@@ -406,37 +435,57 @@ def _error(message: str) -> bytes:
 
 
 def _evaluate_lines(requests: IO[bytes], answers: IO[bytes]) -> None:
-    """A worker's loop: one answer line per request line."""
-    from grader.evaluate.graph import GraphError
-    from grader.evaluate.trusted import ModelData, evaluate
+    """A worker's loop: one answer line per request line (a group's: one answer per member, in order)."""
+    from grader.evaluate.trusted import evaluate_together
 
     for raw in requests:
         request = json.loads(raw)
-        data = request["data"]
-        train_x, train_y, test_x, probe_x = (np.asarray(data[key], dtype=np.float64) for key in
-                                             ("train_x", "train_y", "test_x", "probe_x"))
-        model_data = ModelData.of(train_x, train_y, test_x, probe_x, data.get("input_dtype", "float32"))
         if request.get("kind") == "run":
-            answers.write(json.dumps(_run_request(request, model_data), allow_nan=False).encode() + b"\n")
-            answers.flush()
-            continue
-        claimed = request["claimed"]
-        try:
-            evaluated = evaluate(_line(Capture, request["capture"]),
-                                 _line(ModelObservation, claimed) if claimed is not None else None,
-                                 decode(Recipe, request["recipe"]), model_data,
-                                 time.monotonic() + request["budget_s"], request["keep_student_init"],
-                                 request["max_constant"])
-            answer: dict[str, Any] = {
-                "observation": encode(evaluated.observation), "training": encode(evaluated.training),
-                "student_init": evaluated.student_init, "seed_independent": list(evaluated.seed_independent),
-                "suspicious": evaluated.suspicious}
-        except (GraphError, WireError) as exc:
-            answer = {"error": str(exc)[:500], "where": list(getattr(exc, "where", (0, 0)))}
-        except Exception as exc:  # noqa: BLE001 - a graph that breaks the rebuild in a way not foreseen
-            answer = {"error": f"the rebuilt graph failed: {type(exc).__name__}: {exc}"[:500]}
+            answer: dict[str, Any] = _run_request(request, _model_data(request["data"]))
+        else:
+            members = request["members"] if request.get("kind") == "group" else [request]
+            decoded = [_model_request(member) for member in members]
+            evaluated = iter(evaluate_together([item for item in decoded if not isinstance(item, Exception)]))
+            answered = [_evaluation_answer(item if isinstance(item, Exception) else next(evaluated)) for item in decoded]
+            answer = {"answers": answered} if request.get("kind") == "group" else answered[0]
         answers.write(json.dumps(answer, allow_nan=False).encode() + b"\n")
         answers.flush()
+
+
+def _model_data(data: dict[str, Any]) -> Any:
+    from grader.evaluate.trusted import ModelData
+
+    train_x, train_y, test_x, probe_x = (np.asarray(data[key], dtype=np.float64) for key in
+                                         ("train_x", "train_y", "test_x", "probe_x"))
+    return ModelData.of(train_x, train_y, test_x, probe_x, data.get("input_dtype", "float32"))
+
+
+def _model_request(request: dict[str, Any]) -> Any:
+    """One model's request decoded (`grader.evaluate.trusted.ModelRequest`), or the WireError that refused it."""
+    from grader.evaluate.trusted import ModelRequest
+
+    claimed = request["claimed"]
+    try:
+        return ModelRequest(_line(Capture, request["capture"]),
+                            _line(ModelObservation, claimed) if claimed is not None else None,
+                            decode(Recipe, request["recipe"]), _model_data(request["data"]),
+                            float(request["budget_s"]), request["keep_student_init"],
+                            request["max_constant"])
+    except WireError as exc:
+        return exc
+
+
+def _evaluation_answer(evaluated: Any) -> dict[str, Any]:
+    """The answer line of one model: its facts, or why its graph was refused."""
+    from grader.evaluate.graph import GraphError
+
+    if isinstance(evaluated, (GraphError, WireError)):
+        return {"error": str(evaluated)[:500], "where": list(getattr(evaluated, "where", (0, 0)))}
+    if isinstance(evaluated, Exception):  # a graph that breaks the rebuild in a way not foreseen
+        return {"error": f"the rebuilt graph failed: {type(evaluated).__name__}: {evaluated}"[:500]}
+    return {"observation": encode(evaluated.observation), "training": encode(evaluated.training),
+            "student_init": evaluated.student_init, "seed_independent": list(evaluated.seed_independent),
+            "suspicious": evaluated.suspicious}
 
 
 def _run_request(request: dict[str, Any], model_data: Any) -> dict[str, Any]:

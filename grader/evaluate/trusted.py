@@ -15,6 +15,7 @@ bounded on the meta device before it ran (`grader.evaluate.graph.check_sizes`).
 
 from __future__ import annotations
 
+import hashlib
 import time
 import traceback
 import warnings
@@ -40,7 +41,7 @@ from grader.protocol.wire import (
 )
 from grader.train.loop import OutOfBudget, SeedRun, fit
 from grader.train.losses import Loss, ending_of, loss_for
-from grader.train.stacked import Instance, NotStackable, fit_stacked, stackable
+from grader.train.stacked import Instance, NotStackable, fit_stacked, stackable, structure_key
 from grader.train.values import finite_or_none, tensor_report
 
 
@@ -75,9 +76,76 @@ class Evaluated:
     suspicious: str  # a tensor that may carry answers (too large, or holding rows of the data), or ""
 
 
+@dataclass(frozen=True)
+class ModelRequest:
+    """One captured model to evaluate, on what it is evaluated with, and the seconds its training may take."""
+
+    capture: Capture
+    claimed: ModelObservation | None
+    recipe: Recipe
+    data: ModelData
+    budget_s: float
+    keep_student_init: bool = False
+    max_constant: int = 256
+
+
 def evaluate(capture: Capture, claimed: ModelObservation | None, recipe: Recipe, data: ModelData,
              deadline: float, keep_student_init: bool = False, max_constant: int = 256) -> Evaluated:
     """Every fact of one captured model. Raises GraphError when the capture does not validate."""
+    (answer,) = evaluate_together([ModelRequest(capture, claimed, recipe, data, deadline - time.monotonic(),
+                                                keep_student_init, max_constant)])
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
+
+
+def evaluate_together(requests: list[ModelRequest]) -> list[Evaluated | Exception]:
+    """Every fact of each captured model, in order; the models of one structure, recipe, data and
+    loss (a class's same model) trained together, stacked, which gives each the numbers it gets
+    alone (`grader.train.stacked`). A request whose capture does not validate (GraphError) or whose
+    rebuilt graph fails is answered with its exception and costs the others nothing."""
+    answers: list[Evaluated | Exception] = []
+    # Torch's warnings about the model (a target broadcast to an output of the wrong shape) would reach
+    # the grader's terminal; the checks say what is wrong with the shapes.
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared: list[_Prepared | Exception] = []
+        for request in requests:
+            try:
+                prepared.append(_prepared(request))
+            except Exception as exc:  # noqa: BLE001 - the request's own answer
+                prepared.append(exc)
+        trainings = _trained([item for item in prepared if isinstance(item, _Prepared)])
+        for item in prepared:
+            if isinstance(item, Exception):
+                answers.append(item)
+                continue
+            graph, request = item.graph, item.request
+            try:
+                answers.append(Evaluated(item.observation, trainings[id(item)], _student_init(graph),
+                                         _seed_independent(graph),
+                                         suspicious_tensor(graph, request.data, request.max_constant,
+                                                           request.keep_student_init)))
+            except Exception as exc:  # noqa: BLE001 - the request's own answer
+                answers.append(exc)
+    return answers
+
+
+@dataclass
+class _Prepared:
+    """A request whose graph validated: its observation, its loss and its seeds' instances, built."""
+
+    request: ModelRequest
+    graph: CapturedModel
+    observation: ModelObservation
+    loss: Loss
+    loss_name: tuple[object, ...]  # what tells one loss from another: (name, ending, class weights)
+    seeds: list[SeedRun]
+    built: dict[int, Rebuilt]
+
+
+def _prepared(request: ModelRequest) -> _Prepared:
+    capture, data, recipe = request.capture, request.data, request.recipe
     graph = capture.graph
     if graph is None or not graph.seeds:
         raise GraphError("no graph")
@@ -90,15 +158,23 @@ def evaluate(capture: Capture, claimed: ModelObservation | None, recipe: Recipe,
     if capture.hidden_probe is not None:
         hidden_probe = check_sizes(capture.hidden_probe, capture.hidden_probe.shapes, [(4, *data.test_x.shape[1:])],
                                    data.test_x.dtype)
-    # Torch's warnings about the model (a target broadcast to an output of the wrong shape) would reach
-    # the grader's terminal; the checks say what is wrong with the shapes.
-    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        observation = _observe(capture, claimed, graph, hidden_probe, data, keep_student_init)
-        loss = loss_for(recipe.loss, ending_of(observation.layers or []), recipe.class_weights)
-        training = _train(capture.model, graph, recipe, data, deadline, keep_student_init, loss)
-    return Evaluated(observation, training, _student_init(graph), _seed_independent(graph),
-                     suspicious_tensor(graph, data, max_constant, keep_student_init))
+    observation = _observe(capture, claimed=request.claimed, graph=graph, hidden_probe=hidden_probe, data=data,
+                           keep_student_init=request.keep_student_init)
+    ending = ending_of(observation.layers or [])
+    loss = loss_for(recipe.loss, ending, recipe.class_weights)
+    built: dict[int, Rebuilt] = {}
+
+    def construct_for(seed: int) -> Any:
+        def construct() -> torch.nn.Module:
+            built[seed] = _built(graph, seed, request.keep_student_init)
+            forward = built[seed].methods["forward"]
+            forward.train()
+            return forward
+        return construct
+
+    seeds = [SeedRun.build(construct_for(seed), seed) for seed in recipe.seeds]
+    return _Prepared(request, graph, observation, loss, (recipe.loss, ending, tuple(recipe.class_weights or ())),
+                     seeds, built)
 
 
 def suspicious_tensor(graph: CapturedModel, data: ModelData, max_numbers: int, layers_too: bool) -> str:
@@ -366,37 +442,80 @@ def _weight_shape(node: fx.Node, index: int, shapes: dict[str, tuple[int, ...]])
 
 
 # ---- training ------------------------------------------------------------------------------------------
-def _train(model_id: str, graph: CapturedModel, recipe: Recipe, data: ModelData, deadline: float,
-           keep_student_init: bool, loss: Loss) -> Training:
-    """The recipe's training of every seed together (`train_seeds`), then each seed's test
-    predictions and `project` code, in eval mode."""
-    started = time.perf_counter()
-    built: dict[int, Rebuilt] = {}
+def _trained(items: list[_Prepared]) -> dict[int, Training]:
+    """Each item's `Training` (by `id`): the items that train alike (`_together_key`) trained in one
+    stacked loop, the others one by one, then each seed's test predictions and `project` code."""
+    groups: dict[object, list[_Prepared]] = {}
+    for item in items:
+        groups.setdefault(_together_key(item), []).append(item)
+    trainings: dict[int, Training] = {}
+    for group in groups.values():
+        started = time.perf_counter()
+        histories = _histories(group)
+        share = round((time.perf_counter() - started) / sum(len(item.seeds) for item in group), 3)
+        for item, outcome in zip(group, histories):
+            trainings[id(item)] = _training(item, outcome, share)
+    return trainings
 
-    def construct_for(seed: int) -> Any:
-        def construct() -> torch.nn.Module:
-            built[seed] = _built(graph, seed, keep_student_init)
-            forward = built[seed].methods["forward"]
-            forward.train()
-            return forward
-        return construct
 
-    seeds = [SeedRun.build(construct_for(seed), seed) for seed in recipe.seeds]
-    try:
-        histories = train_seeds(seeds, recipe, data, deadline, loss)
-    except OutOfBudget:
+def _together_key(item: _Prepared) -> object:
+    """What items trained together share: a stackable graph's structure, the recipe, the data and
+    the loss. An item whose graph does not stack has a key of its own."""
+    forward = item.seeds[0].instance
+    if not isinstance(forward, fx.GraphModule) or not stackable(forward):
+        return id(item)
+    data = item.request.data
+    rows = hashlib.sha256()
+    for tensor in (data.train_x, data.train_y):
+        rows.update(str((tuple(tensor.shape), tensor.dtype)).encode() + tensor.numpy().tobytes())
+    return (structure_key(forward), repr(item.request.recipe), rows.hexdigest(), item.loss_name)
+
+
+def _histories(group: list[_Prepared]) -> list[list[list[float]] | Exception]:
+    """Each item's seeds' loss histories, or what stopped its training. A group of several trains
+    stacked until one shared deadline (each item's budget adds to it); where its operations do not
+    batch, each item trains on its own, as a group of one does, with its own budget from its start."""
+    if len(group) > 1:
+        deadline = time.monotonic() + sum(item.request.budget_s for item in group)
+        first = group[0]
+        instances = [Instance(seed.instance, seed.shuffler) for item in group for seed in item.seeds]
+        try:
+            flat = fit_stacked(instances, first.request.recipe, first.request.data.train_x,
+                               first.request.data.train_y, deadline, first.loss)
+        except NotStackable:
+            pass
+        except Exception as exc:  # noqa: BLE001 - OutOfBudget, or the graph's own error: every item's
+            return [exc for _ in group]
+        else:
+            histories: list[list[list[float]] | Exception] = []
+            for item in group:
+                histories.append(flat[:len(item.seeds)])
+                flat = flat[len(item.seeds):]
+            return histories
+    outcomes: list[list[list[float]] | Exception] = []
+    for item in group:
+        try:
+            outcomes.append(train_seeds(item.seeds, item.request.recipe, item.request.data,
+                                        time.monotonic() + item.request.budget_s, item.loss))
+        except Exception as exc:  # noqa: BLE001 - OutOfBudget, or the model's own error
+            outcomes.append(exc)
+    return outcomes
+
+
+def _training(item: _Prepared, outcome: list[list[float]] | Exception, share: float) -> Training:
+    model_id, seeds = item.request.capture.model, item.request.recipe.seeds
+    if isinstance(outcome, OutOfBudget):
         return build(Training, {"model": model_id, "runs": [
             {"seed": seed, "error": {"type": "Budget", "message": "training time budget used up", "frames": []}}
-            for seed in recipe.seeds]})
-    except Exception as exc:  # noqa: BLE001 - the model's own error (shapes that do not fit the data)
-        error = {"type": type(exc).__name__, "message": str(exc)[:2000], "frames": []}
-        return build(Training, {"model": model_id, "runs": [{"seed": seed, "error": error} for seed in recipe.seeds]})
-    share = round((time.perf_counter() - started) / len(seeds), 3)
+            for seed in seeds]})
+    if isinstance(outcome, Exception):  # the model's own error (shapes that do not fit the data)
+        error = {"type": type(outcome).__name__, "message": str(outcome)[:2000], "frames": []}
+        return build(Training, {"model": model_id, "runs": [{"seed": seed, "error": error} for seed in seeds]})
     runs = []
-    for seed, history in zip(seeds, histories):
+    for seed, history in zip(item.seeds, outcome):
         run: dict[str, Any] = {"seed": seed.seed, "loss_history": finite_or_none(history), "seconds": share,
                                "together": True}
-        run.update(_predictions(built[seed.seed], data))
+        run.update(_predictions(item.built[seed.seed], item.request.data))
         runs.append(run)
     return build(Training, {"model": model_id, "runs": runs})
 
