@@ -112,6 +112,7 @@ class ForkServers:
     for each task and gives it back."""
 
     def __init__(self, count: int, warm: bool = True) -> None:
+        self.threads = count  # one grading thread per pair
         self._free: queue.SimpleQueue[tuple[ForkServer | None, Evaluator]] = queue.SimpleQueue()
         self._servers = [ForkServer() for _ in range(count)] if warm else []
         self._evaluators = [Evaluator() for _ in range(count)]
@@ -125,6 +126,9 @@ class ForkServers:
             return run_task(task, stop, server, evaluator)
         finally:
             self._free.put((server, evaluator))
+
+    def answer_waiting(self) -> None:
+        """Nothing waits here but for a pair, which the pool's stop frees."""
 
     def close(self) -> None:
         for server in self._servers:
@@ -171,8 +175,7 @@ class LocalPool:
 
     def run(self, tasks: list[GradeTask]) -> Iterator[TaskOutput]:
         servers: Together | ForkServers = Together(self.jobs, self.warm) if self.together else ForkServers(self.jobs, self.warm)
-        threads = servers.threads if isinstance(servers, Together) else self.jobs
-        executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grader")
+        executor = ThreadPoolExecutor(max_workers=servers.threads, thread_name_prefix="grader")
         try:
             pending: set[Future[TaskOutput]] = {executor.submit(servers.run, task, self.stop) for task in tasks}
             # `stop` is set from outside (the batch's signal handler) and looked at here at least
@@ -186,7 +189,6 @@ class LocalPool:
         finally:
             # On Ctrl-C (or any early exit): nothing new starts, running sandboxes are killed.
             self.stop.set()
-            if isinstance(servers, Together):
-                servers.answer_waiting()
+            servers.answer_waiting()  # threads waiting for their models' answers get them (errors) and end
             executor.shutdown(wait=True, cancel_futures=True)
             servers.close()
